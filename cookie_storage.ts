@@ -1,0 +1,98 @@
+/**
+ * A session store that keeps all session data in the cookie itself: no
+ * server-side storage at all, at the price of a cookie of at most about
+ * 4 kB. The cookie must be signed or encrypted, or clients can write their
+ * own sessions.
+ *
+ * @example
+ * ```ts
+ * import { createCookieSessionStorage } from "@x/session/cookie-storage";
+ *
+ * const storage = createCookieSessionStorage({ ttl: 3600 });
+ * ```
+ *
+ * @module
+ */
+
+import { Buffer } from "node:buffer";
+import { createSession, type SessionStorage } from "./session.ts";
+import {
+  decodeRecord,
+  encodeRecord,
+  Expiry,
+  ttlMilliseconds,
+} from "./_record.ts";
+
+/** Options for {@linkcode createCookieSessionStorage}. */
+export interface CookieSessionStorageOptions {
+  /**
+   * Seconds of inactivity after which a session is gone. The expiry travels
+   * inside the cookie value and `read` enforces it, which bounds how long a
+   * copied old cookie can be replayed. Every save renews it, and an unchanged
+   * session is saved again once less than half of its ttl is left.
+   *
+   * @default {undefined} (sessions never expire)
+   */
+  ttl?: number;
+}
+
+/**
+ * Creates a session storage that keeps the whole session in the cookie
+ * value, written as base64url JSON. A value that does not decode reads as a
+ * new session.
+ *
+ * This storage does not sign anything: sign or encrypt the cookie that
+ * carries the value. A cookie store cannot delete an old session, so
+ * `regenerateId(true)` only changes the id; use `ttl` to bound how long a
+ * copied cookie stays usable.
+ *
+ * @example Counting visits
+ * ```ts
+ * import { createCookieSessionStorage } from "@x/session/cookie-storage";
+ * import assert from "node:assert/strict";
+ *
+ * const storage = createCookieSessionStorage();
+ * const session = await storage.read(null);
+ * session.set("count", 1);
+ * const cookie = await storage.save(session);
+ * assert.equal((await storage.read(cookie)).get("count"), 1);
+ * ```
+ *
+ * @param options How sessions expire.
+ * @returns The session storage.
+ */
+export function createCookieSessionStorage(
+  options: CookieSessionStorageOptions = {},
+): SessionStorage {
+  const expiry = new Expiry(
+    ttlMilliseconds("createCookieSessionStorage", options.ttl),
+  );
+
+  return {
+    async read(cookie) {
+      const decoded = cookie ? decode(cookie) : undefined;
+      if (decoded?.id && !expiry.isPast(decoded.expires)) {
+        const session = createSession(decoded.id, decoded.data);
+        expiry.remember(session, decoded.expires);
+        return session;
+      }
+      return createSession();
+    },
+
+    async save(session) {
+      if (session.destroyed) return "";
+      if (!expiry.mustWrite(session)) return null;
+      const expires = expiry.fromNow();
+      const text = encodeRecord(session.data, expires, session.id);
+      expiry.remember(session, expires);
+      return Buffer.from(text).toString("base64url");
+    },
+  };
+}
+
+function decode(cookie: string) {
+  // base64url decoding skips characters outside its alphabet; refuse them so
+  // that one session has exactly one cookie value.
+  if (!/^[A-Za-z0-9_-]+$/.test(cookie)) return undefined;
+  return decodeRecord(Buffer.from(cookie, "base64url").toString());
+}

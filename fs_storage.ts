@@ -1,0 +1,231 @@
+/**
+ * A session store that keeps each session in a file: for servers with a
+ * persistent disk. Sessions survive restarts and may hold a lot of data.
+ *
+ * @example
+ * ```ts
+ * import { createFsSessionStorage } from "@x/session/fs-storage";
+ *
+ * const storage = createFsSessionStorage("./.tmp/sessions", { ttl: 86400 });
+ * ```
+ *
+ * @module
+ */
+
+import { createHash, randomBytes } from "node:crypto";
+import { mkdirSync, statSync } from "node:fs";
+import {
+  mkdir,
+  readdir,
+  readFile,
+  rename,
+  stat,
+  unlink,
+  writeFile,
+} from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { createSession, type SessionStorage } from "./session.ts";
+import {
+  decodeRecord,
+  encodeRecord,
+  Expiry,
+  ttlMilliseconds,
+} from "./_record.ts";
+
+/** Options for {@linkcode createFsSessionStorage}. */
+export interface FsSessionStorageOptions {
+  /**
+   * Whether `read` adopts an id the store does not hold instead of starting
+   * a session with a new id. Leave it `false`: adopting ids a client chose
+   * opens the door to session fixation.
+   *
+   * @default {false}
+   */
+  useUnknownIds?: boolean;
+  /**
+   * Seconds of inactivity after which a session is gone. Every save renews
+   * it, and an unchanged session is saved again once less than half of its
+   * ttl is left, so a session in use never expires. Expired files are
+   * removed when read, or all at once by
+   * {@linkcode FsSessionStorage.deleteExpired}.
+   *
+   * @default {undefined} (sessions never expire)
+   */
+  ttl?: number;
+}
+
+/** The storage {@linkcode createFsSessionStorage} returns. */
+export interface FsSessionStorage extends SessionStorage {
+  /**
+   * Deletes the file of every expired session, and temporary files that a
+   * crashed process left behind, and resolves to the number of expired
+   * sessions deleted. Run it now and then, for example once an hour.
+   */
+  deleteExpired(): Promise<number>;
+}
+
+// A temporary file older than this was abandoned by a process that died
+// between writing and renaming it.
+const STALE_TEMP_MS = 60_000;
+const TEMP_SUFFIX = ".tmp";
+
+/**
+ * Creates a session storage that keeps each session in its own file below
+ * `directory`.
+ *
+ * The file name is the SHA-256 hash of the session id, sharded into 256
+ * subfolders, so no id can name a path outside the directory. Every save
+ * writes a temporary file and renames it into place: a crash or two
+ * overlapping saves never leave a half-written session, and the last save
+ * wins. Files are created with mode 0600 and folders with 0700. A corrupt or
+ * unreadable file reads as a new session.
+ *
+ * @example Counting visits
+ * ```ts
+ * import { createFsSessionStorage } from "@x/session/fs-storage";
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import assert from "node:assert/strict";
+ *
+ * const storage = createFsSessionStorage(mkdtempSync(join(tmpdir(), "s-")));
+ * const session = await storage.read(null);
+ * session.set("count", 1);
+ * const cookie = await storage.save(session);
+ * assert.equal((await storage.read(cookie)).get("count"), 1);
+ * ```
+ *
+ * @param directory The folder for session files; created when missing. Give
+ * the store a folder of its own.
+ * @param options How sessions expire and whether unknown ids are adopted.
+ * @returns The session storage.
+ * @throws {Error} When `directory` exists but is not a folder, or `ttl` is
+ * not a positive number.
+ */
+export function createFsSessionStorage(
+  directory: string,
+  options: FsSessionStorageOptions = {},
+): FsSessionStorage {
+  const factory = "createFsSessionStorage";
+  const useUnknownIds = options.useUnknownIds ?? false;
+  const expiry = new Expiry(ttlMilliseconds(factory, options.ttl));
+  if (typeof directory !== "string" || directory === "") {
+    throw new TypeError(
+      `${factory}: argument "directory" must be a folder path, got ` +
+        `${JSON.stringify(directory)}.`,
+    );
+  }
+  const root = resolve(directory);
+  const stats = statSync(root, { throwIfNoEntry: false });
+  if (stats === undefined) mkdirSync(root, { recursive: true, mode: 0o700 });
+  else if (!stats.isDirectory()) {
+    throw new Error(
+      `${factory}: argument "directory" is "${root}", which exists but is ` +
+        "not a folder. Pass a folder of its own for session files.",
+    );
+  }
+
+  function pathOf(id: string): string {
+    const hash = createHash("sha256").update(id).digest("hex");
+    return join(root, hash.slice(0, 2), hash.slice(2));
+  }
+
+  async function remove(id: string): Promise<void> {
+    try {
+      await unlink(pathOf(id));
+    } catch (error) {
+      if (codeOf(error) !== "ENOENT") throw failure("delete", error);
+    }
+  }
+
+  async function write(file: string, text: string): Promise<void> {
+    const temp = `${file}.${randomBytes(6).toString("hex")}${TEMP_SUFFIX}`;
+    try {
+      try {
+        await writeFile(temp, text, { mode: 0o600, flag: "wx" });
+      } catch (error) {
+        if (codeOf(error) !== "ENOENT") throw error;
+        // The shard folder, or the whole directory, is missing: create it.
+        await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+        await writeFile(temp, text, { mode: 0o600, flag: "wx" });
+      }
+      await rename(temp, file);
+    } catch (error) {
+      await unlink(temp).catch(() => {});
+      throw failure("write", error);
+    }
+  }
+
+  function failure(action: string, error: unknown): Error {
+    // The message names the folder, never the file: a file name is derived
+    // from a session id.
+    return new Error(
+      `${factory}: could not ${action} a session file in "${root}" ` +
+        `(${codeOf(error) ?? String(error)}). Check that the folder exists, ` +
+        "is writable by this process, and that the disk is not full.",
+      { cause: error },
+    );
+  }
+
+  return {
+    async read(cookie) {
+      if (cookie) {
+        const file = pathOf(cookie);
+        const record = decodeRecord(
+          await readFile(file, "utf8").catch(() => ""),
+        );
+        if (record && !expiry.isPast(record.expires)) {
+          const session = createSession(cookie, record.data);
+          expiry.remember(session, record.expires);
+          return session;
+        }
+        if (record) await unlink(file).catch(() => {});
+      }
+      return createSession(useUnknownIds && cookie ? cookie : undefined);
+    },
+
+    async save(session) {
+      if (session.deleteId !== undefined) await remove(session.deleteId);
+      if (session.destroyed) {
+        await remove(session.id);
+        return "";
+      }
+      if (!expiry.mustWrite(session)) return null;
+      const expires = expiry.fromNow();
+      await write(pathOf(session.id), encodeRecord(session.data, expires));
+      expiry.remember(session, expires);
+      return session.id;
+    },
+
+    async deleteExpired() {
+      let deleted = 0;
+      const now = Date.now();
+      const shards = await readdir(root).catch(() => []);
+      for (const shard of shards) {
+        const folder = join(root, shard);
+        const names = await readdir(folder).catch(() => []);
+        for (const name of names) {
+          const file = join(folder, name);
+          if (name.endsWith(TEMP_SUFFIX)) {
+            const info = await stat(file).catch(() => undefined);
+            if (info && now - info.mtimeMs > STALE_TEMP_MS) {
+              await unlink(file).catch(() => {});
+            }
+            continue;
+          }
+          const text = await readFile(file, "utf8").catch(() => "");
+          const record = decodeRecord(text);
+          if (record && expiry.isPast(record.expires)) {
+            if (await unlink(file).then(() => true, () => false)) deleted++;
+          }
+        }
+      }
+      return deleted;
+    },
+  };
+}
+
+function codeOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : undefined;
+}

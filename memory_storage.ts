@@ -1,0 +1,122 @@
+/**
+ * A session store that keeps sessions in the process's memory: for tests and
+ * development. Sessions are lost when the process ends, and are not shared
+ * between processes.
+ *
+ * @example
+ * ```ts
+ * import { createMemorySessionStorage } from "@x/session/memory-storage";
+ *
+ * const storage = createMemorySessionStorage({ ttl: 3600, maxSessions: 1000 });
+ * ```
+ *
+ * @module
+ */
+
+import { createSession, type SessionStorage } from "./session.ts";
+import {
+  decodeRecord,
+  encodeRecord,
+  Expiry,
+  ttlMilliseconds,
+} from "./_record.ts";
+
+/** Options for {@linkcode createMemorySessionStorage}. */
+export interface MemorySessionStorageOptions {
+  /**
+   * Whether `read` adopts an id the store does not hold instead of starting
+   * a session with a new id. Leave it `false`: adopting ids a client chose
+   * opens the door to session fixation.
+   *
+   * @default {false}
+   */
+  useUnknownIds?: boolean;
+  /**
+   * Seconds of inactivity after which a session is gone. Every save renews
+   * it, and an unchanged session is saved again once less than half of its
+   * ttl is left, so a session in use never expires.
+   *
+   * @default {undefined} (sessions never expire)
+   */
+  ttl?: number;
+  /**
+   * The most sessions kept at once; when a new one would exceed it, the least
+   * recently used session is evicted.
+   *
+   * @default {100000}
+   */
+  maxSessions?: number;
+}
+
+/**
+ * Creates a session storage that keeps sessions in memory. Stored data is a
+ * serialized copy, so no object is shared between requests.
+ *
+ * @example Counting visits
+ * ```ts
+ * import { createMemorySessionStorage } from "@x/session/memory-storage";
+ * import assert from "node:assert/strict";
+ *
+ * const storage = createMemorySessionStorage();
+ * const session = await storage.read(null);
+ * session.set("count", 1);
+ * const cookie = await storage.save(session);
+ * assert.equal((await storage.read(cookie)).get("count"), 1);
+ * ```
+ *
+ * @param options How sessions expire and how many are kept.
+ * @returns The session storage.
+ */
+export function createMemorySessionStorage(
+  options: MemorySessionStorageOptions = {},
+): SessionStorage {
+  const factory = "createMemorySessionStorage";
+  const useUnknownIds = options.useUnknownIds ?? false;
+  const expiry = new Expiry(ttlMilliseconds(factory, options.ttl));
+  const maxSessions = options.maxSessions ?? 100_000;
+  if (!Number.isSafeInteger(maxSessions) || maxSessions < 1) {
+    throw new RangeError(
+      `${factory}: option "maxSessions" must be a whole number of at least 1, ` +
+        `got ${String(options.maxSessions)}.`,
+    );
+  }
+  // A Map iterates in insertion order; re-inserting on every use keeps the
+  // least recently used session first.
+  const records = new Map<string, { text: string; expires: number | null }>();
+
+  return {
+    async read(cookie) {
+      const stored = cookie ? records.get(cookie) : undefined;
+      if (stored && !expiry.isPast(stored.expires)) {
+        records.delete(cookie!);
+        records.set(cookie!, stored);
+        const session = createSession(cookie!, decodeRecord(stored.text)!.data);
+        expiry.remember(session, stored.expires);
+        return session;
+      }
+      if (stored) records.delete(cookie!);
+      return createSession(useUnknownIds && cookie ? cookie : undefined);
+    },
+    async save(session) {
+      if (session.deleteId !== undefined) records.delete(session.deleteId);
+      if (session.destroyed) {
+        records.delete(session.id);
+        return "";
+      }
+      if (!expiry.mustWrite(session)) return null;
+      const expires = expiry.fromNow();
+      records.delete(session.id);
+      records.set(session.id, {
+        text: encodeRecord(session.data, expires),
+        expires,
+      });
+      expiry.remember(session, expires);
+      // Evict from the least recently used end: over the bound, or expired.
+      for (const [id, { expires }] of records) {
+        if (records.size <= maxSessions && !expiry.isPast(expires)) break;
+        records.delete(id);
+      }
+      return session.id;
+    },
+  };
+}

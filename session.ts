@@ -1,0 +1,329 @@
+/**
+ * The {@linkcode Session} a request works with, and the
+ * {@linkcode SessionStorage} contract every store implements.
+ *
+ * @example Reading and writing values
+ * ```ts
+ * import { createSession } from "@x/session/session";
+ * import assert from "node:assert/strict";
+ *
+ * const session = createSession();
+ * session.set("userId", "mj");
+ * assert.equal(session.get("userId"), "mj");
+ * ```
+ *
+ * @module
+ */
+
+import { Buffer } from "node:buffer";
+
+/** The shape of the values a session holds: plain, JSON-serializable data. */
+export type SessionValues = Record<string, unknown>;
+
+/**
+ * The `[values, flash]` pair that a store persists for a session: the
+ * session's values and the flash values the next request will see.
+ *
+ * @example
+ * ```ts
+ * import type { SessionData } from "@x/session/session";
+ *
+ * const data: SessionData = [{ userId: "mj" }, { message: "Welcome back" }];
+ * ```
+ */
+export type SessionData<
+  Data extends SessionValues = SessionValues,
+  FlashData extends SessionValues = SessionValues,
+> = [Data, FlashData];
+
+/**
+ * Where sessions live between requests. `read` turns the value of the
+ * client's cookie into a {@linkcode Session}; `save` persists it and says what
+ * the client's cookie must become.
+ *
+ * @example A storage used for one request
+ * ```ts
+ * import type { SessionStorage } from "@x/session/session";
+ * import { createMemorySessionStorage } from "@x/session/memory-storage";
+ *
+ * const storage: SessionStorage = createMemorySessionStorage();
+ * const session = await storage.read(null);
+ * session.set("count", 1);
+ * const cookieValue = await storage.save(session); // the session id
+ * ```
+ */
+export interface SessionStorage {
+  /**
+   * Returns the session the cookie value points to, or a new session when
+   * the value is missing, unknown, expired or malformed. Never rejects
+   * because of what a client sent.
+   */
+  read(cookie: string | null): Promise<Session>;
+  /**
+   * Persists the session. Resolves to the cookie value to send, to `""` when
+   * the session was destroyed (the client's cookie must be cleared), or to
+   * `null` when the client's cookie can stay as it is.
+   */
+  save(session: Session): Promise<string | null>;
+}
+
+/**
+ * A session persists data for one client across requests.
+ *
+ * Values set with {@linkcode Session.set} last until they are unset or the
+ * session ends. Values set with {@linkcode Session.flash} are invisible in the
+ * request that sets them, visible in exactly the next request that reads the
+ * session, and gone after that.
+ *
+ * @example Flash values live for exactly one next request
+ * ```ts
+ * import { Session } from "@x/session/session";
+ * import assert from "node:assert/strict";
+ *
+ * const first = new Session();
+ * first.flash("message", "Saved!");
+ * assert.equal(first.get("message"), undefined);
+ *
+ * const next = new Session(first.id, first.data);
+ * assert.equal(next.get("message"), "Saved!");
+ * assert.equal(new Session(next.id, next.data).get("message"), undefined);
+ * ```
+ *
+ * @typeParam Data The values the session holds.
+ * @typeParam FlashData The flash values the session holds.
+ */
+export class Session<
+  Data extends SessionValues = SessionValues,
+  FlashData extends SessionValues = SessionValues,
+> {
+  #originalId: string;
+  #id: string;
+  #deleteOriginal = false;
+  #values: Map<string, unknown>;
+  #flash: Map<string, unknown>;
+  #nextFlash = new Map<string, unknown>();
+  #destroyed = false;
+  #dirty: boolean;
+
+  /**
+   * Creates a session. Stores call this with what they read back;
+   * applications get sessions from a store's `read`.
+   *
+   * @param id The session id; a new random one when omitted.
+   * @param initialData The `[values, flash]` pair a store read back.
+   */
+  constructor(
+    id: string = createSessionId(),
+    initialData?: SessionData<Data, FlashData>,
+  ) {
+    this.#originalId = id;
+    this.#id = id;
+    this.#values = toMap(initialData?.[0]);
+    this.#flash = toMap(initialData?.[1]);
+    // Flash values must be gone after this request, so saving has work to do
+    // even when the request changes nothing else.
+    this.#dirty = this.#flash.size > 0;
+  }
+
+  /** The session id. It changes when {@linkcode Session.regenerateId} is called. */
+  get id(): string {
+    return this.#id;
+  }
+
+  /**
+   * The `[values, flash]` pair a store persists: the current values and the
+   * flash values set in this request, for the next one. Each call returns new
+   * objects. An application reads values with {@linkcode Session.get}.
+   */
+  get data(): SessionData<Data, FlashData> {
+    if (this.#destroyed) return [{}, {}] as SessionData<Data, FlashData>;
+    return [
+      Object.fromEntries(this.#values),
+      Object.fromEntries(this.#nextFlash),
+    ] as SessionData<Data, FlashData>;
+  }
+
+  /**
+   * The id whose stored data `save` must delete: the original id after
+   * `regenerateId(true)`, or after the session was destroyed once its id had
+   * changed. `undefined` otherwise.
+   */
+  get deleteId(): string | undefined {
+    if (this.#id === this.#originalId) return undefined;
+    return this.#deleteOriginal || this.#destroyed
+      ? this.#originalId
+      : undefined;
+  }
+
+  /** Whether the session changed in a way that must be saved. */
+  get dirty(): boolean {
+    return this.#dirty;
+  }
+
+  /** Whether {@linkcode Session.destroy} was called. */
+  get destroyed(): boolean {
+    return this.#destroyed;
+  }
+
+  /** The number of values plus the flash values readable in this request. */
+  get size(): number {
+    if (this.#destroyed) return 0;
+    let size = this.#values.size;
+    for (const key of this.#flash.keys()) {
+      if (!this.#values.has(key)) size++;
+    }
+    return size;
+  }
+
+  /**
+   * Returns the value stored under `key`, or the flash value set for this
+   * request, or `undefined`.
+   */
+  get<Key extends keyof Data & string>(key: Key): Data[Key] | undefined;
+  /** Returns the flash value set for this request under `key`, or `undefined`. */
+  get<Key extends keyof FlashData & string>(
+    key: Key,
+  ): FlashData[Key] | undefined;
+  get(key: string): unknown {
+    if (this.#destroyed) return undefined;
+    return this.#values.has(key) ? this.#values.get(key) : this.#flash.get(key);
+  }
+
+  /** Whether a value or a flash value readable in this request is stored under `key`. */
+  has(key: (keyof Data | keyof FlashData) & string): boolean {
+    if (this.#destroyed) return false;
+    return this.#values.has(key) || this.#flash.has(key);
+  }
+
+  /**
+   * Stores `value` under `key`. Setting `null` or `undefined` removes the key.
+   * Values must survive `JSON.stringify`.
+   *
+   * @throws {Error} When the session was destroyed.
+   */
+  set<Key extends keyof Data & string>(
+    key: Key,
+    value: Data[Key] | null | undefined,
+  ): void {
+    this.#assertAlive("set", key);
+    if (value == null) this.#values.delete(key);
+    else this.#values.set(key, value);
+    this.#dirty = true;
+  }
+
+  /**
+   * Removes the value stored under `key`.
+   *
+   * @throws {Error} When the session was destroyed.
+   */
+  unset(key: keyof Data & string): void {
+    this.#assertAlive("unset", key);
+    this.#values.delete(key);
+    this.#dirty = true;
+  }
+
+  /**
+   * Stores `value` under `key` for the next request only: it is invisible in
+   * this request and gone after the next one.
+   *
+   * @throws {Error} When the session was destroyed.
+   */
+  flash<Key extends keyof FlashData & string>(
+    key: Key,
+    value: FlashData[Key],
+  ): void {
+    this.#assertAlive("flash", key);
+    this.#nextFlash.set(key, value);
+    this.#dirty = true;
+  }
+
+  /**
+   * Gives the session a new random id and keeps its data. Call it when
+   * privileges change, such as at login, so that an id an attacker planted
+   * before (session fixation) is worth nothing after.
+   *
+   * @param deleteOld Whether `save` deletes the data stored under the
+   * original id. Once set, it stays set through further regenerations.
+   * Leave it `false` when clients on flaky connections may retry with the
+   * old id.
+   * @throws {Error} When the session was destroyed.
+   */
+  regenerateId(deleteOld = false): void {
+    this.#assertAlive("regenerateId");
+    this.#deleteOriginal ||= deleteOld;
+    this.#id = createSessionId();
+    this.#dirty = true;
+  }
+
+  /**
+   * Ends the session: `save` deletes its data and clears the client's cookie.
+   * Reading a destroyed session gives nothing and changing it throws.
+   */
+  destroy(): void {
+    this.#destroyed = true;
+    this.#dirty = true;
+  }
+
+  #assertAlive(method: string, key?: string): void {
+    if (!this.#destroyed) return;
+    const target = key === undefined ? "" : ` for key "${key}"`;
+    throw new Error(
+      `Cannot call session.${method}()${target}: the session was destroyed. ` +
+        "Read a new session from the storage to store data again.",
+    );
+  }
+}
+
+/**
+ * Creates a session.
+ *
+ * @example
+ * ```ts
+ * import { createSession } from "@x/session/session";
+ * import assert from "node:assert/strict";
+ *
+ * const session = createSession<{ theme: string }>();
+ * session.set("theme", "dark");
+ * assert.equal(session.get("theme"), "dark");
+ * ```
+ *
+ * @param id The session id; a new random one when omitted.
+ * @param initialData The `[values, flash]` pair a store read back.
+ * @returns The new session.
+ */
+export function createSession<
+  Data extends SessionValues = SessionValues,
+  FlashData extends SessionValues = SessionValues,
+>(
+  id?: string,
+  initialData?: SessionData<Data, FlashData>,
+): Session<Data, FlashData> {
+  return new Session(id, initialData);
+}
+
+/**
+ * Creates a session id: 192 random bits from `crypto.getRandomValues`,
+ * written as 32 base64url characters, which are safe in URLs and cookies.
+ *
+ * @example
+ * ```ts
+ * import { createSessionId } from "@x/session/session";
+ * import assert from "node:assert/strict";
+ *
+ * assert.match(createSessionId(), /^[A-Za-z0-9_-]{32}$/);
+ * ```
+ *
+ * @returns A new session id.
+ */
+export function createSessionId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(24));
+  return Buffer.from(bytes.buffer).toString("base64url");
+}
+
+function toMap(record: SessionValues | undefined): Map<string, unknown> {
+  const map = new Map<string, unknown>();
+  if (record == null) return map;
+  // Own enumerable keys only, so keys such as "__proto__" stay plain data.
+  for (const key of Object.keys(record)) map.set(key, record[key]);
+  return map;
+}
