@@ -146,7 +146,7 @@ export function createFsSessionStorage(
       } catch (error) {
         if (codeOf(error) !== "ENOENT") throw error;
         // The shard folder, or the whole directory, is missing: create it.
-        await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+        await makeFolder(dirname(file));
         await writeFile(temp, text, { mode: 0o600, flag: "wx" });
       }
       await rename(temp, file);
@@ -185,8 +185,8 @@ export function createFsSessionStorage(
     },
 
     async save(session) {
-      if (session.deleteId !== undefined) await remove(session.deleteId);
       if (session.destroyed) {
+        if (session.deleteId !== undefined) await remove(session.deleteId);
         await remove(session.id);
         return "";
       }
@@ -194,6 +194,9 @@ export function createFsSessionStorage(
       const expires = expiry.fromNow();
       await write(pathOf(session.id), encodeRecord(session.data, expires));
       expiry.remember(session, expires);
+      // Delete the old id only once the new one is on disk: a failed write
+      // or a crash in between must not leave the client with no session.
+      if (session.deleteId !== undefined) await remove(session.deleteId);
       return session.id;
     },
 
@@ -223,6 +226,18 @@ export function createFsSessionStorage(
       return deleted;
     },
   };
+}
+
+async function makeFolder(folder: string): Promise<void> {
+  // Not recursive at first: Node's recursive mkdir reports every failure,
+  // a read-only disk included, as ENOENT, which would hide the real cause.
+  try {
+    await mkdir(folder, { mode: 0o700 });
+  } catch (error) {
+    if (codeOf(error) === "EEXIST") return;
+    if (codeOf(error) !== "ENOENT") throw error;
+    await mkdir(folder, { recursive: true, mode: 0o700 });
+  }
 }
 
 function codeOf(error: unknown): string | undefined {
