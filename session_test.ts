@@ -1,0 +1,152 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { createSession, createSessionId, Session } from "./session.ts";
+
+/** What the next request sees: a store keeps `data` and reads it back. */
+function nextRequest(session: Session): Session {
+  return createSession(session.id, JSON.parse(JSON.stringify(session.data)));
+}
+
+describe("session", () => {
+  it("session: set, get, has, unset and size follow the stored values", () => {
+    const session = createSession();
+    session.set("a", 1);
+    session.set("b", "two");
+    assert.equal(session.get("a"), 1);
+    assert.equal(session.has("b"), true);
+    assert.equal(session.size, 2);
+    session.unset("a");
+    assert.equal(session.has("a"), false);
+    assert.equal(session.get("a"), undefined);
+    assert.equal(session.size, 1);
+  });
+
+  it("session: setting null or undefined removes the key", () => {
+    const session = createSession("id", [{ a: 1, b: 2 }, {}]);
+    session.set("a", null);
+    session.set("b", undefined);
+    assert.equal(session.size, 0);
+    assert.deepEqual(session.data, [{}, {}]);
+  });
+
+  it("session: a new session is clean and a change makes it dirty", () => {
+    const session = createSession("id", [{ a: 1 }, {}]);
+    assert.equal(session.dirty, false);
+    session.set("a", 2);
+    assert.equal(session.dirty, true);
+  });
+
+  it("session: a flash value is invisible in the request that sets it", () => {
+    const session = createSession();
+    session.flash("message", "saved");
+    assert.equal(session.get("message"), undefined);
+    assert.equal(session.has("message"), false);
+    assert.deepEqual(session.data, [{}, { message: "saved" }]);
+  });
+
+  it("session: a flash value is visible in exactly the next request", () => {
+    const setting = createSession();
+    setting.flash("message", "saved");
+    const next = nextRequest(setting);
+    assert.equal(next.get("message"), "saved");
+    assert.equal(next.size, 1);
+    // The next request changes nothing, yet must be saved to drop the flash.
+    assert.equal(next.dirty, true);
+    assert.equal(nextRequest(next).get("message"), undefined);
+  });
+
+  it("session: a value and a flash value under one key count once in size", () => {
+    const session = createSession("id", [{ k: 1 }, { k: 2 }]);
+    assert.equal(session.get("k"), 1);
+    assert.equal(session.size, 1);
+  });
+
+  it("session: regenerateId changes the id, keeps the data and deletes nothing", () => {
+    const session = createSession("old", [{ userId: "mj" }, {}]);
+    session.regenerateId();
+    assert.notEqual(session.id, "old");
+    assert.equal(session.get("userId"), "mj");
+    assert.equal(session.deleteId, undefined);
+    assert.equal(session.dirty, true);
+  });
+
+  it("session: regenerateId(true) marks the original id for deletion", () => {
+    const session = createSession("old");
+    session.regenerateId(true);
+    assert.equal(session.deleteId, "old");
+  });
+
+  it("session: regenerating twice still deletes the original id", () => {
+    const deleting = createSession("old");
+    deleting.regenerateId(true);
+    deleting.regenerateId(true);
+    assert.equal(deleting.deleteId, "old");
+    const thenKeeping = createSession("old");
+    thenKeeping.regenerateId(true);
+    thenKeeping.regenerateId();
+    assert.equal(thenKeeping.deleteId, "old");
+  });
+
+  it("session: destroying a regenerated session deletes the original id", () => {
+    const session = createSession("old", [{ userId: "mj" }, {}]);
+    session.regenerateId();
+    session.destroy();
+    assert.equal(session.deleteId, "old");
+  });
+
+  it("session: a destroyed session reads as empty and refuses changes", () => {
+    const session = createSession("id", [{ a: 1 }, { f: 2 }]);
+    session.destroy();
+    assert.equal(session.destroyed, true);
+    assert.equal(session.get("a"), undefined);
+    assert.equal(session.has("f"), false);
+    assert.equal(session.size, 0);
+    assert.deepEqual(session.data, [{}, {}]);
+    for (
+      const change of [
+        () => session.set("a", 2),
+        () => session.unset("a"),
+        () => session.flash("f", 1),
+        () => session.regenerateId(),
+      ]
+    ) {
+      assert.throws(change, /session was destroyed/);
+    }
+  });
+
+  it("session: data returns copies that do not change the session", () => {
+    const session = createSession("id", [{ a: 1 }, {}]);
+    session.data[0].a = 2;
+    assert.equal(session.get("a"), 1);
+  });
+
+  it("session: keys like __proto__ stay plain data", () => {
+    const session = createSession(
+      "id",
+      JSON.parse('[{"__proto__": {"polluted": true}}, {}]'),
+    );
+    assert.deepEqual(session.get("__proto__"), { polluted: true });
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+    assert.equal(
+      Object.getPrototypeOf(session.data[0]),
+      Object.prototype,
+    );
+  });
+
+  it("session: createSession without an id makes a new random one", () => {
+    assert.notEqual(createSession().id, createSession().id);
+    assert.equal(new Session("given").id, "given");
+  });
+
+  it("session: ids carry at least 128 random bits in cookie-safe characters", () => {
+    const ids = new Set<string>();
+    for (let i = 0; i < 1000; i++) {
+      const id = createSessionId();
+      assert.match(id, /^[A-Za-z0-9_-]+$/);
+      // base64url: 6 bits per character.
+      assert.ok(id.length * 6 >= 128);
+      ids.add(id);
+    }
+    assert.equal(ids.size, 1000);
+  });
+});
