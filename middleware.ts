@@ -1,0 +1,424 @@
+/**
+ * Sessions for fetch-style servers: {@linkcode withSession} wraps a
+ * `(request) => Response` handler for `Deno.serve`, `Bun.serve` or a
+ * fetch-to-node adapter, and {@linkcode readSession} with
+ * {@linkcode commitSession} do the same job inside frameworks such as Hono.
+ *
+ * @example Serving a visit counter
+ * ```ts
+ * import { withSession } from "@x/session/middleware";
+ * import { createCookie } from "@x/session/cookie";
+ * import { createMemorySessionStorage } from "@x/session/memory-storage";
+ *
+ * const handler = withSession({
+ *   cookie: createCookie("sid", {
+ *     secrets: ["a secret of 32 bytes or more, read from the environment"],
+ *   }),
+ *   storage: createMemorySessionStorage(),
+ * }, (_request, session) => {
+ *   const count = Number(session.get("count") ?? 0) + 1;
+ *   session.set("count", count);
+ *   return new Response(`Visit number ${count}`);
+ * });
+ * // Deno.serve(handler), or Bun.serve({ fetch: handler })
+ * ```
+ *
+ * @module
+ */
+
+import type { Cookie } from "./cookie.ts";
+import type { Session, SessionStorage } from "./session.ts";
+
+/** Options for {@linkcode withSession}, {@linkcode readSession} and {@linkcode commitSession}. */
+export interface SessionMiddlewareOptions {
+  /**
+   * The cookie that carries the session's cookie value. It must be signed
+   * (created with `secrets`), or clients could choose their own session ids
+   * or, with a cookie store, their own session data.
+   */
+  cookie: Cookie;
+  /** Where sessions live between requests. */
+  storage: SessionStorage;
+}
+
+/**
+ * A request handler that works with a session: what {@linkcode withSession}
+ * wraps. It may change the session; it is saved after the handler returns.
+ *
+ * @typeParam Info What the server passes as the handler's second argument:
+ * `Deno.ServeHandlerInfo` for `Deno.serve`, the `Server` for `Bun.serve`.
+ */
+export type SessionHandler<Info = unknown> = (
+  request: Request,
+  session: Session,
+  info: Info,
+) => Response | Promise<Response>;
+
+/**
+ * Wraps a handler so that it gets the request's session, and the session is
+ * saved and its cookie sent after the handler returns.
+ *
+ * The returned function has the shape `Deno.serve` and `Bun.serve` expect.
+ * For each request it reads the session from the cookie, calls the handler,
+ * saves the session and adds a `Set-Cookie` header to the response when the
+ * cookie must change (one with `Max-Age=0` when the session was destroyed).
+ * The `Set-Cookie` headers the handler set are kept; when the handler set
+ * the session cookie itself, its header is the one sent. A response with
+ * immutable headers, such as `Response.redirect()` or a `fetch()` result,
+ * is copied. When the handler throws, the session is not saved and the
+ * error propagates.
+ *
+ * It warns once, with `console.warn`, when the session cookie is sent
+ * without `Secure` on a request to a host other than localhost.
+ *
+ * @example A counter, served by Deno or Bun
+ * ```ts
+ * import { withSession } from "@x/session/middleware";
+ * import { createCookie } from "@x/session/cookie";
+ * import { createMemorySessionStorage } from "@x/session/memory-storage";
+ * import assert from "node:assert/strict";
+ *
+ * const handler = withSession({
+ *   cookie: createCookie("sid", {
+ *     secrets: ["a secret of 32 bytes or more, read from the environment"],
+ *   }),
+ *   storage: createMemorySessionStorage(),
+ * }, (_request, session) => {
+ *   const count = Number(session.get("count") ?? 0) + 1;
+ *   session.set("count", count);
+ *   return new Response(`Visit number ${count}`);
+ * });
+ * // Deno.serve(handler), or Bun.serve({ fetch: handler })
+ *
+ * const first = await handler(new Request("http://localhost/"));
+ * const cookie = first.headers.get("Set-Cookie")!.split(";")[0];
+ * const second = await handler(
+ *   new Request("http://localhost/", { headers: { Cookie: cookie } }),
+ * );
+ * assert.equal(await second.text(), "Visit number 2");
+ * ```
+ *
+ * @typeParam Info What the server passes as the handler's second argument.
+ * @param options The session cookie and the storage.
+ * @param handler The request handler that works with the session.
+ * @returns A request handler for `Deno.serve`, `Bun.serve` or a
+ * fetch-to-node adapter such as `@hono/node-server`.
+ * @throws {TypeError} When the cookie is not signed, the storage is not a
+ * session storage, or `handler` is not a function.
+ */
+export function withSession<Info = unknown>(
+  options: SessionMiddlewareOptions,
+  handler: SessionHandler<Info>,
+): (request: Request, info?: Info) => Promise<Response> {
+  checkOptions("withSession", options);
+  if (typeof handler !== "function") {
+    throw new TypeError(
+      `withSession: argument "handler" must be a function that returns a ` +
+        `Response, got ${describe(handler)}.`,
+    );
+  }
+  return async (request, info) => {
+    const session = await readSession(request, options);
+    const response = await handler(request, session, info as Info);
+    if (!isResponse(response)) {
+      throw new TypeError(
+        `withSession: the handler must return a Response, got ` +
+          `${describe(response)}; the session was not saved.`,
+      );
+    }
+    return await commitSession(session, response, options);
+  };
+}
+
+/**
+ * Reads the session of a request: the session the request's cookie points
+ * to, or a new session when the cookie is missing, forged or unknown.
+ *
+ * Use it with {@linkcode commitSession} where {@linkcode withSession} does
+ * not fit, such as in a framework's middleware.
+ *
+ * @example A Hono middleware
+ * ```ts
+ * import { Hono } from "hono";
+ * import { commitSession, readSession } from "@x/session/middleware";
+ * import { createCookie } from "@x/session/cookie";
+ * import { createMemorySessionStorage } from "@x/session/memory-storage";
+ * import type { Session } from "@x/session/session";
+ * import assert from "node:assert/strict";
+ *
+ * const sessions = {
+ *   cookie: createCookie("sid", {
+ *     secrets: ["a secret of 32 bytes or more, read from the environment"],
+ *   }),
+ *   storage: createMemorySessionStorage(),
+ * };
+ *
+ * const app = new Hono<{ Variables: { session: Session } }>();
+ * app.use(async (c, next) => {
+ *   const session = await readSession(c.req.raw, sessions);
+ *   c.set("session", session);
+ *   await next();
+ *   // Hono keeps its own list of Set-Cookie headers when `c.res` is
+ *   // replaced, so add the cookie to the headers of the response it holds.
+ *   await commitSession(session, c.res.headers, sessions);
+ * });
+ * app.get("/", (c) => {
+ *   const count = Number(c.var.session.get("count") ?? 0) + 1;
+ *   c.var.session.set("count", count);
+ *   return c.text(`Visit number ${count}`);
+ * });
+ * // Deno.serve(app.fetch), Bun.serve(app), or serve(app) from @hono/node-server
+ *
+ * const first = await app.request("/");
+ * const cookie = first.headers.get("Set-Cookie")!.split(";")[0];
+ * const second = await app.request("/", { headers: { Cookie: cookie } });
+ * assert.equal(await second.text(), "Visit number 2");
+ * ```
+ *
+ * @param request The request whose `Cookie` header is read.
+ * @param options The session cookie and the storage.
+ * @returns The request's session.
+ * @throws {TypeError} When the cookie is not signed or the storage is not a
+ * session storage.
+ */
+export async function readSession(
+  request: Request,
+  options: SessionMiddlewareOptions,
+): Promise<Session> {
+  checkOptions("readSession", options);
+  const value = await options.cookie.parse(request.headers.get("Cookie"));
+  const session = await options.storage.read(value);
+  if (!warnedCookies.has(options.cookie)) requestUrls.set(session, request.url);
+  return session;
+}
+
+/**
+ * Saves a session and adds the `Set-Cookie` header its cookie needs to a
+ * response, or to the headers of a response being built.
+ *
+ * No header is added when the cookie can stay as it is, nor when the
+ * response already sets the session cookie. When `target` is a `Response`
+ * and a header is needed, the result is a copy of it with the header added,
+ * so a response with immutable headers works, and a response object that a
+ * handler reuses never carries one client's cookie to another. `Headers` are
+ * changed in place.
+ *
+ * @example Committing onto a response
+ * ```ts
+ * import { commitSession, readSession } from "@x/session/middleware";
+ * import { createCookie } from "@x/session/cookie";
+ * import { createMemorySessionStorage } from "@x/session/memory-storage";
+ * import assert from "node:assert/strict";
+ *
+ * const sessions = {
+ *   cookie: createCookie("sid", {
+ *     secrets: ["a secret of 32 bytes or more, read from the environment"],
+ *   }),
+ *   storage: createMemorySessionStorage(),
+ * };
+ *
+ * const session = await readSession(new Request("http://localhost/"), sessions);
+ * session.set("userId", "mj");
+ * const response = await commitSession(
+ *   session,
+ *   Response.redirect("http://localhost/account", 303),
+ *   sessions,
+ * );
+ * assert.match(response.headers.get("Set-Cookie")!, /^sid=/);
+ * ```
+ *
+ * @param session The session to save.
+ * @param target The response to send, or the headers of one being built.
+ * @param options The session cookie and the storage.
+ * @returns The response to send instead of `target`, or `target` itself.
+ * @throws {TypeError} When the cookie is not signed, the storage is not a
+ * session storage, or `target` is `Headers` that cannot change.
+ */
+export function commitSession(
+  session: Session,
+  target: Response,
+  options: SessionMiddlewareOptions,
+): Promise<Response>;
+/**
+ * Saves a session and adds the `Set-Cookie` header its cookie needs to the
+ * headers of a response being built. See the overload for a `Response`.
+ *
+ * @example Committing onto headers
+ * ```ts
+ * import { commitSession, readSession } from "@x/session/middleware";
+ * import { createCookie } from "@x/session/cookie";
+ * import { createMemorySessionStorage } from "@x/session/memory-storage";
+ * import assert from "node:assert/strict";
+ *
+ * const sessions = {
+ *   cookie: createCookie("sid", {
+ *     secrets: ["a secret of 32 bytes or more, read from the environment"],
+ *   }),
+ *   storage: createMemorySessionStorage(),
+ * };
+ *
+ * const session = await readSession(new Request("http://localhost/"), sessions);
+ * session.set("theme", "dark");
+ * const headers = new Headers({ "Content-Type": "text/plain" });
+ * await commitSession(session, headers, sessions);
+ * assert.equal(headers.getSetCookie().length, 1);
+ * ```
+ *
+ * @param session The session to save.
+ * @param target The headers of the response being built; changed in place.
+ * @param options The session cookie and the storage.
+ * @returns `target`.
+ */
+export function commitSession(
+  session: Session,
+  target: Headers,
+  options: SessionMiddlewareOptions,
+): Promise<Headers>;
+export async function commitSession(
+  session: Session,
+  target: Response | Headers,
+  options: SessionMiddlewareOptions,
+): Promise<Response | Headers> {
+  checkOptions("commitSession", options);
+  const response = isResponse(target) ? target : undefined;
+  if (response === undefined && !isHeaders(target)) {
+    throw new TypeError(
+      `commitSession: argument "target" must be a Response or Headers, got ` +
+        `${describe(target)}.`,
+    );
+  }
+  const { cookie, storage } = options;
+  const value = await storage.save(session);
+  const requestUrl = requestUrls.get(session);
+  requestUrls.delete(session);
+  if (value === null) return target;
+  const headers = response ? response.headers : target as Headers;
+  if (setsCookie(headers, cookie.name)) return target;
+
+  const setCookie = value === ""
+    ? await cookie.serialize("", { maxAge: 0, expires: new Date(0) })
+    : await cookie.serialize(value);
+  if (requestUrl !== undefined) warnIfInsecure(cookie, setCookie, requestUrl);
+
+  if (response === undefined) {
+    try {
+      headers.append("Set-Cookie", setCookie);
+    } catch (error) {
+      throw new TypeError(
+        "commitSession: cannot add the session cookie to these headers: " +
+          "they are immutable, as those of Response.redirect() or fetch() " +
+          "results are. Pass the Response itself and send the one " +
+          "commitSession returns.",
+        { cause: error },
+      );
+    }
+    return target;
+  }
+  // The Response constructor refuses statuses outside 200-599, such as the
+  // 101 of a WebSocket upgrade, which must also stay the same object.
+  if (response.status < 200 || response.status > 599) {
+    response.headers.append("Set-Cookie", setCookie);
+    return response;
+  }
+  const copy = new Response(response.body, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
+  copy.headers.append("Set-Cookie", setCookie);
+  return copy;
+}
+
+// Sessions read by readSession, with the URL of their request, kept only
+// until the insecure-cookie warning for their cookie has been shown.
+const requestUrls = new WeakMap<Session, string>();
+const warnedCookies = new WeakSet<Cookie>();
+
+function warnIfInsecure(cookie: Cookie, setCookie: string, url: string): void {
+  if (warnedCookies.has(cookie) || /;\s*Secure\s*(;|$)/i.test(setCookie)) {
+    return;
+  }
+  let hostname: string;
+  try {
+    hostname = new URL(url).hostname;
+  } catch {
+    return;
+  }
+  if (isLocalhost(hostname)) return;
+  warnedCookies.add(cookie);
+  console.warn(
+    `@x/session: the session cookie "${cookie.name}" is sent without the ` +
+      `Secure attribute on a request to "${hostname}", so it travels in ` +
+      "clear text over plain HTTP, where anyone on the network can steal " +
+      "the session. Serve the site over HTTPS and create the cookie with " +
+      "{ secure: true }. (This warning is shown once.)",
+  );
+}
+
+function isLocalhost(hostname: string): boolean {
+  return hostname === "localhost" || hostname.endsWith(".localhost") ||
+    hostname === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+}
+
+function setsCookie(headers: Headers, name: string): boolean {
+  const prefix = `${name}=`;
+  for (const header of headers.getSetCookie()) {
+    if (header.trimStart().startsWith(prefix)) return true;
+  }
+  return false;
+}
+
+function checkOptions(caller: string, options: SessionMiddlewareOptions) {
+  const { cookie, storage } = options ?? {};
+  if (
+    typeof cookie?.parse !== "function" ||
+    typeof cookie?.serialize !== "function"
+  ) {
+    throw new TypeError(
+      `${caller}: option "cookie" must be a cookie from createCookie(), got ` +
+        `${describe(cookie)}.`,
+    );
+  }
+  if (!cookie.signed) {
+    throw new TypeError(
+      `${caller}: option "cookie" is the unsigned cookie "${cookie.name}": ` +
+        "clients could choose its value, and so their session. Create it " +
+        "with createCookie(name, { secrets: [secret] }), the secret being 32 " +
+        "or more random bytes kept out of the source code.",
+    );
+  }
+  if (
+    typeof storage?.read !== "function" || typeof storage?.save !== "function"
+  ) {
+    throw new TypeError(
+      `${caller}: option "storage" must be a session storage with read() ` +
+        `and save(), such as createFsSessionStorage(), got ` +
+        `${describe(storage)}.`,
+    );
+  }
+}
+
+// Duck-typed rather than `instanceof`, because @hono/node-server replaces the
+// global Response class with its own.
+function isResponse(value: unknown): value is Response {
+  return typeof value === "object" && value !== null &&
+    typeof (value as Response).status === "number" &&
+    isHeaders((value as Response).headers);
+}
+
+function isHeaders(value: unknown): value is Headers {
+  return typeof value === "object" && value !== null &&
+    typeof (value as Headers).append === "function" &&
+    typeof (value as Headers).getSetCookie === "function";
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value === "function") return "a function";
+  if (typeof value === "object") {
+    return `an object (${value.constructor?.name ?? "no prototype"})`;
+  }
+  // A string could be a secret put in the wrong place: name only its type.
+  if (typeof value === "string") return "a string";
+  return String(value);
+}

@@ -1,0 +1,474 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Hono } from "hono";
+import { serve } from "@hono/node-server";
+import { commitSession, readSession, withSession } from "./middleware.ts";
+import { createCookie } from "./cookie.ts";
+import { createMemorySessionStorage } from "./memory_storage.ts";
+import { createCookieSessionStorage } from "./cookie_storage.ts";
+import type { Session, SessionStorage } from "./session.ts";
+
+const SECRET = "a test secret that is at least 32 bytes long";
+
+function options(
+  storage: SessionStorage = createMemorySessionStorage(),
+  cookieOptions: Parameters<typeof createCookie>[1] = {},
+) {
+  return {
+    cookie: createCookie("sid", { secrets: [SECRET], ...cookieOptions }),
+    storage,
+  };
+}
+
+/** The `name=value` pair of a Set-Cookie header, as a client sends it back. */
+function pairOf(setCookie: string): string {
+  return setCookie.split(";")[0];
+}
+
+function sessionCookies(response: Response): string[] {
+  return response.headers.getSetCookie().filter((c) => c.startsWith("sid="));
+}
+
+function get(path: string, cookie?: string, host = "localhost"): Request {
+  return new Request(`http://${host}${path}`, {
+    headers: cookie === undefined ? {} : { Cookie: cookie },
+  });
+}
+
+function counter(session: Session): Response {
+  const count = Number(session.get("count") ?? 0) + 1;
+  session.set("count", count);
+  return new Response(String(count));
+}
+
+/** A storage that records how often `save` was called. */
+function countingStorage() {
+  const inner = createMemorySessionStorage();
+  const storage = {
+    saves: 0,
+    read: (cookie: string | null) => inner.read(cookie),
+    save(session: Session) {
+      storage.saves++;
+      return inner.save(session);
+    },
+  };
+  return storage;
+}
+
+/** Replaces console.warn while `body` runs and returns what was warned. */
+async function captureWarnings(body: () => Promise<void>): Promise<string[]> {
+  const warnings: string[] = [];
+  const original = console.warn;
+  console.warn = (...args: unknown[]) => warnings.push(args.join(" "));
+  try {
+    await body();
+  } finally {
+    console.warn = original;
+  }
+  return warnings;
+}
+
+async function listen(server: Server): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve());
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+async function close(server: Server): Promise<void> {
+  server.closeAllConnections?.();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
+describe("withSession", () => {
+  it("refuses an unsigned cookie when it is created", () => {
+    assert.throws(
+      () =>
+        withSession({
+          cookie: createCookie("sid"),
+          storage: createMemorySessionStorage(),
+        }, (_request, session) => counter(session)),
+      (error: Error) =>
+        error instanceof TypeError && /option "cookie"/.test(error.message) &&
+        /secrets/.test(error.message),
+    );
+  });
+
+  it("refuses a storage without read and save, and a handler that is not a function", () => {
+    assert.throws(
+      () =>
+        withSession(
+          // @ts-expect-error: the storage is missing on purpose
+          { cookie: options().cookie, storage: {} },
+          () => new Response(),
+        ),
+      /option "storage"/,
+    );
+    assert.throws(
+      // @ts-expect-error: the handler is missing on purpose
+      () => withSession(options(), undefined),
+      /argument "handler"/,
+    );
+  });
+
+  it("keeps a session across requests through the cookie it sets", async () => {
+    const handler = withSession(
+      options(),
+      (_request, session) => counter(session),
+    );
+    const first = await handler(get("/"));
+    assert.equal(await first.text(), "1");
+    const [setCookie] = sessionCookies(first);
+    assert.ok(setCookie, "the first response sets the session cookie");
+    const second = await handler(get("/", pairOf(setCookie)));
+    assert.equal(await second.text(), "2");
+  });
+
+  it("sends no Set-Cookie when the session did not change", async () => {
+    const handler = withSession(
+      options(),
+      (request, session) =>
+        new URL(request.url).pathname === "/count"
+          ? counter(session)
+          : new Response(String(session.get("count"))),
+    );
+    const first = await handler(get("/count"));
+    const cookie = pairOf(sessionCookies(first)[0]);
+    const read = await handler(get("/", cookie));
+    assert.equal(await read.text(), "1");
+    assert.deepEqual(read.headers.getSetCookie(), []);
+  });
+
+  it("gives a fresh session for a cookie whose signature was changed", async () => {
+    const handler = withSession(
+      options(),
+      (_request, session) => counter(session),
+    );
+    const cookie = pairOf(sessionCookies(await handler(get("/")))[0]);
+    const last = cookie.at(-1) === "A" ? "B" : "A";
+    const forged = await handler(get("/", cookie.slice(0, -1) + last));
+    assert.equal(await forged.text(), "1");
+  });
+
+  it("clears the cookie with Max-Age=0 and deletes the data when the session is destroyed", async () => {
+    const handler = withSession(options(), (request, session) => {
+      if (new URL(request.url).pathname === "/logout") {
+        session.destroy();
+        return new Response("bye");
+      }
+      return counter(session);
+    });
+    const cookie = pairOf(sessionCookies(await handler(get("/")))[0]);
+    const logout = await handler(get("/logout", cookie));
+    const [cleared] = sessionCookies(logout);
+    assert.match(cleared, /;\s*Max-Age=0/i);
+    const replay = await handler(get("/", cookie));
+    assert.equal(await replay.text(), "1", "the old cookie finds no session");
+  });
+
+  it("adds the cookie to a Response.redirect, whose headers are immutable", async () => {
+    const handler = withSession(options(), (_request, session) => {
+      session.set("userId", "mj");
+      return Response.redirect("http://localhost/account", 303);
+    });
+    const response = await handler(get("/login"));
+    assert.equal(response.status, 303);
+    assert.equal(response.headers.get("Location"), "http://localhost/account");
+    assert.equal(sessionCookies(response).length, 1);
+  });
+
+  it("adds the cookie to a fetch() result and passes its body through", async () => {
+    const upstream = createServer((_request, response) => {
+      response.setHeader("Content-Type", "text/plain");
+      response.setHeader("Set-Cookie", "upstream=1; Path=/");
+      response.end("from upstream");
+    });
+    const port = await listen(upstream);
+    try {
+      const handler = withSession(options(), async (_request, session) => {
+        session.set("proxied", true);
+        return await fetch(`http://127.0.0.1:${port}/`);
+      });
+      const response = await handler(get("/"));
+      assert.equal(await response.text(), "from upstream");
+      assert.equal(response.headers.get("Content-Type"), "text/plain");
+      const cookies = response.headers.getSetCookie();
+      assert.ok(cookies.includes("upstream=1; Path=/"));
+      assert.equal(sessionCookies(response).length, 1);
+    } finally {
+      await close(upstream);
+    }
+  });
+
+  it("keeps the handler's own Set-Cookie headers next to the session cookie", async () => {
+    const handler = withSession(options(), (_request, session) => {
+      session.set("theme", "dark");
+      const headers = new Headers();
+      headers.append("Set-Cookie", "a=1; Path=/");
+      headers.append("Set-Cookie", "b=2; Path=/; HttpOnly");
+      return new Response("ok", { status: 201, statusText: "Made", headers });
+    });
+    const response = await handler(get("/"));
+    assert.equal(response.status, 201);
+    assert.equal(response.statusText, "Made");
+    const cookies = response.headers.getSetCookie();
+    assert.deepEqual(cookies.slice(0, 2), [
+      "a=1; Path=/",
+      "b=2; Path=/; HttpOnly",
+    ]);
+    assert.equal(cookies.length, 3);
+    assert.match(cookies[2], /^sid=/);
+  });
+
+  it("sends the handler's session cookie, not its own, when the handler set it", async () => {
+    const sessions = options();
+    const handler = withSession(sessions, async (_request, session) => {
+      session.destroy();
+      const fresh = await sessions.storage.read(null);
+      fresh.flash("message", "Logged out");
+      return await commitSession(fresh, new Response("bye"), sessions);
+    });
+    const response = await handler(get("/"));
+    const [only, ...rest] = sessionCookies(response);
+    assert.deepEqual(rest, []);
+    assert.doesNotMatch(only, /Max-Age=0/i);
+    const next = await readSession(get("/", pairOf(only)), sessions);
+    assert.equal(next.get("message"), "Logged out");
+  });
+
+  it("never adds the cookie to the handler's Response object itself", async () => {
+    const shared = new Response(null, { status: 204 });
+    const handler = withSession(options(), (_request, session) => {
+      session.set("seen", true);
+      return shared;
+    });
+    const first = await handler(get("/"));
+    const second = await handler(get("/"));
+    assert.equal(shared.headers.getSetCookie().length, 0);
+    assert.notEqual(
+      sessionCookies(first)[0],
+      sessionCookies(second)[0],
+      "each client gets its own session cookie",
+    );
+  });
+
+  it("saves nothing and rejects with the handler's error when the handler throws", async () => {
+    const storage = countingStorage();
+    const handler = withSession(options(storage), (request, session) => {
+      if (new URL(request.url).pathname === "/fail") {
+        session.set("count", 99);
+        throw new Error("handler failed");
+      }
+      return counter(session);
+    });
+    const cookie = pairOf(sessionCookies(await handler(get("/")))[0]);
+    assert.equal(storage.saves, 1);
+    await assert.rejects(handler(get("/fail", cookie)), /handler failed/);
+    assert.equal(storage.saves, 1);
+    assert.equal(await (await handler(get("/", cookie))).text(), "2");
+  });
+
+  it("saves nothing and says so when the handler returns something else than a Response", async () => {
+    const storage = countingStorage();
+    const handler = withSession(options(storage), (_request, session) => {
+      session.set("count", 1);
+      return "ok" as unknown as Response;
+    });
+    await assert.rejects(
+      handler(get("/")),
+      (error: Error) =>
+        error instanceof TypeError &&
+        /must return a Response/.test(error.message),
+    );
+    assert.equal(storage.saves, 0);
+  });
+
+  it("passes the server's second argument to the handler", async () => {
+    const info = { remoteAddr: { hostname: "127.0.0.1" } };
+    let seen: unknown;
+    const handler = withSession<typeof info>(
+      options(),
+      (_request, _session, received) => {
+        seen = received;
+        return new Response();
+      },
+    );
+    await handler(get("/"), info);
+    assert.equal(seen, info);
+  });
+
+  it("works with the cookie store, whose cookie holds the data", async () => {
+    const handler = withSession(
+      options(createCookieSessionStorage()),
+      (_request, session) => counter(session),
+    );
+    let cookie = pairOf(sessionCookies(await handler(get("/")))[0]);
+    for (let i = 2; i <= 3; i++) {
+      const response = await handler(get("/", cookie));
+      assert.equal(await response.text(), String(i));
+      cookie = pairOf(sessionCookies(response)[0]);
+    }
+  });
+
+  it("serves sessions over HTTP through @hono/node-server", async () => {
+    const handler = withSession(
+      options(),
+      (_request, session) => counter(session),
+    );
+    const { server, port } = await new Promise<
+      { server: ReturnType<typeof serve>; port: number }
+    >((resolve) => {
+      const server = serve(
+        {
+          fetch: handler,
+          port: 0,
+          hostname: "127.0.0.1",
+          // Keep the global Request and Response for the other tests.
+          overrideGlobalObjects: false,
+        },
+        (info) => resolve({ server, port: info.port }),
+      );
+    });
+    try {
+      const url = `http://127.0.0.1:${port}/`;
+      const first = await fetch(url);
+      assert.equal(await first.text(), "1");
+      const cookie = pairOf(first.headers.getSetCookie()[0]);
+      const second = await fetch(url, { headers: { Cookie: cookie } });
+      assert.equal(await second.text(), "2");
+    } finally {
+      await close(server as Server);
+    }
+  });
+});
+
+describe("the insecure cookie warning", () => {
+  it("warns once when the cookie lacks Secure on a request to a public host", async () => {
+    const handler = withSession(
+      options(),
+      (_request, session) => counter(session),
+    );
+    const ids: string[] = [];
+    const warnings = await captureWarnings(async () => {
+      for (let i = 0; i < 3; i++) {
+        const response = await handler(get("/", undefined, "example.com"));
+        ids.push(pairOf(sessionCookies(response)[0]).slice("sid=".length));
+      }
+    });
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], /"sid"/);
+    assert.match(warnings[0], /Secure/);
+    assert.match(warnings[0], /example\.com/);
+    for (const id of ids) {
+      assert.ok(!warnings[0].includes(id.split(".")[0]), "no session id");
+    }
+  });
+
+  it("stays silent on localhost, 127.0.0.1 and [::1], and for a Secure cookie", async () => {
+    const insecure = withSession(
+      options(),
+      (_request, session) => counter(session),
+    );
+    const secure = withSession(
+      options(undefined, { secure: true }),
+      (_request, session) => counter(session),
+    );
+    const warnings = await captureWarnings(async () => {
+      for (const host of ["localhost", "app.localhost", "127.0.0.1", "[::1]"]) {
+        await insecure(get("/", undefined, host));
+      }
+      await secure(get("/", undefined, "example.com"));
+    });
+    assert.deepEqual(warnings, []);
+  });
+});
+
+describe("readSession and commitSession", () => {
+  it("refuse an unsigned cookie", async () => {
+    const unsigned = {
+      cookie: createCookie("sid"),
+      storage: createMemorySessionStorage(),
+    };
+    await assert.rejects(readSession(get("/"), unsigned), /option "cookie"/);
+    const session = await readSession(get("/"), options());
+    await assert.rejects(
+      commitSession(session, new Headers(), unsigned),
+      /option "cookie"/,
+    );
+  });
+
+  it("append the cookie to mutable Headers in place", async () => {
+    const sessions = options();
+    const session = await readSession(get("/"), sessions);
+    session.set("theme", "dark");
+    const headers = new Headers({ "Set-Cookie": "a=1" });
+    assert.equal(await commitSession(session, headers, sessions), headers);
+    const cookies = headers.getSetCookie();
+    assert.equal(cookies.length, 2);
+    const next = await readSession(get("/", pairOf(cookies[1])), sessions);
+    assert.equal(next.get("theme"), "dark");
+  });
+
+  it("explain that immutable Headers cannot take the cookie", async () => {
+    const sessions = options();
+    const session = await readSession(get("/"), sessions);
+    session.set("theme", "dark");
+    // Deno and Node make the headers of Response.redirect() and fetch()
+    // results immutable; Bun does not, so the test builds such headers.
+    class ImmutableHeaders extends Headers {
+      override append(): void {
+        throw new TypeError("Headers are immutable");
+      }
+    }
+    const headers = new ImmutableHeaders();
+    await assert.rejects(
+      commitSession(session, headers, sessions),
+      /immutable.*Pass the Response itself/s,
+    );
+  });
+
+  it("refuse a target that is neither a Response nor Headers", async () => {
+    const sessions = options();
+    const session = await readSession(get("/"), sessions);
+    await assert.rejects(
+      // @ts-expect-error: a plain object on purpose
+      commitSession(session, { "Set-Cookie": "a=1" }, sessions),
+      /argument "target" must be a Response or Headers/,
+    );
+  });
+
+  it("keep sessions in a Hono app, including on redirects", async () => {
+    const sessions = options();
+    const app = new Hono<{ Variables: { session: Session } }>();
+    app.use(async (c, next) => {
+      const session = await readSession(c.req.raw, sessions);
+      c.set("session", session);
+      await next();
+      await commitSession(session, c.res.headers, sessions);
+    });
+    app.post("/login", (c) => {
+      c.var.session.set("user", "mj");
+      c.var.session.regenerateId(true);
+      return c.redirect("/", 303);
+    });
+    app.get("/", (c) => c.text(String(c.var.session.get("user") ?? "nobody")));
+
+    const anonymous = await app.request("/");
+    assert.equal(await anonymous.text(), "nobody");
+    const before = pairOf(anonymous.headers.getSetCookie()[0] ?? "sid=");
+    const login = await app.request("/login", {
+      method: "POST",
+      headers: { Cookie: before },
+    });
+    assert.equal(login.status, 303);
+    const [setCookie] = login.headers.getSetCookie();
+    assert.match(setCookie, /^sid=/);
+    const home = await app.request("/", {
+      headers: { Cookie: pairOf(setCookie) },
+    });
+    assert.equal(await home.text(), "mj");
+  });
+});
