@@ -28,3 +28,4 @@ export * from "./session.ts";
 export * from "./memory_storage.ts";
 export * from "./fs_storage.ts";
 export * from "./cookie_storage.ts";
+export * from "./cookie.ts";
