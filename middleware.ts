@@ -29,7 +29,27 @@
 import type { Cookie } from "./cookie.ts";
 import type { Session, SessionStorage } from "./session.ts";
 
-/** Options for {@linkcode withSession}, {@linkcode readSession} and {@linkcode commitSession}. */
+/**
+ * Options for {@linkcode withSession}, {@linkcode readSession} and
+ * {@linkcode commitSession}: which cookie carries the session, and where
+ * sessions live.
+ *
+ * @example
+ * ```ts
+ * import type { SessionMiddlewareOptions } from "@x/session/middleware";
+ * import { createCookie } from "@x/session/cookie";
+ * import { createFsSessionStorage } from "@x/session/fs-storage";
+ *
+ * const sessions: SessionMiddlewareOptions = {
+ *   cookie: createCookie("sid", {
+ *     secrets: ["a secret of 32 bytes or more, read from the environment"],
+ *     secure: true,
+ *     maxAge: 60 * 60 * 24 * 7,
+ *   }),
+ *   storage: createFsSessionStorage("./.tmp/sessions", { ttl: 60 * 60 * 24 * 7 }),
+ * };
+ * ```
+ */
 export interface SessionMiddlewareOptions {
   /**
    * The cookie that carries the session's cookie value. It must be signed
@@ -44,6 +64,16 @@ export interface SessionMiddlewareOptions {
 /**
  * A request handler that works with a session: what {@linkcode withSession}
  * wraps. It may change the session; it is saved after the handler returns.
+ *
+ * @example
+ * ```ts
+ * import type { SessionHandler } from "@x/session/middleware";
+ *
+ * const logout: SessionHandler = (_request, session) => {
+ *   session.destroy();
+ *   return new Response(null, { status: 303, headers: { Location: "/" } });
+ * };
+ * ```
  *
  * @typeParam Info What the server passes as the handler's second argument:
  * `Deno.ServeHandlerInfo` for `Deno.serve`, the `Server` for `Bun.serve`.

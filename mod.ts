@@ -29,3 +29,4 @@ export * from "./memory_storage.ts";
 export * from "./fs_storage.ts";
 export * from "./cookie_storage.ts";
 export * from "./cookie.ts";
+export * from "./middleware.ts";
