@@ -1,0 +1,176 @@
+// The demo application: a visit counter, a login form, flash messages and a
+// logout, as one fetch handler that Deno.serve, Bun.serve and
+// @hono/node-server all serve. demo.ts picks the cookie, the store and the
+// server; this file is only about what a session-backed app does.
+
+import { commitSession, withSession } from "../middleware.ts";
+import type { Cookie } from "../cookie.ts";
+import type { Session, SessionStorage } from "../session.ts";
+
+/** What the demo needs: the session cookie and the store. */
+export interface DemoOptions {
+  cookie: Cookie;
+  storage: SessionStorage;
+}
+
+const MAX_NAME_LENGTH = 40;
+// A login form is tiny; refuse to buffer anything bigger.
+const MAX_FORM_BYTES = 4096;
+
+/**
+ * Creates the demo's request handler.
+ *
+ * - `GET /` counts the visits of the session, shows the flash message of
+ *   the previous request, and a login form or who is logged in.
+ * - `POST /login` logs in under any name, with a new session id.
+ * - `POST /logout` destroys the session.
+ */
+export function createDemoApp(
+  options: DemoOptions,
+): (request: Request, info?: unknown) => Promise<Response> {
+  const sessions = { cookie: options.cookie, storage: options.storage };
+
+  const app = withSession(sessions, async (request, session) => {
+    const { pathname } = new URL(request.url);
+    if (pathname === "/") return home(session);
+    if (pathname === "/login") return await login(request, session);
+    session.destroy();
+    // The flash that says goodbye lives in a new, empty session. Sending
+    // its cookie from here means withSession sends no cookie of its own
+    // for the destroyed one; it still deletes the destroyed one's data.
+    const fresh = await sessions.storage.read(null);
+    fresh.flash("message", "You are logged out.");
+    return await commitSession(fresh, redirectHome(), sessions);
+  });
+
+  return async (request, info) => {
+    const { pathname } = new URL(request.url);
+    const allowed = ROUTES.get(pathname);
+    // Only the app's pages read the session: any other request, such as
+    // one for a favicon, must not use up the flash message a page shows.
+    if (allowed === undefined) {
+      if (pathname === "/favicon.ico") {
+        return new Response(null, { status: 204 });
+      }
+      return new Response("Not Found\n", { status: 404 });
+    }
+    if (!allowed.includes(request.method)) {
+      return new Response("Method Not Allowed\n", {
+        status: 405,
+        headers: { Allow: allowed.join(", ") },
+      });
+    }
+    try {
+      return await app(request, info);
+    } catch (error) {
+      console.error(error);
+      return new Response("Internal Server Error\n", { status: 500 });
+    }
+  };
+}
+
+const ROUTES = new Map([
+  ["/", ["GET", "HEAD"]],
+  ["/login", ["POST"]],
+  ["/logout", ["POST"]],
+]);
+
+function home(session: Session): Response {
+  const visits = Number(session.get("visits") ?? 0) + 1;
+  session.set("visits", visits);
+  const user = session.get("user");
+  const message = session.get("message");
+  const error = session.get("error");
+
+  const account = typeof user === "string"
+    ? `<p>Logged in as <strong id="user">${escapeHtml(user)}</strong>.</p>
+    <form method="post" action="/logout"><button>Log out</button></form>`
+    : `<form method="post" action="/login">
+      <label>Name <input name="username" required maxlength="${MAX_NAME_LENGTH}"
+        autocomplete="username"></label>
+      <button>Log in</button>
+    </form>`;
+  const flash = [
+    typeof message === "string"
+      ? `<p id="flash" role="status">${escapeHtml(message)}</p>`
+      : "",
+    typeof error === "string"
+      ? `<p id="flash" class="error" role="alert">${escapeHtml(error)}</p>`
+      : "",
+  ].join("");
+
+  return new Response(
+    `<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>@x/session demo</title>
+  <style>
+    body { font: 16px/1.5 system-ui, sans-serif; max-width: 36rem; margin: 2rem auto; padding: 0 1rem; }
+    #flash { padding: .5rem 1rem; background: #e6f4ea; border-radius: .25rem; }
+    #flash.error { background: #fce8e6; }
+  </style>
+</head>
+<body>
+  <h1>@x/session demo</h1>
+  ${flash}
+  <p>This session has seen this page <strong id="visits">${visits}</strong>
+    time${visits === 1 ? "" : "s"}.</p>
+  ${account}
+</body>
+</html>
+`,
+    {
+      headers: {
+        "Content-Type": "text/html; charset=utf-8",
+        // The page shows one client's session: no cache may keep it.
+        "Cache-Control": "no-store",
+        "Content-Security-Policy":
+          "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+      },
+    },
+  );
+}
+
+async function login(request: Request, session: Session): Promise<Response> {
+  const name = (await readField(request, "username"))?.trim() ?? "";
+  if (name === "" || name.length > MAX_NAME_LENGTH) {
+    session.flash(
+      "error",
+      `Enter a name of 1 to ${MAX_NAME_LENGTH} characters to log in.`,
+    );
+    return redirectHome();
+  }
+  // A new id at login, and the old one deleted: an id planted in the
+  // browser before login (session fixation) is worth nothing after it.
+  session.regenerateId(true);
+  session.set("user", name);
+  session.flash("message", `Welcome, ${name}! You are logged in.`);
+  return redirectHome();
+}
+
+async function readField(
+  request: Request,
+  field: string,
+): Promise<string | undefined> {
+  const length = Number(request.headers.get("Content-Length") ?? "0");
+  if (!(length <= MAX_FORM_BYTES)) return undefined;
+  try {
+    const text = await request.text();
+    if (text.length > MAX_FORM_BYTES) return undefined;
+    return new URLSearchParams(text).get(field) ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+// 303 See Other: the browser follows a form POST with a GET, so a reload
+// does not post the form again.
+function redirectHome(): Response {
+  return new Response(null, { status: 303, headers: { Location: "/" } });
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
