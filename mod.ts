@@ -28,5 +28,7 @@ export * from "./session.ts";
 export * from "./memory_storage.ts";
 export * from "./fs_storage.ts";
 export * from "./cookie_storage.ts";
+export * from "./redis_storage.ts";
+export * from "./kv_storage.ts";
 export * from "./cookie.ts";
 export * from "./middleware.ts";

@@ -1,0 +1,311 @@
+/**
+ * A session store that keeps sessions in Deno KV: a local SQLite file on one
+ * machine, or a database shared by every region on Deno Deploy. Every
+ * process that opens the same database sees the same sessions, so no sticky
+ * sessions are needed.
+ *
+ * The store takes an open database: a `Deno.Kv` from `Deno.openKv()` (run
+ * Deno with `--unstable-kv` outside Deno Deploy), or, under Node and Bun, the
+ * `Kv` of the `@deno/kv` package.
+ *
+ * @example
+ * ```ts
+ * import { createKvSessionStorage } from "@x/session/kv-storage";
+ *
+ * export async function openSessionStorage() {
+ *   const kv = await Deno.openKv();
+ *   return createKvSessionStorage(kv, { ttl: 86400 });
+ * }
+ * ```
+ *
+ * @module
+ */
+
+import { createSession, type SessionStorage } from "./session.ts";
+import {
+  decodeRecord,
+  encodeRecord,
+  Expiry,
+  ttlMilliseconds,
+} from "./_record.ts";
+
+/**
+ * One part of a Deno KV key. Symbols, which Deno KV also allows, cannot
+ * cross process boundaries and are not accepted in a prefix.
+ *
+ * @example
+ * ```ts
+ * import type { KvKeyPart } from "@x/session/kv-storage";
+ *
+ * const parts: KvKeyPart[] = ["app", 2, true];
+ * ```
+ */
+export type KvKeyPart = Uint8Array | string | number | bigint | boolean;
+
+/**
+ * A Deno KV key: a list of parts.
+ *
+ * @example
+ * ```ts
+ * import type { KvKey } from "@x/session/kv-storage";
+ *
+ * const prefix: KvKey = ["shop", "sessions"];
+ * ```
+ */
+export type KvKey = readonly KvKeyPart[];
+
+/**
+ * The operations the store queues in one atomic commit. `Deno.AtomicOperation`
+ * is one.
+ *
+ * @example What a save after `regenerateId(true)` commits
+ * ```ts
+ * import type { KvSessionAtomic } from "@x/session/kv-storage";
+ *
+ * export async function move(atomic: KvSessionAtomic, record: Uint8Array) {
+ *   atomic.set(["session", "new-id"], record, { expireIn: 3_600_000 });
+ *   atomic.delete(["session", "old-id"]);
+ *   await atomic.commit();
+ * }
+ * ```
+ */
+export interface KvSessionAtomic {
+  /** Queues a write of `value` under `key`, deleted `expireIn` ms later. */
+  set(key: KvKey, value: Uint8Array, options?: { expireIn?: number }): unknown;
+  /** Queues the deletion of `key`. */
+  delete(key: KvKey): unknown;
+  /** Applies the queued operations together. */
+  commit(): Promise<unknown>;
+}
+
+/**
+ * The part of a Deno KV database the store uses. A `Deno.Kv` is one, and so
+ * is the `Kv` of the `@deno/kv` npm package, so this module does not depend
+ * on Deno's types and type-checks under Node and Bun too.
+ *
+ * @example Deno KV under Node or Bun, with the `@deno/kv` package
+ * ```ts
+ * import { openKv } from "@deno/kv";
+ * import { createKvSessionStorage } from "@x/session/kv-storage";
+ *
+ * export async function openSessionStorage(path: string) {
+ *   // The store writes only bytes, so no V8 serializer is needed: this also
+ *   // runs under Bun, whose serializer @deno/kv refuses.
+ *   const unused = () => {
+ *     throw new Error("The session store writes only Uint8Array values.");
+ *   };
+ *   const kv = await openKv(path, { encodeV8: unused, decodeV8: unused });
+ *   return createKvSessionStorage(kv);
+ * }
+ * ```
+ */
+export interface KvSessionDatabase {
+  /** Reads the entry under `key`; its `value` is `null` when there is none. */
+  get(key: KvKey): Promise<{ value: unknown }>;
+  /** Writes `value` under `key`, deleted `expireIn` ms later. */
+  set(
+    key: KvKey,
+    value: Uint8Array,
+    options?: { expireIn?: number },
+  ): Promise<unknown>;
+  /** Deletes `key`. */
+  delete(key: KvKey): Promise<unknown>;
+  /** Starts an atomic operation. */
+  atomic(): KvSessionAtomic;
+}
+
+/**
+ * Options for {@linkcode createKvSessionStorage}.
+ *
+ * @example
+ * ```ts
+ * import type { KvSessionStorageOptions } from "@x/session/kv-storage";
+ *
+ * const options: KvSessionStorageOptions = { prefix: ["shop", "session"], ttl: 86400 };
+ * ```
+ */
+export interface KvSessionStorageOptions {
+  /**
+   * The key parts before the session id, so that sessions do not collide
+   * with other data in the same database. A session lives under
+   * `[...prefix, id]`.
+   *
+   * @default {["session"]}
+   */
+  prefix?: KvKey;
+  /**
+   * Whether `read` adopts an id the store does not hold instead of starting
+   * a session with a new id. Leave it `false`: adopting ids a client chose
+   * opens the door to session fixation. Ids longer than 512 characters are
+   * never adopted: Deno KV keys are limited to 2 KiB.
+   *
+   * @default {false}
+   */
+  useUnknownIds?: boolean;
+  /**
+   * Seconds of inactivity after which a session is gone. Deno KV deletes the
+   * entry some time after it expires (`expireIn`), and `read` treats it as
+   * gone from the moment it expires. Every save renews it, and an unchanged
+   * session is saved again once less than half of its ttl is left, so a
+   * session in use never expires.
+   *
+   * @default {undefined} (sessions never expire)
+   */
+  ttl?: number;
+}
+
+/** Deno KV refuses values larger than this many bytes. */
+const MAX_VALUE_BYTES = 65_536;
+// Deno KV keys are limited to 2 KiB; an id this long, in UTF-8, leaves room
+// for the prefix.
+const MAX_ID_LENGTH = 512;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/**
+ * Creates a session storage that keeps each session under one Deno KV key,
+ * `[...prefix, id]`, holding the session as UTF-8 JSON bytes.
+ *
+ * Every save is one write, or one atomic commit when it also deletes the old
+ * id after `regenerateId(true)`. A session larger than Deno KV's 64 KiB value
+ * limit is refused by `save` with an error that gives its size; keep large
+ * data elsewhere and store its id in the session.
+ *
+ * @example Counting visits
+ * ```ts
+ * import { createKvSessionStorage } from "@x/session/kv-storage";
+ * import assert from "node:assert/strict";
+ *
+ * const kv = await Deno.openKv(":memory:");
+ * const storage = createKvSessionStorage(kv);
+ * const session = await storage.read(null);
+ * session.set("count", 1);
+ * const cookie = await storage.save(session);
+ * assert.equal((await storage.read(cookie)).get("count"), 1);
+ * kv.close();
+ * ```
+ *
+ * @param kv An open Deno KV database; the store never closes it.
+ * @param options The key prefix, how sessions expire and whether unknown ids
+ * are adopted.
+ * @returns The session storage.
+ * @throws {TypeError} When `kv` lacks a method the store needs, or `prefix`
+ * is not a list of key parts.
+ * @throws {RangeError} When `ttl` is not a positive number.
+ */
+export function createKvSessionStorage(
+  kv: KvSessionDatabase,
+  options: KvSessionStorageOptions = {},
+): SessionStorage {
+  const factory = "createKvSessionStorage";
+  for (const method of ["get", "set", "delete", "atomic"] as const) {
+    if (typeof kv?.[method] !== "function") {
+      throw new TypeError(
+        `${factory}: argument "kv" must be a Deno KV database with a ` +
+          `"${method}" method, got ${describe(kv)}. Pass the result of ` +
+          "`await Deno.openKv()`, or of `openKv()` from the @deno/kv package.",
+      );
+    }
+  }
+  const prefix = options.prefix ?? ["session"];
+  if (!Array.isArray(prefix) || !prefix.every(isKeyPart)) {
+    throw new TypeError(
+      `${factory}: option "prefix" must be an array of key parts (strings, ` +
+        `numbers, bigints, booleans or Uint8Arrays), got ${describe(prefix)}.`,
+    );
+  }
+  const useUnknownIds = options.useUnknownIds ?? false;
+  const ttl = ttlMilliseconds(factory, options.ttl);
+  const expiry = new Expiry(ttl);
+  const setOptions = ttl === undefined
+    ? undefined
+    : { expireIn: Math.max(1, Math.ceil(ttl)) };
+  const keyOf = (id: string): KvKey => [...prefix, id];
+
+  async function operation<T>(action: string, run: () => Promise<T>) {
+    try {
+      return await run();
+    } catch (error) {
+      // The message names no key: keys hold session ids.
+      throw new Error(
+        `${factory}: could not ${action} (${
+          (error as Error)?.message ?? String(error)
+        }). Check that the database is open and reachable.`,
+        { cause: error },
+      );
+    }
+  }
+
+  return {
+    async read(cookie) {
+      if (!cookie || cookie.length > MAX_ID_LENGTH) return createSession();
+      const key = keyOf(cookie);
+      const { value } = await operation(
+        "read a session from Deno KV",
+        () => kv.get(key),
+      );
+      const record = value instanceof Uint8Array
+        ? decodeRecord(decoder.decode(value))
+        : undefined;
+      if (record && !expiry.isPast(record.expires)) {
+        const session = createSession(cookie, record.data);
+        expiry.remember(session, record.expires);
+        return session;
+      }
+      // Deno KV deletes expired entries lazily; do not leave it to chance.
+      if (record) await kv.delete(key).catch(() => {});
+      return createSession(useUnknownIds ? cookie : undefined);
+    },
+
+    async save(session) {
+      const key = keyOf(session.id);
+      const oldKey = session.deleteId === undefined
+        ? undefined
+        : keyOf(session.deleteId);
+      if (session.destroyed) {
+        await operation("delete a session from Deno KV", () => {
+          if (oldKey === undefined) return kv.delete(key);
+          const atomic = kv.atomic();
+          atomic.delete(oldKey);
+          atomic.delete(key);
+          return atomic.commit();
+        });
+        return "";
+      }
+      if (!expiry.mustWrite(session)) return null;
+      const expires = expiry.fromNow();
+      const bytes = encoder.encode(encodeRecord(session.data, expires));
+      if (bytes.byteLength > MAX_VALUE_BYTES) {
+        throw new RangeError(
+          `${factory}: cannot save a session of ${bytes.byteLength} bytes: ` +
+            `Deno KV stores at most ${MAX_VALUE_BYTES} bytes per value. ` +
+            "Keep large data elsewhere, such as a database table or the fs " +
+            "store, and store its id in the session.",
+        );
+      }
+      await operation("write a session to Deno KV", () => {
+        if (oldKey === undefined) return kv.set(key, bytes, setOptions);
+        const atomic = kv.atomic();
+        atomic.set(key, bytes, setOptions);
+        atomic.delete(oldKey);
+        return atomic.commit();
+      });
+      expiry.remember(session, expires);
+      return session.id;
+    },
+  };
+}
+
+function isKeyPart(part: unknown): part is KvKeyPart {
+  return typeof part === "string" || typeof part === "number" ||
+    typeof part === "bigint" || typeof part === "boolean" ||
+    part instanceof Uint8Array;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value === "string") return JSON.stringify(value);
+  if (Array.isArray(value)) return "an array with other values";
+  return typeof value;
+}

@@ -1,0 +1,389 @@
+// Runs under Deno with --unstable-kv (Deno.openKv), and under Node and Bun
+// with the @deno/kv package.
+
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import {
+  createKvSessionStorage,
+  type KvKey,
+  type KvSessionDatabase,
+} from "./kv_storage.ts";
+import type { Session, SessionStorage } from "./session.ts";
+
+type Kv = KvSessionDatabase & { close(): void };
+
+async function openKv(path: string): Promise<Kv> {
+  const deno = (globalThis as { Deno?: { openKv?: (path: string) => unknown } })
+    .Deno;
+  if (deno) {
+    if (!deno.openKv) {
+      throw new Error("Run the Deno KV tests with --unstable-kv.");
+    }
+    return await deno.openKv(path) as Kv;
+  }
+  const { openKv } = await import("@deno/kv");
+  // The store writes only bytes, so @deno/kv needs no V8 serializer, and
+  // runs under Bun too.
+  const unused = () => {
+    throw new Error("The session store writes only Uint8Array values.");
+  };
+  return await openKv(path, { encodeV8: unused, decodeV8: unused }) as Kv;
+}
+
+async function readBytes(kv: Kv, key: KvKey) {
+  const { value } = await kv.get(key);
+  return value instanceof Uint8Array
+    ? JSON.parse(new TextDecoder().decode(value))
+    : value;
+}
+
+async function request(
+  storage: SessionStorage,
+  cookie: string | null,
+  change: (session: Session) => void = () => {},
+) {
+  const session = await storage.read(cookie);
+  change(session);
+  const saved = await storage.save(session);
+  return { session, cookie: saved === null ? cookie : saved };
+}
+
+// Wraps a database and records the operations the store sends.
+function recording(kv: Kv, operations: string[]): KvSessionDatabase {
+  return {
+    get: (key) => (operations.push("get"), kv.get(key)),
+    set: (
+      key,
+      value,
+      options,
+    ) => (operations.push("set"), kv.set(key, value, options)),
+    delete: (key) => (operations.push("delete"), kv.delete(key)),
+    atomic: () => (operations.push("atomic"), kv.atomic()),
+  };
+}
+
+function storeTests(backend: string, open: () => Promise<Kv>) {
+  async function withKv(test: (kv: Kv) => Promise<void>) {
+    const kv = await open();
+    try {
+      await test(kv);
+    } finally {
+      kv.close();
+    }
+  }
+
+  describe(`kv store (${backend})`, () => {
+    it("kv store: the README counter counts across requests", () =>
+      withKv(async (kv) => {
+        const storage = createKvSessionStorage(kv);
+        const count = (s: Session) =>
+          s.set("count", Number(s.get("count") ?? 0) + 1);
+        const first = await request(storage, null, count);
+        const second = await request(storage, first.cookie, count);
+        const third = await request(storage, second.cookie, count);
+        assert.equal(third.session.get("count"), 3);
+        assert.equal(third.session.id, first.session.id);
+      }));
+
+    it("kv store: a session is one entry under [...prefix, id] holding JSON bytes", () =>
+      withKv(async (kv) => {
+        const storage = createKvSessionStorage(kv, { prefix: ["app", 1] });
+        const { cookie } = await request(
+          storage,
+          null,
+          (s) => s.set("user", { name: "mj" }),
+        );
+        assert.ok(cookie);
+        const record = await readBytes(kv, ["app", 1, cookie]);
+        assert.deepEqual(record.d, [{ user: { name: "mj" } }, {}]);
+        assert.equal(record.e, null);
+      }));
+
+    it('kv store: the default prefix is ["session"]', () =>
+      withKv(async (kv) => {
+        const storage = createKvSessionStorage(kv);
+        const { cookie } = await request(storage, null, (s) => s.set("n", 1));
+        assert.ok((await readBytes(kv, ["session", cookie!])).d);
+      }));
+
+    it("kv store: stores with different prefixes do not see each other's sessions", () =>
+      withKv(async (kv) => {
+        const one = createKvSessionStorage(kv, { prefix: ["one"] });
+        const two = createKvSessionStorage(kv, { prefix: ["two"] });
+        const { cookie } = await request(one, null, (s) => s.set("n", 1));
+        const other = await two.read(cookie);
+        assert.notEqual(other.id, cookie);
+        assert.equal(other.get("n"), undefined);
+      }));
+
+    it("kv store: an untouched session writes nothing on save", () =>
+      withKv(async (kv) => {
+        const operations: string[] = [];
+        const storage = createKvSessionStorage(recording(kv, operations));
+        assert.equal(await storage.save(await storage.read(null)), null);
+        assert.deepEqual(operations, []);
+      }));
+
+    it("kv store: an id it does not hold is not adopted", () =>
+      withKv(async (kv) => {
+        const storage = createKvSessionStorage(kv);
+        const session = await storage.read("attacker-chosen");
+        assert.notEqual(session.id, "attacker-chosen");
+        assert.equal(session.size, 0);
+      }));
+
+    it("kv store: useUnknownIds adopts an id it does not hold", () =>
+      withKv(async (kv) => {
+        const storage = createKvSessionStorage(kv, { useUnknownIds: true });
+        const session = await storage.read("known-to-client");
+        assert.equal(session.id, "known-to-client");
+        session.set("n", 1);
+        assert.equal(await storage.save(session), "known-to-client");
+        assert.equal((await storage.read("known-to-client")).get("n"), 1);
+      }));
+
+    it("kv store: a cookie too long for a KV key reads as a new session, even with useUnknownIds", () =>
+      withKv(async (kv) => {
+        const storage = createKvSessionStorage(kv, { useUnknownIds: true });
+        for (const cookie of ["x".repeat(513), "é".repeat(3000)]) {
+          const session = await storage.read(cookie);
+          assert.notEqual(session.id, cookie);
+          session.set("n", 1);
+          assert.equal(await storage.save(session), session.id);
+        }
+        const longest = "x".repeat(512);
+        assert.equal((await storage.read(longest)).id, longest);
+      }));
+
+    it("kv store: a corrupt entry reads as a new session with a new id", () =>
+      withKv(async (kv) => {
+        const storage = createKvSessionStorage(kv);
+        const encode = (text: string) => new TextEncoder().encode(text);
+        for (const garbage of [encode("not json"), encode("[1]"), encode("")]) {
+          await kv.set(["session", "corrupt"], garbage);
+          const session = await storage.read("corrupt");
+          assert.notEqual(session.id, "corrupt");
+          assert.equal(session.size, 0);
+        }
+      }));
+
+    it("kv store: flash values are seen by exactly the next request", () =>
+      withKv(async (kv) => {
+        const storage = createKvSessionStorage(kv);
+        const submit = await request(
+          storage,
+          null,
+          (s) => s.flash("message", "success!"),
+        );
+        assert.equal(submit.session.get("message"), undefined);
+        const next = await request(storage, submit.cookie);
+        assert.equal(next.session.get("message"), "success!");
+        const after = await request(storage, next.cookie);
+        assert.equal(after.session.get("message"), undefined);
+      }));
+
+    it("kv store: login with regenerateId(true) moves the session in one atomic commit and the old id is worthless", () =>
+      withKv(async (kv) => {
+        const operations: string[] = [];
+        const storage = createKvSessionStorage(recording(kv, operations));
+        const visit = await request(
+          storage,
+          null,
+          (s) => s.set("theme", "dark"),
+        );
+        operations.length = 0;
+        const login = await request(storage, visit.cookie, (s) => {
+          s.set("userId", "mj");
+          s.regenerateId(true);
+        });
+        assert.deepEqual(operations, ["get", "atomic"]);
+        assert.notEqual(login.cookie, visit.cookie);
+        assert.equal((await kv.get(["session", visit.cookie!])).value, null);
+        const planted = await storage.read(visit.cookie);
+        assert.notEqual(planted.id, visit.cookie);
+        assert.equal(planted.get("userId"), undefined);
+        const next = await storage.read(login.cookie);
+        assert.equal(next.get("userId"), "mj");
+        assert.equal(next.get("theme"), "dark");
+      }));
+
+    it("kv store: regenerateId() without deleteOld keeps the old session readable", () =>
+      withKv(async (kv) => {
+        const storage = createKvSessionStorage(kv);
+        const visit = await request(storage, null, (s) => s.set("n", 1));
+        const moved = await request(
+          storage,
+          visit.cookie,
+          (s) => s.regenerateId(),
+        );
+        assert.notEqual(moved.cookie, visit.cookie);
+        assert.equal((await storage.read(visit.cookie)).get("n"), 1);
+        assert.equal((await storage.read(moved.cookie)).get("n"), 1);
+      }));
+
+    it("kv store: destroy deletes the session and clears the cookie", () =>
+      withKv(async (kv) => {
+        const storage = createKvSessionStorage(kv);
+        const login = await request(
+          storage,
+          null,
+          (s) => s.set("userId", "mj"),
+        );
+        const logout = await request(storage, login.cookie, (s) => s.destroy());
+        assert.equal(logout.cookie, "");
+        assert.equal((await kv.get(["session", login.cookie!])).value, null);
+        const after = await storage.read(login.cookie);
+        assert.notEqual(after.id, login.cookie);
+        assert.equal(after.get("userId"), undefined);
+      }));
+
+    it("kv store: destroy after regenerateId(true) deletes both ids", () =>
+      withKv(async (kv) => {
+        const storage = createKvSessionStorage(kv);
+        const visit = await request(storage, null, (s) => s.set("n", 1));
+        const session = await storage.read(visit.cookie);
+        session.regenerateId(true);
+        const newId = session.id;
+        session.destroy();
+        assert.equal(await storage.save(session), "");
+        assert.equal((await kv.get(["session", visit.cookie!])).value, null);
+        assert.equal((await kv.get(["session", newId])).value, null);
+      }));
+
+    it("kv store: a session unused for longer than ttl is gone, though KV deletes lazily", () =>
+      withKv(async (kv) => {
+        const storage = createKvSessionStorage(kv, { ttl: 0.2 });
+        const { cookie } = await request(storage, null, (s) => s.set("n", 1));
+        await sleep(400);
+        const session = await storage.read(cookie);
+        assert.notEqual(session.id, cookie);
+        assert.equal(session.get("n"), undefined);
+      }));
+
+    it("kv store: an expired entry still in the database reads as a new session and is deleted", () =>
+      withKv(async (kv) => {
+        const storage = createKvSessionStorage(kv, { ttl: 3600 });
+        const { cookie } = await request(storage, null, (s) => s.set("n", 1));
+        const key = ["session", cookie!];
+        const record = await readBytes(kv, key);
+        record.e = Date.now() - 1;
+        await kv.set(key, new TextEncoder().encode(JSON.stringify(record)));
+        const session = await storage.read(cookie);
+        assert.notEqual(session.id, cookie);
+        assert.equal((await kv.get(key)).value, null);
+      }));
+
+    it("kv store: an unchanged session in use is renewed once less than half its ttl is left", () =>
+      withKv(async (kv) => {
+        const storage = createKvSessionStorage(kv, { ttl: 3600 });
+        const { cookie } = await request(storage, null, (s) => s.set("n", 1));
+        assert.equal(await storage.save(await storage.read(cookie)), null);
+        const key = ["session", cookie!];
+        const record = await readBytes(kv, key);
+        record.e = Date.now() + 1_000_000;
+        await kv.set(key, new TextEncoder().encode(JSON.stringify(record)));
+        assert.equal(await storage.save(await storage.read(cookie)), cookie);
+        const renewed = await readBytes(kv, key);
+        assert.ok(renewed.e > Date.now() + 1_800_000);
+      }));
+
+    it("kv store: a session over KV's 64 KiB value limit is refused with an error giving its size", () =>
+      withKv(async (kv) => {
+        const storage = createKvSessionStorage(kv);
+        const fits = await request(
+          storage,
+          null,
+          (s) => s.set("blob", "x".repeat(60_000)),
+        );
+        const session = await storage.read(fits.cookie);
+        session.set("blob", "x".repeat(70_000));
+        await assert.rejects(storage.save(session), (error: Error) => {
+          assert.ok(error instanceof RangeError);
+          assert.match(error.message, /session of 700\d\d bytes/);
+          assert.match(error.message, /at most 65536 bytes/);
+          assert.doesNotMatch(error.message, new RegExp(session.id));
+          return true;
+        });
+        const stored = await storage.read(fits.cookie);
+        assert.equal((stored.get("blob") as string).length, 60_000);
+      }));
+
+    it("kv store: a value JSON cannot write is refused with a clear error", () =>
+      withKv(async (kv) => {
+        const storage = createKvSessionStorage(kv);
+        const session = await storage.read(null);
+        session.set("big", 1n);
+        await assert.rejects(storage.save(session), /JSON-serializable/);
+      }));
+
+    it("kv store: bad options are refused with errors naming them", () =>
+      withKv(async (kv) => {
+        assert.throws(
+          () => createKvSessionStorage(kv, { ttl: 0 }),
+          /createKvSessionStorage: option "ttl" must be a positive number/,
+        );
+        assert.throws(
+          // deno-lint-ignore no-explicit-any
+          () => createKvSessionStorage(kv, { prefix: "session" as any }),
+          /option "prefix" must be an array of key parts/,
+        );
+        assert.throws(
+          // deno-lint-ignore no-explicit-any
+          () => createKvSessionStorage(kv, { prefix: [{}] as any }),
+          /option "prefix" must be an array of key parts/,
+        );
+        assert.throws(
+          // deno-lint-ignore no-explicit-any
+          () => createKvSessionStorage({} as any),
+          /argument "kv" must be a Deno KV database with a "get" method/,
+        );
+      }));
+
+    it("kv store: a closed database rejects with an error that names no session id", async () => {
+      const kv = await open();
+      const storage = createKvSessionStorage(kv);
+      kv.close();
+      await assert.rejects(
+        storage.read("secret-session-id"),
+        (error: Error) => {
+          assert.match(error.message, /createKvSessionStorage: could not read/);
+          assert.doesNotMatch(error.message, /secret-session-id/);
+          return true;
+        },
+      );
+    });
+  });
+}
+
+storeTests("in memory", () => openKv(":memory:"));
+
+const folder = mkdtempSync(join(tmpdir(), "kv-session-test-"));
+let files = 0;
+storeTests("file-backed", () => openKv(join(folder, `kv${++files}.sqlite`)));
+
+describe("kv store (file-backed, reopened)", () => {
+  it("kv store: sessions outlive the process's handle on a file-backed database", async () => {
+    const path = join(folder, "reopened.sqlite");
+    const first = await openKv(path);
+    const { cookie } = await request(
+      createKvSessionStorage(first, { ttl: 3600 }),
+      null,
+      (s) => s.set("userId", "mj"),
+    );
+    first.close();
+    const second = await openKv(path);
+    try {
+      const session = await createKvSessionStorage(second, { ttl: 3600 })
+        .read(cookie);
+      assert.equal(session.id, cookie);
+      assert.equal(session.get("userId"), "mj");
+    } finally {
+      second.close();
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+});

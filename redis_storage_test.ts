@@ -1,0 +1,419 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { setTimeout as sleep } from "node:timers/promises";
+import { createClient } from "redis";
+import { Redis } from "ioredis";
+import { type RedisServer, startRedisServer } from "./_redis_server.ts";
+import {
+  createRedisSessionStorage,
+  type RedisSessionClient,
+} from "./redis_storage.ts";
+import type { SessionStorage } from "./session.ts";
+
+let server: RedisServer;
+let client: ReturnType<typeof createClient>;
+let ioredis: Redis;
+let prefixCount = 0;
+
+// Each test works under a prefix of its own, so tests never see each
+// other's sessions.
+function uniquePrefix(): string {
+  return `test${++prefixCount}:`;
+}
+
+// Wraps the real client and records the commands the store sends.
+function recordingClient(commands: string[]): RedisSessionClient {
+  return {
+    get: (key) => (commands.push("GET"), client.get(key)),
+    set: (
+      key,
+      value,
+      options,
+    ) => (commands.push("SET"), client.set(key, value, options)),
+    del: (keys) => (commands.push("DEL"), client.del(keys)),
+    multi() {
+      commands.push("MULTI");
+      return client.multi();
+    },
+  };
+}
+
+// The adapter the documentation of RedisSessionClient shows for ioredis.
+function ioredisClient(redis: Redis): RedisSessionClient {
+  return {
+    get: (key) => redis.get(key),
+    set: (key, value, options) =>
+      options
+        ? redis.set(key, value, "PX", options.expiration.value)
+        : redis.set(key, value),
+    del: (keys) => redis.del(...[keys].flat()),
+    multi() {
+      const multi = redis.multi();
+      return {
+        set: (key, value, options) =>
+          options
+            ? multi.set(key, value, "PX", options.expiration.value)
+            : multi.set(key, value),
+        del: (key) => multi.del(key),
+        exec: () => multi.exec(),
+      };
+    },
+  };
+}
+
+async function request(
+  storage: SessionStorage,
+  cookie: string | null,
+  change: (session: Awaited<ReturnType<SessionStorage["read"]>>) => void =
+    () => {},
+) {
+  const session = await storage.read(cookie);
+  change(session);
+  const saved = await storage.save(session);
+  return { session, cookie: saved === null ? cookie : saved };
+}
+
+describe("redis store", () => {
+  before(async () => {
+    server = await startRedisServer();
+    client = createClient({ url: server.url });
+    await client.connect();
+    ioredis = new Redis(server.url, { lazyConnect: true });
+    await ioredis.connect();
+  });
+
+  after(async () => {
+    client?.destroy();
+    ioredis?.disconnect();
+    await server?.stop();
+  });
+
+  it("redis store: the README counter counts across requests", async () => {
+    const storage = createRedisSessionStorage(client, {
+      prefix: uniquePrefix(),
+    });
+    const increment = (
+      session: { get(k: string): unknown; set(k: string, v: unknown): void },
+    ) => session.set("count", Number(session.get("count") ?? 0) + 1);
+    const first = await request(storage, null, increment);
+    const second = await request(storage, first.cookie, increment);
+    const third = await request(storage, second.cookie, increment);
+    assert.equal(third.session.get("count"), 3);
+    assert.equal(third.session.id, first.session.id);
+  });
+
+  it("redis store: a session is one key, the prefix and the id, holding JSON", async () => {
+    const prefix = uniquePrefix();
+    const storage = createRedisSessionStorage(client, { prefix });
+    const session = await storage.read(null);
+    session.set("user", { name: "mj", roles: ["admin"] });
+    const cookie = await storage.save(session);
+    assert.equal(cookie, session.id);
+    const stored = await client.get(prefix + session.id);
+    assert.ok(stored !== null);
+    assert.deepEqual(JSON.parse(stored).d, [
+      { user: { name: "mj", roles: ["admin"] } },
+      {},
+    ]);
+    assert.equal(await client.pTTL(prefix + session.id), -1);
+  });
+
+  it("redis store: the default prefix is session:", async () => {
+    const storage = createRedisSessionStorage(client);
+    const session = await storage.read(null);
+    session.set("n", 1);
+    await storage.save(session);
+    assert.notEqual(await client.get(`session:${session.id}`), null);
+    await client.del(`session:${session.id}`);
+  });
+
+  it("redis store: stores with different prefixes do not see each other's sessions", async () => {
+    const one = createRedisSessionStorage(client, { prefix: uniquePrefix() });
+    const two = createRedisSessionStorage(client, { prefix: uniquePrefix() });
+    const { cookie } = await request(one, null, (s) => s.set("n", 1));
+    const other = await two.read(cookie);
+    assert.notEqual(other.id, cookie);
+    assert.equal(other.get("n"), undefined);
+  });
+
+  it("redis store: an untouched session sends no command on save", async () => {
+    const commands: string[] = [];
+    const storage = createRedisSessionStorage(recordingClient(commands), {
+      prefix: uniquePrefix(),
+    });
+    assert.equal(await storage.save(await storage.read(null)), null);
+    assert.deepEqual(commands, []);
+  });
+
+  it("redis store: an id it does not hold is not adopted", async () => {
+    const storage = createRedisSessionStorage(client, {
+      prefix: uniquePrefix(),
+    });
+    const session = await storage.read("attacker-chosen");
+    assert.notEqual(session.id, "attacker-chosen");
+    assert.equal(session.size, 0);
+  });
+
+  it("redis store: useUnknownIds adopts an id it does not hold", async () => {
+    const storage = createRedisSessionStorage(client, {
+      prefix: uniquePrefix(),
+      useUnknownIds: true,
+    });
+    const session = await storage.read("known-to-client");
+    assert.equal(session.id, "known-to-client");
+    session.set("n", 1);
+    assert.equal(await storage.save(session), "known-to-client");
+    assert.equal((await storage.read("known-to-client")).get("n"), 1);
+  });
+
+  it("redis store: an empty cookie reads as a new session", async () => {
+    const storage = createRedisSessionStorage(client, {
+      prefix: uniquePrefix(),
+      useUnknownIds: true,
+    });
+    const session = await storage.read("");
+    assert.notEqual(session.id, "");
+  });
+
+  it("redis store: a corrupt value reads as a new session with a new id", async () => {
+    const prefix = uniquePrefix();
+    const storage = createRedisSessionStorage(client, { prefix });
+    for (const garbage of ["not json", "[1,2]", '{"d":[{}]}', "null"]) {
+      await client.set(`${prefix}corrupt`, garbage);
+      const session = await storage.read("corrupt");
+      assert.notEqual(session.id, "corrupt");
+      assert.equal(session.size, 0);
+    }
+  });
+
+  it("redis store: a value of another Redis type reads as a failure, not a crash", async () => {
+    const prefix = uniquePrefix();
+    const storage = createRedisSessionStorage(client, { prefix });
+    await client.lPush(`${prefix}listkey`, "x");
+    await assert.rejects(storage.read("listkey"), (error: Error) => {
+      assert.match(error.message, /createRedisSessionStorage: could not read/);
+      assert.doesNotMatch(error.message, /listkey/);
+      return true;
+    });
+  });
+
+  it("redis store: flash values are seen by exactly the next request", async () => {
+    const storage = createRedisSessionStorage(client, {
+      prefix: uniquePrefix(),
+    });
+    const submit = await request(
+      storage,
+      null,
+      (s) => s.flash("message", "success!"),
+    );
+    assert.equal(submit.session.get("message"), undefined);
+    const next = await request(storage, submit.cookie);
+    assert.equal(next.session.get("message"), "success!");
+    const after = await request(storage, next.cookie);
+    assert.equal(after.session.get("message"), undefined);
+  });
+
+  it("redis store: login with regenerateId(true) moves the session in one MULTI and the old id is worthless", async () => {
+    const prefix = uniquePrefix();
+    const commands: string[] = [];
+    const storage = createRedisSessionStorage(recordingClient(commands), {
+      prefix,
+    });
+    const visit = await request(storage, null, (s) => s.set("theme", "dark"));
+    commands.length = 0;
+    const login = await request(storage, visit.cookie, (s) => {
+      s.set("userId", "mj");
+      s.regenerateId(true);
+    });
+    assert.deepEqual(commands, ["GET", "MULTI"]);
+    assert.notEqual(login.cookie, visit.cookie);
+    assert.equal(await client.get(prefix + visit.cookie), null);
+    const planted = await storage.read(visit.cookie);
+    assert.notEqual(planted.id, visit.cookie);
+    assert.equal(planted.get("userId"), undefined);
+    const next = await storage.read(login.cookie);
+    assert.equal(next.get("userId"), "mj");
+    assert.equal(next.get("theme"), "dark");
+  });
+
+  it("redis store: regenerateId() without deleteOld keeps the old session readable", async () => {
+    const storage = createRedisSessionStorage(client, {
+      prefix: uniquePrefix(),
+    });
+    const visit = await request(storage, null, (s) => s.set("n", 1));
+    const moved = await request(storage, visit.cookie, (s) => s.regenerateId());
+    assert.notEqual(moved.cookie, visit.cookie);
+    assert.equal((await storage.read(visit.cookie)).get("n"), 1);
+    assert.equal((await storage.read(moved.cookie)).get("n"), 1);
+  });
+
+  it("redis store: destroy deletes the session and clears the cookie", async () => {
+    const prefix = uniquePrefix();
+    const storage = createRedisSessionStorage(client, { prefix });
+    const login = await request(storage, null, (s) => s.set("userId", "mj"));
+    const logout = await request(storage, login.cookie, (s) => s.destroy());
+    assert.equal(logout.cookie, "");
+    assert.equal(await client.get(prefix + login.cookie), null);
+    const after = await storage.read(login.cookie);
+    assert.notEqual(after.id, login.cookie);
+    assert.equal(after.get("userId"), undefined);
+  });
+
+  it("redis store: destroy after regenerateId(true) deletes both ids in one command", async () => {
+    const prefix = uniquePrefix();
+    const commands: string[] = [];
+    const storage = createRedisSessionStorage(recordingClient(commands), {
+      prefix,
+    });
+    const visit = await request(storage, null, (s) => s.set("n", 1));
+    commands.length = 0;
+    const session = await storage.read(visit.cookie);
+    session.regenerateId(true);
+    const newId = session.id;
+    session.destroy();
+    assert.equal(await storage.save(session), "");
+    assert.deepEqual(commands, ["GET", "DEL"]);
+    assert.equal(
+      await client.exists([prefix + visit.cookie, prefix + newId]),
+      0,
+    );
+  });
+
+  it("redis store: ttl becomes the Redis expiry of the key", async () => {
+    const prefix = uniquePrefix();
+    const storage = createRedisSessionStorage(client, { prefix, ttl: 3600 });
+    const { cookie } = await request(storage, null, (s) => s.set("n", 1));
+    const pttl = await client.pTTL(prefix + cookie);
+    assert.ok(pttl > 0 && pttl <= 3_600_000, `PTTL was ${pttl}`);
+  });
+
+  it("redis store: a session unused for longer than ttl is gone", async () => {
+    const prefix = uniquePrefix();
+    const storage = createRedisSessionStorage(client, { prefix, ttl: 0.2 });
+    const { cookie } = await request(storage, null, (s) => s.set("n", 1));
+    await sleep(400);
+    const session = await storage.read(cookie);
+    assert.notEqual(session.id, cookie);
+    assert.equal(session.get("n"), undefined);
+    assert.equal(await client.get(prefix + cookie), null);
+  });
+
+  it("redis store: an unchanged session in use is renewed once less than half its ttl is left", async () => {
+    const prefix = uniquePrefix();
+    const storage = createRedisSessionStorage(client, { prefix, ttl: 3600 });
+    const { cookie } = await request(storage, null, (s) => s.set("n", 1));
+    // Fresh: reading and saving it unchanged writes nothing.
+    assert.equal(await storage.save(await storage.read(cookie)), null);
+    // Age the stored session: 1000 of its 3600 seconds are left.
+    const key = prefix + cookie;
+    const record = JSON.parse((await client.get(key))!);
+    record.e = Date.now() + 1_000_000;
+    await client.set(key, JSON.stringify(record), {
+      expiration: { type: "PX", value: 1_000_000 },
+    });
+    assert.equal(await storage.save(await storage.read(cookie)), cookie);
+    const pttl = await client.pTTL(key);
+    assert.ok(pttl > 1_800_000, `PTTL was ${pttl}`);
+    assert.equal((await storage.read(cookie)).get("n"), 1);
+  });
+
+  it("redis store: a record past its own expiry reads as a new session even if Redis still holds it", async () => {
+    const prefix = uniquePrefix();
+    const storage = createRedisSessionStorage(client, { prefix, ttl: 3600 });
+    const { cookie } = await request(storage, null, (s) => s.set("n", 1));
+    const record = JSON.parse((await client.get(prefix + cookie))!);
+    record.e = Date.now() - 1;
+    await client.set(prefix + cookie, JSON.stringify(record));
+    const session = await storage.read(cookie);
+    assert.notEqual(session.id, cookie);
+    assert.equal(session.get("n"), undefined);
+  });
+
+  it("redis store: a value JSON cannot write is refused with a clear error", async () => {
+    const storage = createRedisSessionStorage(client, {
+      prefix: uniquePrefix(),
+    });
+    const session = await storage.read(null);
+    session.set("big", 1n);
+    await assert.rejects(storage.save(session), /JSON-serializable/);
+  });
+
+  it("redis store: bad options are refused with errors naming them", () => {
+    assert.throws(
+      () => createRedisSessionStorage(client, { ttl: -1 }),
+      /createRedisSessionStorage: option "ttl" must be a positive number/,
+    );
+    assert.throws(
+      // deno-lint-ignore no-explicit-any
+      () => createRedisSessionStorage(client, { prefix: 42 as any }),
+      /option "prefix" must be a string, got number/,
+    );
+    assert.throws(
+      // deno-lint-ignore no-explicit-any
+      () => createRedisSessionStorage({} as any),
+      /argument "client" must be a Redis client with a "get" method/,
+    );
+    assert.throws(
+      // deno-lint-ignore no-explicit-any
+      () => createRedisSessionStorage(undefined as any),
+      /argument "client" must be a Redis client/,
+    );
+  });
+
+  it("redis store: an unreachable Redis rejects with an error that names no session id", async () => {
+    const closed = createClient({ url: server.url });
+    await closed.connect();
+    closed.destroy();
+    const storage = createRedisSessionStorage(closed, {
+      prefix: uniquePrefix(),
+    });
+    await assert.rejects(storage.read("secret-session-id"), (error: Error) => {
+      assert.match(error.message, /createRedisSessionStorage: could not read/);
+      assert.doesNotMatch(error.message, /secret-session-id/);
+      return true;
+    });
+    const session = await storage.read(null).catch(() => undefined);
+    assert.ok(session);
+    session.set("n", 1);
+    await assert.rejects(storage.save(session), /could not write/);
+  });
+
+  it("redis store: concurrent saves of one session leave one whole save, never a mix", async () => {
+    const storage = createRedisSessionStorage(client, {
+      prefix: uniquePrefix(),
+    });
+    const { cookie } = await request(storage, null, (s) => s.set("n", 0));
+    const sessions = await Promise.all(
+      [1, 2, 3, 4].map(() => storage.read(cookie)),
+    );
+    sessions.forEach((s, i) => {
+      s.set("n", i + 1);
+      s.set("by", i + 1);
+    });
+    await Promise.all(sessions.map((s) => storage.save(s)));
+    const after = await storage.read(cookie);
+    assert.equal(after.get("n"), after.get("by"));
+  });
+
+  it("redis store: the documented ioredis adapter works, ttl and MULTI included", async () => {
+    const prefix = uniquePrefix();
+    const storage = createRedisSessionStorage(ioredisClient(ioredis), {
+      prefix,
+      ttl: 3600,
+    });
+    const visit = await request(storage, null, (s) => s.set("theme", "dark"));
+    assert.ok((await ioredis.pttl(prefix + visit.cookie)) > 0);
+    const login = await request(storage, visit.cookie, (s) => {
+      s.set("userId", "mj");
+      s.flash("message", "Welcome");
+      s.regenerateId(true);
+    });
+    assert.equal(await ioredis.get(prefix + visit.cookie), null);
+    const next = await request(storage, login.cookie);
+    assert.equal(next.session.get("message"), "Welcome");
+    assert.equal(next.session.get("userId"), "mj");
+    const logout = await request(storage, next.cookie, (s) => s.destroy());
+    assert.equal(logout.cookie, "");
+    assert.equal(await ioredis.exists(prefix + login.cookie), 0);
+  });
+});
