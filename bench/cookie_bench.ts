@@ -1,0 +1,15 @@
+// Cookie signing, verifying and encryption against the libraries people use
+// today. Run with `deno task bench` (everything, with a report) or
+// `deno bench -A bench/cookie_bench.ts` (this file alone).
+
+import { cookieGroups } from "./_cookie_cases.ts";
+import { libraries } from "./_npm.ts";
+
+for (const group of await cookieGroups(libraries)) {
+  for (const { name, kind, fn } of group.cases) {
+    Deno.bench(name, {
+      group: group.name,
+      baseline: kind === "module",
+    }, fn as () => void);
+  }
+}
