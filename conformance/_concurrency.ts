@@ -1,0 +1,146 @@
+// Concurrency: requests that overlap in time never mix, lose or tear data.
+
+import assert from "node:assert/strict";
+import type { Session } from "../session.ts";
+import {
+  readSession,
+  type Rule,
+  saveChanged,
+  store,
+  valuesOf,
+} from "./_harness.ts";
+
+const PARALLEL = 50;
+
+/** The values of session number `n`: distinct in every key. */
+function valuesFor(n: number): Record<string, unknown> {
+  return {
+    n,
+    owner: `session ${n}`,
+    list: Array.from({ length: n % 7 + 1 }, (_, i) => `${n}:${i}`),
+    [`only${n}`]: true,
+  };
+}
+
+/** Whether `session` holds exactly one of `candidates`, and which one. */
+function whichOf(
+  session: Session,
+  candidates: Record<string, unknown>[],
+): number {
+  const keys = [...new Set(candidates.flatMap((c) => Object.keys(c)))];
+  const seen = valuesOf(session, keys);
+  return candidates.findIndex((candidate) => {
+    const expected: Record<string, unknown> = {};
+    for (const key of keys) expected[key] = candidate[key];
+    try {
+      assert.deepStrictEqual(seen, expected);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+export const concurrencyRules: Rule[] = [
+  {
+    rule: `${PARALLEL} sessions saved in parallel all read back intact`,
+    async check(storage) {
+      const saved = await Promise.all(
+        Array.from(
+          { length: PARALLEL },
+          (_, n) => store(storage, valuesFor(n)),
+        ),
+      );
+      const ids = new Set(saved.map(({ session }) => session.id));
+      assert.equal(ids.size, PARALLEL, "every session has its own id");
+      const read = await Promise.all(
+        saved.map(({ cookie }) => readSession(storage, cookie)),
+      );
+      read.forEach((session, n) => {
+        assert.equal(session.id, saved[n].session.id, `session ${n}: its id`);
+        const values = valuesFor(n);
+        assert.deepStrictEqual(
+          valuesOf(session, Object.keys(values)),
+          values,
+          `session ${n} must read back its own data`,
+        );
+        assert.equal(session.size, Object.keys(values).length);
+      });
+    },
+  },
+  {
+    rule: "two sessions never see each other's data",
+    async check(storage) {
+      const [ada, mj] = await Promise.all([
+        store(storage, { user: "ada", onlyAda: 1 }),
+        store(storage, { user: "mj", onlyMj: 2 }),
+      ]);
+      const [adaAgain, mjAgain] = await Promise.all([
+        readSession(storage, ada.cookie),
+        readSession(storage, mj.cookie),
+      ]);
+      assert.equal(adaAgain.get("user"), "ada");
+      assert.equal(adaAgain.get("onlyMj"), undefined);
+      assert.equal(mjAgain.get("user"), "mj");
+      assert.equal(mjAgain.get("onlyAda"), undefined);
+    },
+  },
+  {
+    rule: "overlapping saves of one session leave one of them whole",
+    async check(storage) {
+      const { cookie } = await store(storage, { start: true });
+      const writers = Array.from({ length: 10 }, (_, n) => ({
+        n,
+        [`only${n}`]: "x".repeat(20_000 + n),
+      }));
+      const sessions = await Promise.all(
+        writers.map(() => readSession(storage, cookie)),
+      );
+      const cookies = await Promise.all(
+        sessions.map((session, n) => {
+          session.unset("start");
+          for (const [key, value] of Object.entries(writers[n])) {
+            session.set(key, value);
+          }
+          return saveChanged(storage, session);
+        }),
+      );
+      for (const value of new Set(cookies)) {
+        const index = whichOf(await readSession(storage, value), writers);
+        assert.notEqual(
+          index,
+          -1,
+          "after overlapping saves the session must hold the data of one " +
+            "save, whole, not a mix or a part",
+        );
+      }
+    },
+  },
+  {
+    rule: "reads during a save see the old or the new data, never a gap",
+    async check(storage) {
+      const before = { version: "old", payload: "o".repeat(50_000) };
+      const after = { version: "new", payload: "n".repeat(50_000) };
+      const { session: first, cookie } = await store(storage, before);
+      const writer = await readSession(storage, cookie);
+      writer.set("version", after.version);
+      writer.set("payload", after.payload);
+      const [, ...reads] = await Promise.all([
+        saveChanged(storage, writer),
+        ...Array.from({ length: 20 }, () => readSession(storage, cookie)),
+      ]);
+      reads.forEach((session, i) => {
+        assert.equal(
+          session.id,
+          first.id,
+          `read ${i} during the save: same id`,
+        );
+        assert.notEqual(
+          whichOf(session, [before, after]),
+          -1,
+          `read ${i} during the save must see the old or the new data`,
+        );
+      });
+    },
+  },
+];

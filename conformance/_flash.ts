@@ -1,0 +1,94 @@
+// Flash: a value flashed in one request is read in exactly the next one.
+
+import assert from "node:assert/strict";
+import { readSession, request, type Rule } from "./_harness.ts";
+
+export const flashRules: Rule[] = [
+  {
+    rule: "a flash value is invisible in the request that sets it",
+    async check(storage) {
+      const submit = await request(storage, null, (session) => {
+        session.flash("message", "Saved!");
+        assert.equal(session.get("message"), undefined);
+      });
+      assert.equal(submit.session.get("message"), undefined);
+      assert.equal(submit.session.has("message"), false);
+    },
+  },
+  {
+    rule: "a flash value is visible in the next request",
+    async check(storage) {
+      const submit = await request(storage, null, (session) => {
+        session.flash("message", "Saved!");
+      });
+      assert.ok(submit.cookie, "a session with a flash value must be saved");
+      const next = await request(storage, submit.cookie);
+      assert.equal(next.session.get("message"), "Saved!");
+    },
+  },
+  {
+    rule: "a flash value is gone in the request after the next one",
+    async check(storage) {
+      let cookie: string | null = null;
+      const seen: unknown[] = [];
+      for (let i = 0; i < 4; i++) {
+        const response = await request(storage, cookie, (session) => {
+          seen.push(session.get("message"));
+          if (i === 0) session.flash("message", "Saved!");
+        });
+        cookie = response.cookie;
+      }
+      assert.deepEqual(
+        seen,
+        [undefined, "Saved!", undefined, undefined],
+        "flashed in request 1, the message must be seen in request 2 only",
+      );
+    },
+  },
+  {
+    rule: "flash values and regular values live side by side",
+    async check(storage) {
+      const submit = await request(storage, null, (session) => {
+        session.set("user", "mj");
+        session.flash("message", "Welcome");
+      });
+      const next = await request(storage, submit.cookie);
+      assert.equal(next.session.get("user"), "mj");
+      assert.equal(next.session.get("message"), "Welcome");
+      const after = await readSession(storage, next.cookie);
+      assert.equal(after.get("user"), "mj", "the regular value stays");
+      assert.equal(after.get("message"), undefined, "the flash value is gone");
+    },
+  },
+  {
+    rule: "a flash value set again in the next request is seen once more",
+    async check(storage) {
+      const first = await request(storage, null, (session) => {
+        session.flash("message", "one");
+      });
+      const second = await request(storage, first.cookie, (session) => {
+        assert.equal(session.get("message"), "one");
+        session.flash("message", "two");
+      });
+      const third = await request(storage, second.cookie);
+      assert.equal(third.session.get("message"), "two");
+      const fourth = await readSession(storage, third.cookie);
+      assert.equal(fourth.get("message"), undefined);
+    },
+  },
+  {
+    rule: "a flash value set before regenerateId() is seen under the new id",
+    async check(storage) {
+      const first = await request(storage, null, (session) => {
+        session.set("user", "mj");
+      });
+      const login = await request(storage, first.cookie, (session) => {
+        session.flash("message", "Logged in");
+        session.regenerateId();
+      });
+      const next = await readSession(storage, login.cookie);
+      assert.equal(next.id, login.session.id);
+      assert.equal(next.get("message"), "Logged in");
+    },
+  },
+];

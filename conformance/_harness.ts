@@ -1,0 +1,189 @@
+// What every topic file of the conformance suite shares: the shape of a
+// rule, the resolved options, and helpers that play a client's requests.
+// Not part of the public API.
+
+import assert from "node:assert/strict";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Session, SessionStorage } from "../session.ts";
+
+/** The suite's options once validated and defaulted. */
+export interface SuiteOptions {
+  name: string;
+  dataInCookie: boolean;
+  /** Seconds handed to `create` by the expiry rules; undefined: no expiry rules. */
+  ttl: number | undefined;
+  maxValueBytes: number;
+}
+
+/** One rule a store must follow, checked against a fresh storage. */
+export interface Rule {
+  /** The rule as a sentence, e.g. "save returns null for an untouched session". */
+  rule: string;
+  /** Whether the rule needs a storage created with the `ttl` option. */
+  ttl?: boolean;
+  check(storage: SessionStorage, options: SuiteOptions): Promise<void>;
+}
+
+/** What one simulated request leaves behind. */
+export interface Response {
+  /** The session the request worked with. */
+  session: Session;
+  /** What `save` resolved to. */
+  saved: string | null;
+  /** The cookie value the client holds afterwards, as a browser would. */
+  cookie: string | null;
+}
+
+/**
+ * Plays one request: reads the session for `cookie`, lets `handle` work
+ * with it, saves it, and updates the cookie as a browser would: `null`
+ * keeps it, `""` clears it, anything else replaces it.
+ */
+export async function request(
+  storage: SessionStorage,
+  cookie: string | null,
+  handle?: (session: Session) => void,
+): Promise<Response> {
+  const session = await readSession(storage, cookie);
+  handle?.(session);
+  const saved = await saveSession(storage, session);
+  const next = saved === null ? cookie : saved === "" ? null : saved;
+  return { session, saved, cookie: next };
+}
+
+/** `storage.read`, failing with a clear message when it rejects or gives no session. */
+export async function readSession(
+  storage: SessionStorage,
+  cookie: string | null,
+): Promise<Session> {
+  let session: Session;
+  try {
+    session = await storage.read(cookie);
+  } catch (error) {
+    assert.fail(
+      `read(${describeValue(cookie)}) must resolve to a session, never ` +
+        `reject, but it rejected with: ${String(error)}`,
+    );
+  }
+  assert.ok(
+    session !== null && typeof session === "object" &&
+      typeof session.get === "function",
+    `read(${describeValue(cookie)}) must resolve to a Session, got ` +
+      describeValue(session),
+  );
+  assert.ok(
+    typeof session.id === "string" && session.id !== "",
+    `read(${describeValue(cookie)}) must give a session with a non-empty ` +
+      `string id, got ${describeValue(session.id)}`,
+  );
+  return session;
+}
+
+/** `storage.save`, failing when it resolves to anything but a string or null. */
+export async function saveSession(
+  storage: SessionStorage,
+  session: Session,
+): Promise<string | null> {
+  const saved = await storage.save(session);
+  assert.ok(
+    saved === null || typeof saved === "string",
+    `save must resolve to a string or null, got ${describeValue(saved)}`,
+  );
+  return saved;
+}
+
+/** Saves a changed session and returns the cookie value, which must be a non-empty string. */
+export async function saveChanged(
+  storage: SessionStorage,
+  session: Session,
+): Promise<string> {
+  const saved = await saveSession(storage, session);
+  assert.ok(
+    typeof saved === "string" && saved !== "",
+    `save of a changed session must resolve to a non-empty string, got ` +
+      describeValue(saved),
+  );
+  return saved;
+}
+
+/** Stores `values` in a new session and returns the cookie value. */
+export async function store(
+  storage: SessionStorage,
+  values: Record<string, unknown>,
+): Promise<{ session: Session; cookie: string }> {
+  const session = await readSession(storage, null);
+  for (const [key, value] of Object.entries(values)) session.set(key, value);
+  return { session, cookie: await saveChanged(storage, session) };
+}
+
+/** Asserts that `session` is a new, empty session, not the one `cookie` named. */
+export function assertNewSession(
+  session: Session,
+  cookie: string | null,
+  why: string,
+  oldId?: string,
+): void {
+  assert.equal(
+    session.size,
+    0,
+    `${why}: expected a new, empty session, but it holds ${session.size} ` +
+      "value(s)",
+  );
+  if (cookie !== null) {
+    assert.notEqual(
+      session.id,
+      cookie,
+      `${why}: the new session must not adopt the cookie value as its id`,
+    );
+  }
+  if (oldId !== undefined) {
+    assert.notEqual(
+      session.id,
+      oldId,
+      `${why}: the new session must get a new id, not the old one`,
+    );
+  }
+}
+
+/** The values a session holds, as a plain object, for deep comparison. */
+export function valuesOf(
+  session: Session,
+  keys: readonly string[],
+): Record<string, unknown> {
+  const values: Record<string, unknown> = {};
+  for (const key of keys) {
+    // defineProperty keeps keys like "__proto__" as plain data.
+    Object.defineProperty(values, key, {
+      value: session.get(key),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+  return values;
+}
+
+/** Milliseconds on a monotonic clock. */
+export function now(): number {
+  return performance.now();
+}
+
+/** Waits until `now()` reaches `time`. */
+export async function sleepUntil(time: number): Promise<void> {
+  const wait = time - now();
+  if (wait > 0) await sleep(Math.ceil(wait));
+}
+
+export { sleep };
+
+/** A short description of a value for failure messages. */
+export function describeValue(value: unknown): string {
+  if (typeof value === "string") {
+    const shown = value.length > 40 ? `${value.slice(0, 40)}…` : value;
+    return `${JSON.stringify(shown)} (${value.length} characters)`;
+  }
+  if (typeof value === "object" && value !== null) {
+    return Object.prototype.toString.call(value);
+  }
+  return String(value);
+}
