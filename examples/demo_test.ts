@@ -1,0 +1,227 @@
+// Smoke test of the demo: starts it under Deno, Bun and Node 26 as a child
+// process on a free loopback port and walks the counter, login, flash and
+// logout flow over HTTP with tough-cookie's cookie jar, as a browser would.
+
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CookieJar } from "tough-cookie";
+import {
+  type DemoServer,
+  runDemoToExit,
+  type Runtime,
+  RUNTIMES,
+  startDemo,
+} from "./_demo_server.ts";
+
+const SECRET = "a secret for the demo smoke test of 32 bytes or more";
+
+/** A client with its own cookie jar that does not follow redirects. */
+class Client {
+  jar = new CookieJar();
+  base: string;
+  constructor(base: string) {
+    this.base = base;
+  }
+
+  async request(path: string, init: RequestInit = {}): Promise<Response> {
+    const url = new URL(path, this.base).href;
+    const headers = new Headers(init.headers);
+    const cookie = await this.jar.getCookieString(url);
+    if (cookie) headers.set("Cookie", cookie);
+    const response = await fetch(url, {
+      ...init,
+      headers,
+      redirect: "manual",
+      signal: AbortSignal.timeout(30_000),
+    });
+    for (const setCookie of response.headers.getSetCookie()) {
+      await this.jar.setCookie(setCookie, url);
+    }
+    return response;
+  }
+
+  /** GET / and what the page shows. */
+  async home() {
+    const response = await this.request("/");
+    assert.equal(response.status, 200);
+    return { response, ...readPage(await response.text()) };
+  }
+
+  /** POSTs a form and checks for the redirect to `/`. */
+  async post(path: string, form: Record<string, string> = {}) {
+    const response = await this.request(path, {
+      method: "POST",
+      body: new URLSearchParams(form),
+    });
+    await response.body?.cancel();
+    assert.equal(response.status, 303);
+    assert.equal(response.headers.get("Location"), "/");
+    return response;
+  }
+
+  async sessionCookie(): Promise<string | undefined> {
+    const cookies = await this.jar.getCookies(this.base);
+    return cookies.find((c) => c.key === "sid")?.value;
+  }
+}
+
+function readPage(html: string) {
+  return {
+    visits: Number(html.match(/id="visits">(\d+)</)?.[1]),
+    flash: html.match(/id="flash"[^>]*>([^<]*)</)?.[1],
+    user: html.match(/id="user">([^<]*)</)?.[1],
+    loginForm: html.includes('action="/login"'),
+  };
+}
+
+/** Runs `body` against a demo started under `runtime`, then stops it. */
+async function withDemo(
+  runtime: Runtime,
+  env: Record<string, string>,
+  body: (demo: DemoServer) => Promise<void>,
+) {
+  const demo = await startDemo(runtime, env);
+  try {
+    await body(demo);
+  } finally {
+    await demo.stop();
+  }
+}
+
+async function walkTheFlow(base: string) {
+  const client = new Client(base);
+
+  const first = await client.home();
+  assert.equal(first.visits, 1);
+  assert.equal(first.user, undefined);
+  assert.ok(first.loginForm);
+  const [setCookie] = first.response.headers.getSetCookie();
+  assert.match(setCookie, /^sid=/);
+  assert.match(setCookie, /; HttpOnly/i);
+  assert.match(setCookie, /; SameSite=Lax/i);
+  assert.match(setCookie, /; Path=\//i);
+  assert.equal((await client.home()).visits, 2);
+
+  const anonymousCookie = await client.sessionCookie();
+  await client.post("/login", { username: "Ada <admin>" });
+  const loggedInCookie = await client.sessionCookie();
+  assert.ok(loggedInCookie);
+  assert.notEqual(loggedInCookie, anonymousCookie, "login changes the id");
+
+  const welcome = await client.home();
+  assert.equal(
+    welcome.flash,
+    "Welcome, Ada &#60;admin&#62;! You are logged in.",
+  );
+  assert.equal(welcome.user, "Ada &#60;admin&#62;");
+  assert.equal(welcome.visits, 3, "the session kept its data at login");
+  const again = await client.home();
+  assert.equal(again.flash, undefined, "a flash is shown once");
+  assert.equal(again.visits, 4);
+
+  // regenerateId(true) deleted the session the id before login named.
+  const planted = new Client(base);
+  await planted.jar.setCookie(`sid=${anonymousCookie}`, base);
+  const fixation = await planted.home();
+  assert.equal(fixation.visits, 1);
+  assert.equal(fixation.user, undefined);
+
+  await client.post("/logout");
+  assert.notEqual(await client.sessionCookie(), loggedInCookie);
+  const goodbye = await client.home();
+  assert.equal(goodbye.flash, "You are logged out.");
+  assert.equal(goodbye.user, undefined);
+  assert.equal(goodbye.visits, 1, "logout started a new session");
+  assert.equal((await client.home()).flash, undefined);
+
+  // Logout destroyed the logged-in session: its cookie no longer works.
+  const replay = new Client(base);
+  await replay.jar.setCookie(`sid=${loggedInCookie}`, base);
+  const replayed = await replay.home();
+  assert.equal(replayed.user, undefined);
+  assert.equal(replayed.visits, 1);
+
+  await client.post("/login", { username: "   " });
+  const refused = await client.home();
+  assert.match(refused.flash ?? "", /Enter a name/);
+  assert.equal(refused.user, undefined);
+}
+
+describe("the demo", () => {
+  for (const runtime of Object.keys(RUNTIMES) as Runtime[]) {
+    it(`${runtime}: counts visits, logs in with a new id, flashes once, logs out`, async () => {
+      const directory = mkdtempSync(join(tmpdir(), "demo-sessions-"));
+      try {
+        await withDemo(runtime, { SESSION_DIR: directory }, async (demo) => {
+          await walkTheFlow(demo.url);
+          assert.match(
+            demo.output().stderr,
+            /SESSION_SECRET is not set/,
+            "the development secret comes with a warning",
+          );
+        });
+      } finally {
+        rmSync(directory, { recursive: true, force: true });
+      }
+    });
+
+    it(`${runtime}: refuses to start in production mode without SESSION_SECRET`, async () => {
+      const { code, stderr } = await runDemoToExit(runtime, {
+        NODE_ENV: "production",
+        SESSION_STORE: "memory",
+      });
+      assert.equal(code, 1);
+      assert.match(
+        stderr,
+        /SESSION_SECRET is not set, and NODE_ENV is production/,
+      );
+    });
+  }
+
+  it("node: with the cookie store, sessions survive a restart and a secret rotation", async () => {
+    const env = { SESSION_STORE: "cookie", SESSION_SECRET: SECRET };
+    const client = await withDemoClient(env, async (client, demo) => {
+      await client.post("/login", { username: "grace" });
+      const page = await client.home();
+      assert.equal(page.user, "grace");
+      const value = await client.sessionCookie();
+      assert.ok(value && !value.includes("grace"), "the cookie is encrypted");
+      assert.doesNotMatch(demo.output().stderr, /SESSION_SECRET is not set/);
+    });
+    const rotated = `another secret for the smoke test of 32 bytes,${SECRET}`;
+    await withDemoClient(
+      { ...env, SESSION_SECRET: rotated },
+      async (restarted) => {
+        restarted.jar = client.jar;
+        const page = await restarted.home();
+        assert.equal(page.user, "grace", "the old secret still verifies");
+        assert.equal(page.visits, 2);
+      },
+    );
+    await withDemoClient(
+      { ...env, SESSION_SECRET: "a third secret which never signed anything" },
+      async (restarted) => {
+        restarted.jar = client.jar;
+        const page = await restarted.home();
+        assert.equal(page.user, undefined, "a retired secret verifies nothing");
+        assert.equal(page.visits, 1);
+      },
+    );
+  });
+});
+
+/** Starts the demo under Node, runs `body` with a client, returns the client. */
+async function withDemoClient(
+  env: Record<string, string>,
+  body: (client: Client, demo: DemoServer) => Promise<void>,
+): Promise<Client> {
+  let client: Client | undefined;
+  await withDemo("node", env, async (demo) => {
+    client = new Client(demo.url);
+    await body(client, demo);
+  });
+  return client!;
+}
