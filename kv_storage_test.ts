@@ -13,26 +13,9 @@ import {
   type KvSessionDatabase,
 } from "./kv_storage.ts";
 import type { Session, SessionStorage } from "./session.ts";
+import { openKv, type TestKv } from "./_deno_kv.ts";
 
-type Kv = KvSessionDatabase & { close(): void };
-
-async function openKv(path: string): Promise<Kv> {
-  const deno = (globalThis as { Deno?: { openKv?: (path: string) => unknown } })
-    .Deno;
-  if (deno) {
-    if (!deno.openKv) {
-      throw new Error("Run the Deno KV tests with --unstable-kv.");
-    }
-    return await deno.openKv(path) as Kv;
-  }
-  const { openKv } = await import("@deno/kv");
-  // The store writes only bytes, so @deno/kv needs no V8 serializer, and
-  // runs under Bun too.
-  const unused = () => {
-    throw new Error("The session store writes only Uint8Array values.");
-  };
-  return await openKv(path, { encodeV8: unused, decodeV8: unused }) as Kv;
-}
+type Kv = TestKv;
 
 async function readBytes(kv: Kv, key: KvKey) {
   const { value } = await kv.get(key);
