@@ -1,0 +1,57 @@
+// The server of the whole-request benchmark: Deno.serve with a hello-world
+// handler, bare or wrapped in withSession. Prints "listening <port>" once it
+// accepts connections, and stops when its stdin closes.
+//
+// Usage: deno run -A bench/_http_server.ts bare|cookie|fs [folder]
+
+import { withSession } from "../middleware.ts";
+import { createCookie } from "../cookie.ts";
+import { createCookieSessionStorage } from "../cookie_storage.ts";
+import { createFsSessionStorage } from "../fs_storage.ts";
+import { MAX_AGE, SECRET, SESSION_DATA } from "./_fixtures.ts";
+
+const [mode, folder] = Deno.args;
+
+function hello(): Response {
+  return new Response("Hello, world!");
+}
+
+function handlerFor(mode: string): Deno.ServeHandler {
+  if (mode === "bare") return hello;
+  const cookie = createCookie("sid", {
+    secrets: [SECRET],
+    secure: true,
+    maxAge: MAX_AGE,
+  });
+  const storage = mode === "cookie"
+    ? createCookieSessionStorage()
+    : mode === "fs"
+    ? createFsSessionStorage(folder)
+    : undefined;
+  if (storage === undefined) {
+    throw new Error(
+      `_http_server: unknown mode "${mode}"; use bare, cookie or fs`,
+    );
+  }
+  // A visit counter for a logged-in user: every request reads the session
+  // and changes it, so every response verifies, saves and signs a cookie.
+  return withSession({ cookie, storage }, (_request, session) => {
+    if (!session.has("userId")) {
+      for (const [key, value] of Object.entries(SESSION_DATA)) {
+        session.set(key, value);
+      }
+    }
+    session.set("count", Number(session.get("count") ?? 0) + 1);
+    return hello();
+  });
+}
+
+const server = Deno.serve({
+  hostname: "127.0.0.1",
+  port: 0,
+  onListen: ({ port }) => console.log(`listening ${port}`),
+}, handlerFor(mode));
+
+// Stop when the driver closes our stdin, or dies.
+for await (const _ of Deno.stdin.readable) { /* wait for the end */ }
+await server.shutdown();
