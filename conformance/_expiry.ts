@@ -77,6 +77,8 @@ export function expiryRules(ttl: number): Rule[] {
       async check(storage) {
         await withRetries(ttl, async () => {
           const first = await timed(() => store(storage, { user: "mj" }));
+          // Not at once: a ttl misread as milliseconds passes in the same tick.
+          await sleepUntil(first.end + ttlMs / 4);
           const read = await timed(() =>
             readSession(storage, first.value.cookie)
           );

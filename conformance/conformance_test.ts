@@ -1,0 +1,364 @@
+// The suite's self-test: a suite that passes every store is worthless, so
+// each deliberately broken store below, with one fault each, must fail the
+// case written for that fault, while the same store without the fault
+// passes every case.
+
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Buffer } from "node:buffer";
+import {
+  createSession,
+  type Session,
+  type SessionData,
+  type SessionStorage,
+} from "../session.ts";
+import { sessionStorageCases, type SessionStorageTestOptions } from "./mod.ts";
+
+type Fault =
+  | "ignores destroy"
+  | "clears no cookie on destroy"
+  | "adopts unknown ids"
+  | "keeps flash values for two requests"
+  | "returns a value for an untouched session"
+  | "forgets deleteId"
+  | "deletes the old id on regenerateId()"
+  | "shares data by reference"
+  | "throws on a garbage cookie"
+  | "loses data when saves overlap"
+  | "leaves a gap while it saves"
+  | "strips keys like __proto__"
+  | "mangles astral-plane characters"
+  | "ignores the ttl"
+  | "reads the ttl as milliseconds"
+  | "renews only changed sessions"
+  | "never renews a session";
+
+interface StoredRecord {
+  text: string;
+  expires: number | null;
+  // Whether the flash values were carried over from an earlier request:
+  // the "keeps flash values for two requests" fault carries them once.
+  carried: boolean;
+}
+
+/**
+ * A small, correct server-side store, plus at most one fault. Sessions are
+ * kept as JSON text; the ttl rule is the built-in stores': every write
+ * renews, and an unchanged session is written again once less than half of
+ * its ttl is left.
+ */
+function createFaultyStorage(
+  fault: Fault | null,
+  ttlSeconds?: number,
+): SessionStorage {
+  const ttl = ttlSeconds === undefined
+    ? undefined
+    : ttlSeconds * (fault === "reads the ttl as milliseconds" ? 1 : 1000);
+  const records = new Map<string, StoredRecord>();
+  const shared = new Map<string, SessionData>();
+  const readIds = new WeakMap<Session, string>();
+  const readExpiries = new WeakMap<Session, number | null>();
+  const carriedFlash = new WeakMap<Session, SessionData[1]>();
+  let pending = "";
+
+  function decode(text: string): SessionData {
+    const data = JSON.parse(text) as SessionData;
+    if (fault !== "strips keys like __proto__") return data;
+    // A naive defence against prototype pollution that loses user data.
+    const strip = (record: Record<string, unknown>) =>
+      Object.fromEntries(
+        Object.entries(record).filter(([key]) =>
+          key !== "__proto__" && key !== "constructor"
+        ),
+      );
+    return [strip(data[0]), strip(data[1])];
+  }
+
+  function encode(data: SessionData): string {
+    const text = JSON.stringify(data);
+    if (fault !== "mangles astral-plane characters") return text;
+    return text.replace(/[\u{10000}-\u{10FFFF}]/gu, "\ufffd");
+  }
+
+  function isLive(record: StoredRecord | undefined): record is StoredRecord {
+    if (record === undefined) return false;
+    if (fault === "ignores the ttl") return true;
+    return record.expires === null || record.expires > Date.now();
+  }
+
+  async function write(id: string, record: StoredRecord): Promise<void> {
+    if (fault === "loses data when saves overlap") {
+      pending = record.text;
+      await sleep(1);
+      records.set(id, { ...record, text: pending });
+    } else if (fault === "leaves a gap while it saves") {
+      records.delete(id);
+      await sleep(1);
+      records.set(id, record);
+    } else {
+      records.set(id, record);
+    }
+  }
+
+  return {
+    async read(cookie) {
+      if (
+        fault === "throws on a garbage cookie" && cookie !== null &&
+        !/^[A-Za-z0-9_-]{32}$/.test(cookie)
+      ) {
+        throw new Error("malformed session id");
+      }
+      const record = cookie ? records.get(cookie) : undefined;
+      if (!cookie || !isLive(record)) {
+        return createSession(
+          fault === "adopts unknown ids" && cookie ? cookie : undefined,
+        );
+      }
+      const data = fault === "shares data by reference"
+        ? shared.get(cookie)!
+        : decode(record.text);
+      const session = createSession(cookie, data);
+      readIds.set(session, cookie);
+      readExpiries.set(session, record.expires);
+      if (fault === "keeps flash values for two requests" && !record.carried) {
+        carriedFlash.set(session, data[1]);
+      }
+      return session;
+    },
+
+    async save(session) {
+      if (session.deleteId !== undefined && fault !== "forgets deleteId") {
+        records.delete(session.deleteId);
+      }
+      if (session.destroyed) {
+        if (fault !== "ignores destroy") records.delete(session.id);
+        return fault === "clears no cookie on destroy" ? null : "";
+      }
+      const readExpiry = readExpiries.get(session);
+      const renew = fault !== "renews only changed sessions" &&
+        ttl !== undefined && typeof readExpiry === "number" &&
+        readExpiry - Date.now() < ttl / 2;
+      if (
+        !session.dirty && !renew &&
+        fault !== "returns a value for an untouched session"
+      ) {
+        return null;
+      }
+      const [values, nextFlash] = session.data;
+      const carried = carriedFlash.get(session);
+      const carry = carried !== undefined &&
+        Object.keys(nextFlash).length === 0;
+      const flash = carry ? carried : nextFlash;
+      const previous = records.get(session.id);
+      const expires = ttl === undefined
+        ? null
+        : fault === "never renews a session" && previous
+        ? previous.expires
+        : Date.now() + ttl;
+      readExpiries.set(session, expires);
+      if (fault === "shares data by reference") {
+        shared.set(session.id, [values, flash]);
+      }
+      await write(session.id, {
+        text: encode([values, flash]),
+        expires,
+        carried: carry,
+      });
+      const readId = readIds.get(session);
+      if (
+        fault === "deletes the old id on regenerateId()" &&
+        readId !== undefined && readId !== session.id
+      ) {
+        records.delete(readId);
+      }
+      return session.id;
+    },
+  };
+}
+
+type CookieFault =
+  | "writes raw JSON into the cookie"
+  | "gives a new id on every read";
+
+/** A small cookie store (data in the cookie value), plus at most one fault. */
+function createFaultyCookieStorage(fault: CookieFault | null): SessionStorage {
+  return {
+    async read(cookie) {
+      let record: { id: string; data: SessionData } | undefined;
+      try {
+        const text = fault === "writes raw JSON into the cookie"
+          ? cookie
+          : Buffer.from(cookie ?? "", "base64url").toString();
+        record = JSON.parse(text ?? "");
+      } catch {
+        record = undefined;
+      }
+      const valid = record !== null && typeof record === "object" &&
+        typeof record.id === "string" && Array.isArray(record.data) &&
+        /^[A-Za-z0-9_-]+$/.test(cookie ?? "") !==
+          (fault === "writes raw JSON into the cookie");
+      if (!valid) return createSession();
+      return createSession(
+        fault === "gives a new id on every read" ? undefined : record!.id,
+        record!.data,
+      );
+    },
+    async save(session) {
+      if (session.destroyed) return "";
+      if (!session.dirty) return null;
+      const text = JSON.stringify({ id: session.id, data: session.data });
+      return fault === "writes raw JSON into the cookie"
+        ? text
+        : Buffer.from(text).toString("base64url");
+    },
+  };
+}
+
+/** The names of the cases the store fails. */
+async function failedCases(
+  options: SessionStorageTestOptions,
+): Promise<string[]> {
+  const failed: string[] = [];
+  for (const c of sessionStorageCases(options)) {
+    await c.fn().catch(() => failed.push(c.name));
+  }
+  return failed;
+}
+
+const TTL = 0.3;
+const TTL_FAULTS = new Set<Fault>([
+  "ignores the ttl",
+  "reads the ttl as milliseconds",
+  "renews only changed sessions",
+  "never renews a session",
+]);
+
+// Each fault, and the rule written to catch it.
+const faults: [Fault, string][] = [
+  [
+    "ignores destroy",
+    "a destroyed session's old cookie reads as a new session",
+  ],
+  [
+    "clears no cookie on destroy",
+    "save returns an empty string for a destroyed session",
+  ],
+  [
+    "adopts unknown ids",
+    "a cookie value no save returned is never adopted as the id",
+  ],
+  [
+    "keeps flash values for two requests",
+    "a flash value is gone in the request after the next one",
+  ],
+  [
+    "returns a value for an untouched session",
+    "save returns null for an untouched new session",
+  ],
+  ["forgets deleteId", "regenerateId(true) deletes the old session's data"],
+  [
+    "deletes the old id on regenerateId()",
+    "regenerateId() keeps the old id readable, with its old data, for clients that retry with it",
+  ],
+  [
+    "shares data by reference",
+    "a value changed after save does not change the stored session",
+  ],
+  ["throws on a garbage cookie", "read of garbage gives a new session"],
+  [
+    "loses data when saves overlap",
+    "50 sessions saved in parallel all read back intact",
+  ],
+  [
+    "leaves a gap while it saves",
+    "reads during a save see the old or the new data, never a gap",
+  ],
+  [
+    "strips keys like __proto__",
+    "keys like __proto__ and constructor stay plain data, with no prototype pollution",
+  ],
+  [
+    "mangles astral-plane characters",
+    "unicode text, astral plane included, reads back unchanged",
+  ],
+  [
+    "ignores the ttl",
+    "a session unused for longer than its ttl reads as a new session",
+  ],
+  [
+    "reads the ttl as milliseconds",
+    "a session read back within its ttl keeps its data",
+  ],
+  [
+    "renews only changed sessions",
+    "a session in use keeps living past its ttl, even when requests change nothing",
+  ],
+  ["never renews a session", "saving a changed session renews its ttl"],
+];
+
+const cookieFaults: [CookieFault, string][] = [
+  [
+    "writes raw JSON into the cookie",
+    "the value save returns is made of cookie-safe characters",
+  ],
+  [
+    "gives a new id on every read",
+    "the value save returns reads back as the same id and data",
+  ],
+];
+
+describe("conformance suite", () => {
+  it("conformance suite: the correct twin of the broken stores passes every case", async () => {
+    const failed = await failedCases({
+      name: "twin",
+      create: ({ ttl }) => createFaultyStorage(null, ttl),
+      ttl: TTL,
+    });
+    assert.deepEqual(failed, []);
+  });
+
+  it("conformance suite: the correct twin of the broken cookie stores passes every case", async () => {
+    const failed = await failedCases({
+      name: "cookie twin",
+      create: () => createFaultyCookieStorage(null),
+      dataInCookie: true,
+    });
+    assert.deepEqual(failed, []);
+  });
+
+  for (const [fault, rule] of faults) {
+    it(`conformance suite: catches a store that ${fault}`, async () => {
+      const name = `store that ${fault}`;
+      const failed = await failedCases({
+        name,
+        create: ({ ttl }) => createFaultyStorage(fault, ttl),
+        // The expiry cases take a second or two; run them where they matter.
+        ttl: TTL_FAULTS.has(fault) ? TTL : undefined,
+      });
+      assert.ok(
+        failed.includes(`${name}: ${rule}`),
+        `expected the case "${rule}" to fail; failed: ${
+          JSON.stringify(failed)
+        }`,
+      );
+    });
+  }
+
+  for (const [fault, rule] of cookieFaults) {
+    it(`conformance suite: catches a cookie store that ${fault}`, async () => {
+      const name = `cookie store that ${fault}`;
+      const failed = await failedCases({
+        name,
+        create: () => createFaultyCookieStorage(fault),
+        dataInCookie: true,
+      });
+      assert.ok(
+        failed.includes(`${name}: ${rule}`),
+        `expected the case "${rule}" to fail; failed: ${
+          JSON.stringify(failed)
+        }`,
+      );
+    });
+  }
+});
