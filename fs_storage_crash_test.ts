@@ -19,10 +19,10 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { createFsSessionStorage } from "./fs_storage.ts";
 import { decodeRecord } from "./_record.ts";
 import { padFor } from "./stress/_crash_data.ts";
+import { repoPath } from "./stress/_root.ts";
 
 const STRESS = process.env.STRESS === "1";
 const ROUNDS = STRESS ? 24 : 4;
@@ -32,11 +32,13 @@ const MAX_SAVES_BEFORE_KILL = STRESS ? 4000 : 1500;
 // A round whose child never gets that far is killed after this long anyway.
 const ROUND_LIMIT_MS = 90_000;
 
-const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
-const CHILD = here("./stress/_fs_crash_child.ts");
+const CHILD = repoPath("stress", "_fs_crash_child.ts");
 const RUNTIMES: { name: string; command: string[] }[] = [
-  { name: "deno", command: [here("./node_modules/.bin/deno"), "run", "-A"] },
-  { name: "node", command: [here("./node_modules/.bin/node")] },
+  {
+    name: "deno",
+    command: [repoPath("node_modules", ".bin", "deno"), "run", "-A"],
+  },
+  { name: "node", command: [repoPath("node_modules", ".bin", "node")] },
 ];
 
 interface Slot {
@@ -131,96 +133,102 @@ function listFiles(dir: string): string[] {
 }
 
 describe("fs store crash safety", () => {
-  it(`fs store: after ${ROUNDS} SIGKILLs during saves and regenerations, every reported session reads back whole`, async () => {
-    const dir = join(work, "sessions");
-    const stateFile = join(work, "state.json");
-    let slots: Slot[] = Array.from({ length: SLOTS }, () => ({
-      id: null,
-      v: 0,
-    }));
-    const figures = { killed: 0, saves: 0, verified: 0, regenerations: 0 };
-    const perRuntime: Record<string, number> = {};
+  it(
+    `fs store: after ${ROUNDS} SIGKILLs during saves and regenerations, every reported session reads back whole`,
+    {
+      timeout: 1_200_000,
+    },
+    async () => {
+      const dir = join(work, "sessions");
+      const stateFile = join(work, "state.json");
+      let slots: Slot[] = Array.from({ length: SLOTS }, () => ({
+        id: null,
+        v: 0,
+      }));
+      const figures = { killed: 0, saves: 0, verified: 0, regenerations: 0 };
+      const perRuntime: Record<string, number> = {};
 
-    for (let round = 0; round < ROUNDS; round++) {
-      const runtime = RUNTIMES[round < ROUNDS / 2 ? 0 : 1];
-      writeFileSync(stateFile, JSON.stringify({ dir, slots }));
-      const before = slots.map((slot) => ({ ...slot }));
-      const killAfter = 1 + Math.floor(Math.random() * MAX_SAVES_BEFORE_KILL);
-      const result = await runChild(
-        runtime.command,
-        stateFile,
-        slots,
-        killAfter,
-      );
-      assert.equal(result.log.includes("E "), false, result.log);
-      assert.ok(result.killed, `round ${round}: the child was not killed`);
-      figures.killed++;
-      figures.saves += result.saves;
-      perRuntime[runtime.name] = (perRuntime[runtime.name] ?? 0) + 1;
-
-      // Every session file on disk is whole; temporary files may not be.
-      for (const file of listFiles(dir)) {
-        if (file.endsWith(".tmp")) continue;
-        assert.ok(
-          decodeRecord(readFileSync(file, "utf8")),
-          `round ${round}: a session file is not whole`,
+      for (let round = 0; round < ROUNDS; round++) {
+        const runtime = RUNTIMES[round < ROUNDS / 2 ? 0 : 1];
+        writeFileSync(stateFile, JSON.stringify({ dir, slots }));
+        const before = slots.map((slot) => ({ ...slot }));
+        const killAfter = 1 + Math.floor(Math.random() * MAX_SAVES_BEFORE_KILL);
+        const result = await runChild(
+          runtime.command,
+          stateFile,
+          slots,
+          killAfter,
         );
-      }
+        assert.equal(result.log.includes("E "), false, result.log);
+        assert.ok(result.killed, `round ${round}: the child was not killed`);
+        figures.killed++;
+        figures.saves += result.saves;
+        perRuntime[runtime.name] = (perRuntime[runtime.name] ?? 0) + 1;
 
-      const storage = createFsSessionStorage(dir);
-      const next: Slot[] = [];
-      for (let slot = 0; slot < SLOTS; slot++) {
-        const { id, v } = slots[slot];
-        const pending = result.pending[slot];
-        const where = `round ${round} (${runtime.name}), slot ${slot}`;
-        if (id === null) {
-          next.push({ id, v });
-          continue;
-        }
-        if (pending) {
-          // Killed during a regeneration: the new id holds the new version,
-          // or the old id still holds the old one.
-          assert.equal(pending.oldId, id, where);
-          const fresh = await storage.read(pending.newId);
-          if (fresh.get("v") === pending.v) {
-            assert.equal(fresh.get("pad"), padFor(slot, pending.v), where);
-            next.push({ id: pending.newId, v: pending.v });
-            figures.regenerations++;
-          } else {
-            const old = await storage.read(id);
-            assert.equal(old.get("v"), v, `${where}: old session lost`);
-            assert.equal(old.get("pad"), padFor(slot, v), where);
-            next.push({ id, v });
-          }
-        } else {
-          // The save in flight at the kill may have landed: v or v + 1.
-          const session = await storage.read(id);
-          const read = session.get("v") as number;
+        // Every session file on disk is whole; temporary files may not be.
+        for (const file of listFiles(dir)) {
+          if (file.endsWith(".tmp")) continue;
           assert.ok(
-            read === v || read === v + 1,
-            `${where}: expected v ${v} or ${v + 1}, read ${read}`,
+            decodeRecord(readFileSync(file, "utf8")),
+            `round ${round}: a session file is not whole`,
           );
-          assert.equal(session.get("slot"), slot, where);
-          assert.equal(session.get("pad"), padFor(slot, read), where);
-          next.push({ id, v: read });
         }
-        figures.verified++;
-      }
-      // Ids that a reported regeneration deleted read as new sessions.
-      for (let slot = 0; slot < SLOTS; slot++) {
-        const old = before[slot].id;
-        if (old !== null && old !== slots[slot].id) {
-          const gone = await storage.read(old);
-          assert.notEqual(gone.id, old);
+
+        const storage = createFsSessionStorage(dir);
+        const next: Slot[] = [];
+        for (let slot = 0; slot < SLOTS; slot++) {
+          const { id, v } = slots[slot];
+          const pending = result.pending[slot];
+          const where = `round ${round} (${runtime.name}), slot ${slot}`;
+          if (id === null) {
+            next.push({ id, v });
+            continue;
+          }
+          if (pending) {
+            // Killed during a regeneration: the new id holds the new version,
+            // or the old id still holds the old one.
+            assert.equal(pending.oldId, id, where);
+            const fresh = await storage.read(pending.newId);
+            if (fresh.get("v") === pending.v) {
+              assert.equal(fresh.get("pad"), padFor(slot, pending.v), where);
+              next.push({ id: pending.newId, v: pending.v });
+              figures.regenerations++;
+            } else {
+              const old = await storage.read(id);
+              assert.equal(old.get("v"), v, `${where}: old session lost`);
+              assert.equal(old.get("pad"), padFor(slot, v), where);
+              next.push({ id, v });
+            }
+          } else {
+            // The save in flight at the kill may have landed: v or v + 1.
+            const session = await storage.read(id);
+            const read = session.get("v") as number;
+            assert.ok(
+              read === v || read === v + 1,
+              `${where}: expected v ${v} or ${v + 1}, read ${read}`,
+            );
+            assert.equal(session.get("slot"), slot, where);
+            assert.equal(session.get("pad"), padFor(slot, read), where);
+            next.push({ id, v: read });
+          }
+          figures.verified++;
         }
+        // Ids that a reported regeneration deleted read as new sessions.
+        for (let slot = 0; slot < SLOTS; slot++) {
+          const old = before[slot].id;
+          if (old !== null && old !== slots[slot].id) {
+            const gone = await storage.read(old);
+            assert.notEqual(gone.id, old);
+          }
+        }
+        slots = next;
       }
-      slots = next;
-    }
-    console.log(
-      `fs crash: ${figures.killed} SIGKILLs survived ` +
-        `(${JSON.stringify(perRuntime)}), ${figures.saves} saves reported ` +
-        `before the kills, ${figures.verified} session reads verified, ` +
-        `0 sessions lost`,
-    );
-  });
+      console.log(
+        `fs crash: ${figures.killed} SIGKILLs survived ` +
+          `(${JSON.stringify(perRuntime)}), ${figures.saves} saves reported ` +
+          `before the kills, ${figures.verified} session reads verified, ` +
+          `0 sessions lost`,
+      );
+    },
+  );
 });

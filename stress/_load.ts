@@ -7,15 +7,14 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { CookieJar } from "tough-cookie";
+import { repoPath } from "./_root.ts";
 
-const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
-const DEMO = here("../examples/demo.ts");
+const DEMO = repoPath("examples", "demo.ts");
 const RUNTIMES: Record<string, string[]> = {
-  deno: [here("../node_modules/.bin/deno"), "run", "-A"],
-  node: [here("../node_modules/.bin/node")],
-  bun: [here("../node_modules/.bin/bun")],
+  deno: [repoPath("node_modules", ".bin", "deno"), "run", "-A"],
+  node: [repoPath("node_modules", ".bin", "node")],
+  bun: [repoPath("node_modules", ".bin", "bun")],
 };
 
 /** What one load run does. */
