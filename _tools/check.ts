@@ -26,7 +26,11 @@ const args = Deno.args;
 const only = args.includes("--only") ? args[args.indexOf("--only") + 1] : "";
 
 // Test files that need one runtime's own API, and the runtimes they run on.
-const RUNTIMES_OF: Record<string, string[]> = {};
+// The demo tests start the demo under Deno, Bun and Node 26 themselves.
+const RUNTIMES_OF: Record<string, string[]> = {
+  "examples/demo_test.ts": ["node26"],
+  "examples/demo_e2e_test.ts": ["node26"],
+};
 
 interface Counts {
   passed: number;
