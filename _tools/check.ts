@@ -26,10 +26,14 @@ const args = Deno.args;
 const only = args.includes("--only") ? args[args.indexOf("--only") + 1] : "";
 
 // Test files that need one runtime's own API, and the runtimes they run on.
-// The demo tests start the demo under Deno, Bun and Node 26 themselves.
+// The demo tests start the demo under Deno, Bun and Node 26 themselves; the
+// shared-store servers run under the runtime that runs the test, except the
+// KV ones, which are always Deno. tsc does not compile examples/ for Node 20.
 const RUNTIMES_OF: Record<string, string[]> = {
   "examples/demo_test.ts": ["node26"],
   "examples/demo_e2e_test.ts": ["node26"],
+  "examples/shared_store_redis_test.ts": ["deno", "bun", "node26"],
+  "examples/shared_store_kv_test.ts": ["deno"],
 };
 
 interface Counts {
