@@ -655,7 +655,7 @@ function decodeValue(encoded: string): string | null {
 }
 
 function describeType(value: unknown): string {
-  if (value === null) return "null";
+  if (value === null || value === undefined) return String(value);
   if (Array.isArray(value)) return "an array";
   return typeof value === "object" ? "an object" : `a ${typeof value}`;
 }
