@@ -18,9 +18,13 @@ export const lifecycleRules: Rule[] = [
   {
     rule: "read(null) gives a new, empty session",
     async check(storage) {
+      const empty = await readSession(storage, null);
+      assert.equal(empty.size, 0, "a new session must hold no values");
+      // Also once the store holds a session, which must stay out of reach.
+      const { session: saved } = await store(storage, { user: "mj" });
       const session = await readSession(storage, null);
       assert.equal(session.size, 0, "a new session must hold no values");
-      assert.equal(session.get("anything"), undefined);
+      assert.notEqual(session.id, saved.id, "and must get an id of its own");
     },
   },
   {

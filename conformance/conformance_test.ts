@@ -32,7 +32,13 @@ type Fault =
   | "ignores the ttl"
   | "reads the ttl as milliseconds"
   | "renews only changed sessions"
-  | "never renews a session";
+  | "never renews a session"
+  | "reads null as the last saved session"
+  | "gives every new session the same id"
+  | "returns null for a changed session"
+  | "merges a save into the stored values"
+  | "never overwrites a stored session"
+  | "drops flash values";
 
 interface StoredRecord {
   text: string;
@@ -61,6 +67,7 @@ function createFaultyStorage(
   const readExpiries = new WeakMap<Session, number | null>();
   const carriedFlash = new WeakMap<Session, SessionData[1]>();
   let pending = "";
+  let lastSaved: string | undefined;
 
   function decode(text: string): SessionData {
     const data = JSON.parse(text) as SessionData;
@@ -109,8 +116,14 @@ function createFaultyStorage(
       ) {
         throw new Error("malformed session id");
       }
+      if (fault === "reads null as the last saved session") {
+        cookie ??= lastSaved ?? null;
+      }
       const record = cookie ? records.get(cookie) : undefined;
       if (!cookie || !isLive(record)) {
+        if (fault === "gives every new session the same id") {
+          return createSession("the-one-id-for-everybody-0000000");
+        }
         return createSession(
           fault === "adopts unknown ids" && cookie ? cookie : undefined,
         );
@@ -145,12 +158,19 @@ function createFaultyStorage(
       ) {
         return null;
       }
-      const [values, nextFlash] = session.data;
+      const previous = records.get(session.id);
+      if (fault === "never overwrites a stored session" && previous) {
+        return session.id;
+      }
+      let [values, nextFlash] = session.data;
+      if (fault === "merges a save into the stored values" && previous) {
+        values = { ...decode(previous.text)[0], ...values };
+      }
+      if (fault === "drops flash values") nextFlash = {};
       const carried = carriedFlash.get(session);
       const carry = carried !== undefined &&
         Object.keys(nextFlash).length === 0;
       const flash = carry ? carried : nextFlash;
-      const previous = records.get(session.id);
       const expires = ttl === undefined
         ? null
         : fault === "never renews a session" && previous
@@ -172,7 +192,8 @@ function createFaultyStorage(
       ) {
         records.delete(readId);
       }
-      return session.id;
+      lastSaved = session.id;
+      return fault === "returns null for a changed session" ? null : session.id;
     },
   };
 }
@@ -295,6 +316,28 @@ const faults: [Fault, string][] = [
     "a session in use keeps living past its ttl, even when requests change nothing",
   ],
   ["never renews a session", "saving a changed session renews its ttl"],
+  [
+    "reads null as the last saved session",
+    "read(null) gives a new, empty session",
+  ],
+  ["gives every new session the same id", "new sessions get different ids"],
+  [
+    "returns null for a changed session",
+    "save returns a non-empty string for a changed session",
+  ],
+  [
+    "merges a save into the stored values",
+    "unset removes a value for later requests",
+  ],
+  [
+    "merges a save into the stored values",
+    "overlapping saves of one session leave one of them whole",
+  ],
+  [
+    "never overwrites a stored session",
+    "a value replaced in a later request reads back replaced",
+  ],
+  ["drops flash values", "a flash value is visible in the next request"],
 ];
 
 const cookieFaults: [CookieFault, string][] = [
@@ -328,7 +371,7 @@ describe("conformance suite", () => {
   });
 
   for (const [fault, rule] of faults) {
-    it(`conformance suite: catches a store that ${fault}`, async () => {
+    it(`conformance suite: catches a store that ${fault}: ${rule}`, async () => {
       const name = `store that ${fault}`;
       const failed = await failedCases({
         name,
@@ -346,7 +389,7 @@ describe("conformance suite", () => {
   }
 
   for (const [fault, rule] of cookieFaults) {
-    it(`conformance suite: catches a cookie store that ${fault}`, async () => {
+    it(`conformance suite: catches a cookie store that ${fault}: ${rule}`, async () => {
       const name = `cookie store that ${fault}`;
       const failed = await failedCases({
         name,
