@@ -1,0 +1,248 @@
+// Turns the measurements of one `deno task bench` run into the Markdown of
+// BENCHMARKS.md: a table per group with the ratios against this module, the
+// whole-request and heap figures, and the issue's targets, met or missed.
+
+import { formatNs, formatRate } from "./_measure.ts";
+import type { HttpResult } from "./http.ts";
+import type { HeapResult } from "./memory_heap.ts";
+
+/** One row of a group: a case and its time per call. */
+export interface Row {
+  name: string;
+  kind: string;
+  /** The time per call the ratios use, in ns: p75 for Deno, p50 for mitata. */
+  timeNs: number;
+  /** The mean time per call in ns. */
+  avgNs: number;
+}
+
+/** A group of rows compared against the module's row. */
+export interface GroupResult {
+  name: string;
+  rows: Row[];
+}
+
+/** Everything one run measured. */
+export interface Results {
+  date: string;
+  machine: {
+    cpu: string;
+    cores: number;
+    memoryGiB: number;
+    os: string;
+    loadBefore: string;
+    loadAfter: string;
+  };
+  runtimes: Record<string, string>;
+  /** Deno's groups, from `deno bench --json`. */
+  deno: GroupResult[];
+  /** The cookie groups under Bun and Node, from mitata. */
+  bun?: GroupResult[];
+  node?: GroupResult[];
+  http?: HttpResult[];
+  heap?: HeapResult[];
+}
+
+/** A target of the issue and whether the run met it. */
+export interface Target {
+  target: string;
+  measured: string;
+  met: boolean;
+}
+
+const MODULE = "@x/session";
+
+/** How many times faster the module's row is than `row`. */
+function speedUp(group: GroupResult, row: Row): number {
+  const ours = group.rows.find((item) => item.kind === "module");
+  return ours ? row.timeNs / ours.timeNs : NaN;
+}
+
+function find(groups: GroupResult[] | undefined, name: string) {
+  return groups?.find((group) => group.name === name);
+}
+
+/** Checks the issue's targets against the results. */
+export function targets(results: Results): Target[] {
+  const out: Target[] = [];
+  const ratio = (group: string, row: string) => {
+    const found = find(results.deno, group);
+    const item = found?.rows.find((candidate) => candidate.name === row);
+    return found && item ? speedUp(found, item) : NaN;
+  };
+  for (const group of ["sign + serialize", "parse + verify"]) {
+    const remix = ratio(group, "@remix-run/cookie");
+    out.push({
+      target: `${group}: at least 10x @remix-run/cookie`,
+      measured: `${remix.toFixed(1)}x`,
+      met: remix >= 10,
+    });
+    const floor = 1 / ratio(group, "floor: node:crypto createHmac");
+    out.push({
+      target: `${group}: at most 1.5x the time of the node:crypto HMAC floor`,
+      measured: `${floor.toFixed(2)}x`,
+      met: floor <= 1.5,
+    });
+  }
+  for (
+    const [group, row] of [
+      ["encrypted: encrypt + serialize", "iron-session sealData"],
+      ["encrypted: parse + decrypt", "iron-session unsealData"],
+    ]
+  ) {
+    const iron = ratio(group, row);
+    out.push({
+      target: `${group}: at least 5x iron-session`,
+      measured: `${iron.toFixed(1)}x`,
+      met: iron >= 5,
+    });
+  }
+  for (const group of results.deno) {
+    const remix = group.rows.find((row) => row.name.startsWith("@remix-run"));
+    if (!group.name.includes("store") || remix === undefined) continue;
+    const value = speedUp(group, remix);
+    out.push({
+      target: `${group.name}: at least as fast as @remix-run/session`,
+      measured: `${value.toFixed(2)}x`,
+      met: value >= 1,
+    });
+  }
+  if (results.http) {
+    const bare = results.http.find((result) => result.mode === "bare")!;
+    const cookie = results.http.find((result) => result.mode === "cookie")!;
+    const share = cookie.requestsPerSecond / bare.requestsPerSecond;
+    out.push({
+      target: "whole request, cookie store: at least 80% of the bare handler",
+      measured: `${(share * 100).toFixed(0)}%`,
+      met: share >= 0.8,
+    });
+  }
+  return out;
+}
+
+function groupTable(group: GroupResult, timeLabel: string): string[] {
+  const lines = [
+    `| ${group.name} | ${timeLabel} | mean | calls/s | ${MODULE} is |`,
+    "| :-- | --: | --: | --: | --: |",
+  ];
+  for (const row of group.rows) {
+    const ratio = speedUp(group, row);
+    const verdict = row.kind === "module"
+      ? "baseline"
+      : ratio >= 1
+      ? `**${ratio.toFixed(2)}x faster**`
+      : `${(1 / ratio).toFixed(2)}x slower`;
+    const name = row.kind === "module" ? `**${row.name}**` : row.name;
+    lines.push(
+      `| ${name} | ${formatNs(row.timeNs)} | ${formatNs(row.avgNs)} | ` +
+        `${formatRate(row.timeNs)} | ${verdict} |`,
+    );
+  }
+  return lines;
+}
+
+/** The Markdown that goes between the markers of BENCHMARKS.md. */
+export function markdown(results: Results): string {
+  const { machine, runtimes } = results;
+  const out: string[] = [
+    `Measured ${results.date} on ${machine.cpu}, ${machine.cores} cores, ` +
+    `${machine.memoryGiB} GiB, ${machine.os}; ` +
+    Object.entries(runtimes).map(([name, version]) => `${name} ${version}`)
+      .join(", ") +
+    ".",
+    "",
+    `Load average (1, 5, 15 min) before the run: ${machine.loadBefore}; ` +
+    `after: ${machine.loadAfter}. The machine is shared, so the ratios ` +
+    "matter, not the absolute times.",
+    "",
+    "### Targets",
+    "",
+    "| target | measured | met |",
+    "| :-- | --: | :-: |",
+    ...targets(results).map(({ target, measured, met }) =>
+      `| ${target} | ${measured} | ${met ? "yes" : "**no**"} |`
+    ),
+    "",
+    "### Deno: cookies and stores (`deno bench`)",
+    "",
+    "Time per call is the 75th percentile of `deno bench`'s samples, which " +
+    "the other processes on the machine disturb less than the mean; the " +
+    "ratios use it.",
+    "",
+  ];
+  for (const group of results.deno) {
+    out.push(...groupTable(group, "p75/call"), "");
+  }
+  const mitata: [string, GroupResult[] | undefined][] = [
+    ["Bun", results.bun],
+    ["Node", results.node],
+  ];
+  for (const [name, groups] of mitata) {
+    if (!groups) continue;
+    out.push(
+      `### ${name} ${runtimes[name.toLowerCase()]}: cookies (mitata)`,
+      "",
+      "Time per call is mitata's median.",
+      "",
+    );
+    for (const group of groups) out.push(...groupTable(group, "p50/call"), "");
+  }
+  if (results.http) {
+    const bare = results.http[0].requestsPerSecond;
+    out.push(
+      "### Deno: whole request (`Deno.serve`, autocannon over loopback)",
+      "",
+      "A hello-world handler, bare and wrapped in `withSession` with a " +
+        "visit counter: every request verifies the cookie, reads the session, " +
+        "changes it, saves it and signs a new cookie. The best of the rounds.",
+      "",
+      "| server | requests/s | of bare | p50 latency | p99 latency |",
+      "| :-- | --: | --: | --: | --: |",
+    );
+    const labels: Record<string, string> = {
+      bare: "bare `Deno.serve`",
+      cookie: "`withSession`, cookie store",
+      fs: "`withSession`, fs store",
+    };
+    for (const result of results.http) {
+      out.push(
+        `| ${labels[result.mode] ?? result.mode} | ` +
+          `${Math.round(result.requestsPerSecond).toLocaleString("en-US")} | ` +
+          `${(result.requestsPerSecond / bare * 100).toFixed(0)}% | ` +
+          `${result.latencyP50Ms} ms | ${result.latencyP99Ms} ms |`,
+      );
+    }
+    out.push("");
+  }
+  if (results.heap) {
+    out.push(
+      "### Memory store: heap per 100,000 sessions",
+      "",
+      "| store | heap |",
+      "| :-- | --: |",
+      ...results.heap.map(({ name, bytes }) =>
+        `| ${name} | ${(bytes / 1024 / 1024).toFixed(1)} MiB |`
+      ),
+      "",
+    );
+  }
+  return out.join("\n").trimEnd() + "\n";
+}
+
+/** The markers in BENCHMARKS.md between which the results go. */
+export const START = "<!-- bench:results:start -->";
+export const END = "<!-- bench:results:end -->";
+
+/** Replaces the results between the markers of `document`. */
+export function updateDocument(document: string, results: Results): string {
+  const start = document.indexOf(START);
+  const end = document.indexOf(END);
+  if (start === -1 || end < start) {
+    throw new Error(
+      `bench/report: BENCHMARKS.md has no "${START}" ... "${END}" markers; ` +
+        "add them where the results belong.",
+    );
+  }
+  return document.slice(0, start + START.length) + "\n\n" +
+    markdown(results) + "\n" + document.slice(end);
+}
