@@ -1,0 +1,30 @@
+// The full reliability run that `deno task stress` calls: the crash, fault,
+// property and load tests with STRESS=1, which turns on their long forms
+// (24 SIGKILL rounds, 1,000 inputs per property, 2,000 clients × 21
+// requests against Deno, Node 26 and Bun servers). About 15 minutes on
+// 2 cores. Each test prints its figures; RELIABILITY.md records them.
+//
+// Usage: deno run -A stress/run.ts [TEST_FILE...]
+
+import { spawnSync } from "node:child_process";
+import process from "node:process";
+import { repoPath } from "./_root.ts";
+
+const FILES = [
+  "fs_storage_crash_test.ts",
+  "fs_storage_faults_test.ts",
+  "stores_property_test.ts",
+  "load_test.ts",
+];
+
+const files = process.argv.length > 2 ? process.argv.slice(2) : FILES;
+const result = spawnSync(
+  repoPath("node_modules", ".bin", "deno"),
+  ["test", "-A", ...files],
+  {
+    cwd: repoPath(),
+    stdio: "inherit",
+    env: { ...process.env, STRESS: "1" },
+  },
+);
+process.exit(result.status ?? 1);
