@@ -118,7 +118,18 @@ const CASE_TIMEOUT_MS = 60_000;
  * Registers the conformance suite for a session store with `node:test`,
  * which `deno test`, `bun test` and `node --test` all run: one `describe`
  * for the store, one per topic, and one `it` per rule. Call it at the top
- * level of a test file.
+ * level of a test file, or inside a `describe` whose `before` and `after`
+ * hooks open and close what the store needs.
+ *
+ * The topics are lifecycle, flash, fixation and regeneration, destroy, data
+ * fidelity, robustness, concurrency and, with the `ttl` option, expiry.
+ *
+ * Reading a failure: each case is named `<name>: <rule>`, such as
+ * `my store: regenerateId(true) deletes the old session's data`, and its
+ * `AssertionError` says what the store did instead, such as `read of the id
+ * that regenerateId(true) replaced: expected a new, empty session, but it
+ * holds 1 value(s)`. The rule names the contract of
+ * {@linkcode SessionStorage} that was broken.
  *
  * @example The built-in memory store
  * ```ts ignore
