@@ -281,20 +281,14 @@ export function createCookie(
   const macPrefix = name + "=";
   const aad = Buffer.from(name);
 
-  function sign(key: CookieKeys, encoded: string): string {
-    return key.mac(macPrefix + encoded);
-  }
-
   function unsign(raw: string): string | null {
     const dot = raw.length - SIGNATURE_CHARS - 1;
     if (dot < 0 || raw.charCodeAt(dot) !== 0x2e) return null;
-    // Signatures compare as the base64url text that serialize wrote, so a
-    // second spelling of the same bytes does not pass.
-    const given = Buffer.from(raw.slice(dot + 1), "latin1");
+    const signature = raw.slice(dot + 1);
     const encoded = raw.slice(0, dot);
+    const message = macPrefix + encoded;
     for (const key of keys) {
-      const expected = Buffer.from(sign(key, encoded), "latin1");
-      if (timingSafeEqual(expected, given)) return encoded;
+      if (key.verify(message, signature)) return encoded;
     }
     return null;
   }
@@ -386,7 +380,7 @@ export function createCookie(
       if (encrypt) {
         encoded = seal(encoded);
       } else if (keys.length > 0) {
-        encoded += "." + sign(keys[0], encoded);
+        encoded += "." + keys[0].sign(macPrefix + encoded);
       }
       const header = macPrefix + encoded + attributes;
       if (header.length > MAX_HEADER_BYTES) {
@@ -403,16 +397,26 @@ export function createCookie(
   };
 }
 
-interface CookieKeys {
-  /** HMAC-SHA256 under the secret's signing key, in base64url. */
-  mac: (message: string) => string;
+/** HMAC-SHA256 under one secret's signing key. */
+interface Signer {
+  /** The signature of `message`, in base64url. */
+  sign(message: string): string;
+  /**
+   * Whether `signature`, 43 cookie-octets, is exactly what `sign(message)`
+   * returns, compared in constant time. Exactly: base64url decoders accept
+   * a second spelling of the same bytes, which must not pass.
+   */
+  verify(message: string, signature: string): boolean;
+}
+
+interface CookieKeys extends Signer {
   encryption: Buffer;
 }
 
 // Deno's createHmac pads the key on every call; copying SHA-256 states that
 // already absorbed the padded key is about twice as fast there, and slower
 // in Node and Bun, whose createHmac is native.
-const copyHashStates = "Deno" in globalThis;
+const createSigner = "Deno" in globalThis ? hashStateSigner : keyObjectSigner;
 
 function deriveKeys(
   context: string,
@@ -442,9 +446,8 @@ function deriveKeys(
           "with `openssl rand -base64 32`.",
       );
     }
-    const signing = hkdf(bytes, "signing");
     return {
-      mac: copyHashStates ? hashStateMac(signing) : keyObjectMac(signing),
+      ...createSigner(hkdf(bytes, "signing")),
       encryption: hkdf(bytes, "encryption"),
     };
   });
@@ -465,14 +468,33 @@ function takeRandomBytes(target: Buffer, count: number): void {
   randomPoolOffset += count;
 }
 
-function keyObjectMac(key: Buffer): (message: string) => string {
+// Scratch space for signature checks, which run synchronously one at a time.
+const signatureScratch = Buffer.alloc(2 * SIGNATURE_CHARS);
+const givenSignature = signatureScratch.subarray(0, SIGNATURE_CHARS);
+const expectedSignature = signatureScratch.subarray(SIGNATURE_CHARS);
+
+function keyObjectSigner(key: Buffer): Signer {
   const keyObject = createSecretKey(key);
-  return (message) =>
+  const sign = (message: string) =>
     createHmac("sha256", keyObject).update(message).digest("base64url");
+  return {
+    sign,
+    verify(message, signature) {
+      // In Node and Bun a base64url digest costs less than a Buffer one, so
+      // the texts are compared.
+      expectedSignature.write(sign(message), "latin1");
+      givenSignature.write(signature, "latin1");
+      return timingSafeEqual(expectedSignature, givenSignature);
+    },
+  };
 }
 
+// The last of 43 base64url characters carries 4 bits of the 32 bytes; the
+// other 2 must be zero, or two spellings would decode to one signature.
+const CANONICAL_SIGNATURE = /^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/;
+
 /** HMAC as RFC 2104 defines it, from SHA-256 states keyed once. */
-function hashStateMac(key: Buffer): (message: string) => string {
+function hashStateSigner(key: Buffer): Signer {
   const innerPad = Buffer.alloc(64, 0x36);
   const outerPad = Buffer.alloc(64, 0x5c);
   for (let i = 0; i < key.length; i++) {
@@ -481,10 +503,17 @@ function hashStateMac(key: Buffer): (message: string) => string {
   }
   const inner = createHash("sha256").update(innerPad);
   const outer = createHash("sha256").update(outerPad);
-  return (message) =>
-    outer.copy().update(inner.copy().update(message).digest()).digest(
-      "base64url",
-    );
+  const mac = (message: string) =>
+    outer.copy().update(inner.copy().update(message).digest());
+  return {
+    sign: (message) => mac(message).digest("base64url"),
+    verify(message, signature) {
+      // In Deno decoding the given signature costs less than writing text.
+      if (!CANONICAL_SIGNATURE.test(signature)) return false;
+      const given = Buffer.from(signature, "base64url");
+      return timingSafeEqual(mac(message).digest(), given);
+    },
+  };
 }
 
 function hkdf(secret: Buffer, purpose: string): Buffer {
