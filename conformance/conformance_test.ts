@@ -370,6 +370,60 @@ describe("conformance suite", () => {
     assert.deepEqual(failed, []);
   });
 
+  it("conformance suite: calls create for every case and cleanup after it, passed or failed", async () => {
+    const created: SessionStorage[] = [];
+    const cleaned: SessionStorage[] = [];
+    const cases = sessionStorageCases({
+      name: "counted",
+      create() {
+        const storage = createFaultyStorage("ignores destroy");
+        created.push(storage);
+        return storage;
+      },
+      cleanup(storage) {
+        cleaned.push(storage);
+      },
+    });
+    let failed = 0;
+    for (const c of cases) await c.fn().catch(() => failed++);
+    assert.ok(failed > 0, "the faulty store fails some case");
+    assert.equal(created.length, cases.length);
+    assert.equal(new Set(created).size, cases.length, "a fresh storage each");
+    assert.deepEqual(cleaned, created);
+  });
+
+  it("conformance suite: a failing cleanup fails its case", async () => {
+    const [first] = sessionStorageCases({
+      name: "unclean",
+      create: () => createFaultyStorage(null),
+      cleanup() {
+        throw new Error("could not drop the table");
+      },
+    });
+    await assert.rejects(first.fn(), /could not drop the table/);
+  });
+
+  it("conformance suite: options it cannot use are refused with an error that names them", () => {
+    const create = () => createFaultyStorage(null);
+    const bad: [Partial<SessionStorageTestOptions>, RegExp][] = [
+      [{ create }, /option "name" must be a non-empty string/],
+      [{ name: "x" }, /option "create" must be a function/],
+      [{ name: "x", create, ttl: 0 }, /option "ttl" .* got 0/],
+      [{ name: "x", create, ttl: 3600 }, /option "ttl" .* got 3600/],
+      [{ name: "x", create, maxValueBytes: 10 }, /"maxValueBytes" .* got 10/],
+      [
+        { name: "x", create, dataInCookie: "yes" as unknown as boolean },
+        /option "dataInCookie" must be true or false/,
+      ],
+    ];
+    for (const [options, message] of bad) {
+      assert.throws(
+        () => sessionStorageCases(options as SessionStorageTestOptions),
+        message,
+      );
+    }
+  });
+
   for (const [fault, rule] of faults) {
     it(`conformance suite: catches a store that ${fault}: ${rule}`, async () => {
       const name = `store that ${fault}`;
