@@ -695,6 +695,8 @@ function describeValue(value: unknown): string {
   if (typeof value === "number" || typeof value === "boolean") {
     return String(value);
   }
-  if (value instanceof Date) return "an invalid Date";
+  if (value instanceof Date) {
+    return Number.isNaN(value.getTime()) ? "an invalid Date" : "a Date";
+  }
   return value === undefined ? "none" : describeType(value);
 }
