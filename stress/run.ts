@@ -1,5 +1,6 @@
-// The full reliability run that `deno task stress` calls: the crash, fault,
-// property and load tests with STRESS=1, which turns on their long forms
+// The full reliability run that `deno task stress` calls: the cookie tests
+// (tampering, large headers), and the crash, fault, property and load tests
+// with STRESS=1, which turns on their long forms
 // (24 SIGKILL rounds, 1,000 inputs per property, 2,000 clients × 21
 // requests against Deno, Node 26 and Bun servers). About 15 minutes on
 // 2 cores. Each test prints its figures; RELIABILITY.md records them.
@@ -11,6 +12,7 @@ import process from "node:process";
 import { repoPath } from "./_root.ts";
 
 const FILES = [
+  "cookie_test.ts",
   "fs_storage_crash_test.ts",
   "fs_storage_faults_test.ts",
   "stores_property_test.ts",
