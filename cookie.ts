@@ -674,6 +674,8 @@ function encodeValue(value: string): string {
 function decodeValue(encoded: string): string | null {
   if (!encoded.includes("%")) return encoded;
   try {
+    // `%` itself is always escaped, so `%u` only starts a lone surrogate.
+    if (!encoded.includes("%u")) return decodeURIComponent(encoded);
     return encoded.replace(ESCAPE, (escape: string, unit?: string) => {
       if (unit !== undefined) return String.fromCharCode(parseInt(unit, 16));
       if (escape === "%") throw new URIError("stray %");
