@@ -29,41 +29,47 @@ after(() => rmSync(work, { recursive: true, force: true }));
 describe("load", () => {
   for (const runtime of SERVERS) {
     for (const store of ["fs", "cookie"] as const) {
-      it(`${store} store on a ${runtime} server: ${CLIENTS} clients with their own cookie jars lose no session and get no 5xx`, async () => {
-        const directory = mkdtempSync(join(work, `${runtime}-${store}-`));
-        const figures = await runLoad({
-          runtime,
-          store,
-          directory,
-          clients: CLIENTS,
-          requestsPerClient: PAGE_VIEWS,
-          concurrency: 64,
-          deadlineMs: STRESS ? 900_000 : 300_000,
-        });
-        console.log(
-          `load ${runtime}/${store}: ${figures.requests} requests, ` +
-            `${figures.serverErrors} 5xx, ${figures.lostSessions} sessions ` +
-            `lost, server RSS ${figures.serverRssStartMb} MB at start, ` +
-            `${figures.serverRssPeakMb} MB peak, ${figures.serverRssEndMb} MB ` +
-            `at end; client RSS peak ${figures.clientRssPeakMb} MB` +
-            (figures.sessionFiles === undefined
-              ? ""
-              : `; ${figures.sessionFiles} session files`),
-        );
-        assert.deepEqual(figures.otherFailures.slice(0, 5), []);
-        assert.equal(figures.serverErrors, 0, figures.serverLog);
-        assert.equal(figures.lostSessions, 0);
-        // Every page view and one login per client.
-        assert.equal(figures.requests, CLIENTS * (PAGE_VIEWS + 1));
-        if (store === "fs") {
-          // One session per client: the login deleted each pre-login one.
-          assert.equal(figures.sessionFiles, CLIENTS);
-        }
-        assert.ok(
-          figures.serverRssPeakMb < RSS_LIMIT_MB,
-          `server RSS peaked at ${figures.serverRssPeakMb} MB`,
-        );
-      });
+      it(
+        `${store} store on a ${runtime} server: ${CLIENTS} clients with their own cookie jars lose no session and get no 5xx`,
+        {
+          timeout: 1_200_000,
+        },
+        async () => {
+          const directory = mkdtempSync(join(work, `${runtime}-${store}-`));
+          const figures = await runLoad({
+            runtime,
+            store,
+            directory,
+            clients: CLIENTS,
+            requestsPerClient: PAGE_VIEWS,
+            concurrency: 64,
+            deadlineMs: STRESS ? 900_000 : 300_000,
+          });
+          console.log(
+            `load ${runtime}/${store}: ${figures.requests} requests, ` +
+              `${figures.serverErrors} 5xx, ${figures.lostSessions} sessions ` +
+              `lost, server RSS ${figures.serverRssStartMb} MB at start, ` +
+              `${figures.serverRssPeakMb} MB peak, ${figures.serverRssEndMb} MB ` +
+              `at end; client RSS peak ${figures.clientRssPeakMb} MB` +
+              (figures.sessionFiles === undefined
+                ? ""
+                : `; ${figures.sessionFiles} session files`),
+          );
+          assert.deepEqual(figures.otherFailures.slice(0, 5), []);
+          assert.equal(figures.serverErrors, 0, figures.serverLog);
+          assert.equal(figures.lostSessions, 0);
+          // Every page view and one login per client.
+          assert.equal(figures.requests, CLIENTS * (PAGE_VIEWS + 1));
+          if (store === "fs") {
+            // One session per client: the login deleted each pre-login one.
+            assert.equal(figures.sessionFiles, CLIENTS);
+          }
+          assert.ok(
+            figures.serverRssPeakMb < RSS_LIMIT_MB,
+            `server RSS peaked at ${figures.serverRssPeakMb} MB`,
+          );
+        },
+      );
     }
   }
 });
