@@ -34,6 +34,9 @@ const RUNTIMES_OF: Record<string, string[]> = {
   "examples/demo_e2e_test.ts": ["node26"],
   "examples/shared_store_redis_test.ts": ["deno", "bun", "node26"],
   "examples/shared_store_kv_test.ts": ["deno"],
+  // They start Deno, Node 26 and Bun children themselves.
+  "fs_storage_crash_test.ts": ["deno"],
+  "load_test.ts": ["deno"],
 };
 
 interface Counts {
