@@ -2,7 +2,10 @@
 // handler, bare or wrapped in withSession. Prints "listening <port>" once it
 // accepts connections, and stops when its stdin closes.
 //
-// Usage: deno run -A bench/_http_server.ts bare|cookie|fs [folder]
+// Usage: deno run -A bench/_http_server.ts MODE [folder]
+//
+// Modes: bare; cookie and fs, a visit counter that changes the session on
+// every request; cookie-read, a page that only reads the session.
 
 import { withSession } from "../middleware.ts";
 import { createCookie } from "../cookie.ts";
@@ -23,25 +26,33 @@ function handlerFor(mode: string): Deno.ServeHandler {
     secure: true,
     maxAge: MAX_AGE,
   });
-  const storage = mode === "cookie"
+  const storage = mode === "cookie" || mode === "cookie-read"
     ? createCookieSessionStorage()
     : mode === "fs"
     ? createFsSessionStorage(folder)
     : undefined;
   if (storage === undefined) {
     throw new Error(
-      `_http_server: unknown mode "${mode}"; use bare, cookie or fs`,
+      `_http_server: unknown mode "${mode}"; use bare, cookie, cookie-read ` +
+        "or fs",
     );
   }
-  // A visit counter for a logged-in user: every request reads the session
-  // and changes it, so every response verifies, saves and signs a cookie.
+  const counts = mode !== "cookie-read";
   return withSession({ cookie, storage }, (_request, session) => {
+    // The first request logs the user in; the load generator then sends
+    // the cookie it got back with every request.
     if (!session.has("userId")) {
       for (const [key, value] of Object.entries(SESSION_DATA)) {
         session.set(key, value);
       }
     }
-    session.set("count", Number(session.get("count") ?? 0) + 1);
+    // A visit counter changes the session on every request, so every
+    // response verifies, saves and signs a cookie; a page that only reads
+    // the session verifies the cookie and sends none.
+    if (counts) session.set("count", Number(session.get("count") ?? 0) + 1);
+    else if (typeof session.get("name") !== "string") {
+      throw new Error("_http_server: the session lost its data");
+    }
     return hello();
   });
 }

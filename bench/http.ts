@@ -1,9 +1,13 @@
 // The whole-request benchmark: Deno.serve with a hello-world handler, bare
-// and wrapped in withSession (cookie store, then fs store), driven over
+// and wrapped in withSession (cookie store, changing the session on every
+// request or only reading it, then fs store), driven over
 // loopback by autocannon. Each server runs in its own process, so that the
 // load generator and the server each have a core of the 2-core machine.
 //
 // Usage: deno run -A bench/http.ts [--seconds N] [--rounds N] [--json FILE]
+//          [--modes bare,cookie,fs] [--server FILE]
+// --server runs another server script that takes the same arguments, for
+// measuring a change side by side with the original.
 
 import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -33,7 +37,7 @@ export interface HttpResult {
 }
 
 /** The servers measured, in order; the first one is the baseline. */
-export const MODES = ["bare", "cookie", "fs"] as const;
+export const MODES = ["bare", "cookie", "cookie-read", "fs"] as const;
 
 /** User plus system CPU time of a process so far, in microseconds. */
 function cpuTimeUs(pid: number): number {
@@ -52,12 +56,18 @@ const CLOCK_TICKS = 100;
  * best round: load from other processes only lowers requests/s.
  */
 export async function httpBench(
-  { seconds = 8, rounds = 2, connections = 10 } = {},
+  {
+    seconds = 8,
+    rounds = 2,
+    connections = 10,
+    modes = MODES as readonly string[],
+    server = join(root, "bench", "_http_server.ts"),
+  } = {},
 ): Promise<HttpResult[]> {
   const best = new Map<string, HttpResult>();
   for (let round = 0; round < rounds; round++) {
-    for (const mode of MODES) {
-      const result = await measure(mode, seconds, connections);
+    for (const mode of modes) {
+      const result = await measure(server, mode, seconds, connections);
       const before = best.get(mode);
       best.set(mode, {
         ...(before && before.requestsPerSecond > result.requestsPerSecond
@@ -70,10 +80,11 @@ export async function httpBench(
       });
     }
   }
-  return MODES.map((mode) => best.get(mode)!);
+  return modes.map((mode) => best.get(mode)!);
 }
 
 async function measure(
+  script: string,
   mode: string,
   seconds: number,
   connections: number,
@@ -84,7 +95,7 @@ async function measure(
   const server = spawn(deno, [
     "run",
     "-A",
-    join(root, "bench", "_http_server.ts"),
+    script,
     mode,
     folder,
   ], { stdio: ["pipe", "pipe", "inherit"] });
@@ -186,9 +197,15 @@ if (import.meta.main) {
     const at = Deno.args.indexOf(name);
     return at === -1 ? fallback : Number(Deno.args[at + 1]);
   };
+  const text = (name: string) => {
+    const at = Deno.args.indexOf(name);
+    return at === -1 ? undefined : Deno.args[at + 1];
+  };
   const results = await httpBench({
     seconds: arg("--seconds", 8),
     rounds: arg("--rounds", 2),
+    modes: text("--modes")?.split(","),
+    server: text("--server") && resolve(text("--server")!),
   });
   const bare = results[0].requestsPerSecond;
   const bareCpu = results[0].serverCpuUsPerRequest;

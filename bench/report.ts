@@ -208,8 +208,9 @@ export function markdown(results: Results): string {
     const bareCpu = results.http[0].serverCpuUsPerRequest;
     const labels: Record<string, string> = {
       bare: "bare `Deno.serve`",
-      cookie: "`withSession`, cookie store",
-      fs: "`withSession`, fs store",
+      cookie: "`withSession`, cookie store, visit counter",
+      "cookie-read": "`withSession`, cookie store, session only read",
+      fs: "`withSession`, fs store, visit counter",
     };
     for (const result of results.http) {
       out.push(
