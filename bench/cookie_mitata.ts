@@ -5,22 +5,12 @@
 //        node bench/cookie_mitata.ts [--json FILE]   (Node 22.18+ runs .ts)
 
 import { bench, group, run, summary } from "mitata";
-import { createCookie as remixCreateCookie } from "@remix-run/cookie";
-import { parseSigned, serializeSigned } from "hono/utils/cookie";
-import * as cookieSignature from "cookie-signature";
-import { parseCookie, stringifySetCookie } from "cookie";
-import { sealData, unsealData } from "iron-session";
 import { writeFileSync } from "node:fs";
 import process from "node:process";
-import { cookieGroups, type Libraries } from "./_cookie_cases.ts";
+import { cookieGroups } from "./_cookie_cases.ts";
+import { libraries } from "./_bare.ts";
 
-const groups = await cookieGroups({
-  remixCreateCookie: remixCreateCookie as Libraries["remixCreateCookie"],
-  hono: { serializeSigned, parseSigned },
-  cookieSignature,
-  cookie: { parseCookie, stringifySetCookie },
-  iron: { sealData, unsealData },
-});
+const groups = await cookieGroups(libraries);
 
 const registered: { group: string; name: string; kind: string }[] = [];
 for (const { name: groupName, cases } of groups) {
