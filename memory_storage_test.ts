@@ -72,19 +72,6 @@ describe("memory store", () => {
     assert.equal(expired.get("n"), undefined);
   });
 
-  it("memory store: a session in use outlives its ttl without changes", async () => {
-    const storage = createMemorySessionStorage({ ttl: 0.1 });
-    const session = await storage.read(null);
-    session.set("n", 1);
-    let cookie = (await storage.save(session))!;
-    for (let i = 0; i < 6; i++) {
-      await sleep(40);
-      const current = await storage.read(cookie);
-      assert.equal(current.get("n"), 1, `request ${i} lost the session`);
-      cookie = (await storage.save(current)) ?? cookie;
-    }
-  });
-
   it("memory store: an unchanged session is written again only past half its ttl", async () => {
     const storage = createMemorySessionStorage({ ttl: 0.2 });
     const session = await storage.read(null);
