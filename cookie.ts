@@ -21,13 +21,10 @@ import { Buffer } from "node:buffer";
 import {
   createCipheriv,
   createDecipheriv,
-  createHash,
-  createHmac,
-  createSecretKey,
   hkdfSync,
   randomFillSync,
-  timingSafeEqual,
 } from "node:crypto";
+import { createHmacSha256, type HmacSha256 } from "./_hmac_sha256.ts";
 
 /**
  * The `SameSite` attribute: whether browsers send the cookie on requests
@@ -282,14 +279,21 @@ export function createCookie(
   const macPrefix = name + "=";
   const aad = Buffer.from(name);
 
+  function sign(encoded: string): string {
+    keys[0].signing.digestInto(macPrefix + encoded, signatureBytes);
+    return signatureBytes.toString("base64url");
+  }
+
   function unsign(raw: string): string | null {
     const dot = raw.length - SIGNATURE_CHARS - 1;
     if (dot < 0 || raw.charCodeAt(dot) !== 0x2e) return null;
     const signature = raw.slice(dot + 1);
+    if (!CANONICAL_SIGNATURE.test(signature)) return null;
+    signatureBytes.write(signature, "base64url");
     const encoded = raw.slice(0, dot);
     const message = macPrefix + encoded;
     for (const key of keys) {
-      if (key.verify(message, signature)) return encoded;
+      if (key.signing.verify(message, signatureBytes)) return encoded;
     }
     return null;
   }
@@ -381,7 +385,7 @@ export function createCookie(
       if (encrypt) {
         encoded = seal(encoded);
       } else if (keys.length > 0) {
-        encoded += "." + keys[0].sign(macPrefix + encoded);
+        encoded += "." + sign(encoded);
       }
       const header = macPrefix + encoded + attributes;
       if (header.length > MAX_HEADER_BYTES) {
@@ -398,26 +402,16 @@ export function createCookie(
   };
 }
 
-/** HMAC-SHA256 under one secret's signing key. */
-interface Signer {
-  /** The signature of `message`, in base64url. */
-  sign(message: string): string;
+/** The keys derived from one secret. */
+interface CookieKeys {
   /**
-   * Whether `signature`, 43 cookie-octets, is exactly what `sign(message)`
-   * returns, compared in constant time. Exactly: base64url decoders accept
-   * a second spelling of the same bytes, which must not pass.
+   * HMAC-SHA256 in JavaScript, keyed once: `createHmac` sets the key up
+   * again on every call, which costs more than the whole MAC of a cookie
+   * (in Deno several times more).
    */
-  verify(message: string, signature: string): boolean;
-}
-
-interface CookieKeys extends Signer {
+  signing: HmacSha256;
   encryption: Buffer;
 }
-
-// Deno's createHmac pads the key on every call; copying SHA-256 states that
-// already absorbed the padded key is about twice as fast there, and slower
-// in Node and Bun, whose createHmac is native.
-const createSigner = "Deno" in globalThis ? hashStateSigner : keyObjectSigner;
 
 function deriveKeys(
   context: string,
@@ -448,7 +442,7 @@ function deriveKeys(
       );
     }
     return {
-      ...createSigner(hkdf(bytes, "signing")),
+      signing: createHmacSha256(hkdf(bytes, "signing")),
       encryption: hkdf(bytes, "encryption"),
     };
   });
@@ -469,53 +463,13 @@ function takeRandomBytes(target: Buffer, count: number): void {
   randomPoolOffset += count;
 }
 
-// Scratch space for signature checks, which run synchronously one at a time.
-const signatureScratch = Buffer.alloc(2 * SIGNATURE_CHARS);
-const givenSignature = signatureScratch.subarray(0, SIGNATURE_CHARS);
-const expectedSignature = signatureScratch.subarray(SIGNATURE_CHARS);
-
-function keyObjectSigner(key: Buffer): Signer {
-  const keyObject = createSecretKey(key);
-  const sign = (message: string) =>
-    createHmac("sha256", keyObject).update(message).digest("base64url");
-  return {
-    sign,
-    verify(message, signature) {
-      // In Node and Bun a base64url digest costs less than a Buffer one, so
-      // the texts are compared.
-      expectedSignature.write(sign(message), "latin1");
-      givenSignature.write(signature, "latin1");
-      return timingSafeEqual(expectedSignature, givenSignature);
-    },
-  };
-}
+// Where signatures are computed and decoded; signing and verifying run
+// synchronously, one at a time.
+const signatureBytes = Buffer.alloc(32);
 
 // The last of 43 base64url characters carries 4 bits of the 32 bytes; the
 // other 2 must be zero, or two spellings would decode to one signature.
 const CANONICAL_SIGNATURE = /^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/;
-
-/** HMAC as RFC 2104 defines it, from SHA-256 states keyed once. */
-function hashStateSigner(key: Buffer): Signer {
-  const innerPad = Buffer.alloc(64, 0x36);
-  const outerPad = Buffer.alloc(64, 0x5c);
-  for (let i = 0; i < key.length; i++) {
-    innerPad[i] ^= key[i];
-    outerPad[i] ^= key[i];
-  }
-  const inner = createHash("sha256").update(innerPad);
-  const outer = createHash("sha256").update(outerPad);
-  const mac = (message: string) =>
-    outer.copy().update(inner.copy().update(message).digest());
-  return {
-    sign: (message) => mac(message).digest("base64url"),
-    verify(message, signature) {
-      // In Deno decoding the given signature costs less than writing text.
-      if (!CANONICAL_SIGNATURE.test(signature)) return false;
-      const given = Buffer.from(signature, "base64url");
-      return timingSafeEqual(mac(message).digest(), given);
-    },
-  };
-}
 
 function hkdf(secret: Buffer, purpose: string): Buffer {
   return Buffer.from(
