@@ -4,9 +4,13 @@
 // never absolute times. The floors are shown but not held against the
 // module: they are lower bounds that no complete implementation reaches.
 //
-// Usage: deno run -A bench/ci.ts
-//        bun bench/ci.ts
-//        node bench/ci.ts        (Node 22.18 or newer, which runs .ts)
+// Usage: deno run -A bench/ci.ts [--rounds N] [--json FILE] [--report-only]
+//        bun bench/ci.ts [...]
+//        node bench/ci.ts [...]  (Node 22.18 or newer, which runs .ts)
+//
+// --rounds sets the interleaved rounds (21 by default, about 4 seconds);
+// --json writes the timings; --report-only never exits non-zero, for
+// bench/run.ts, which measures longer for BENCHMARKS.md.
 
 import { cookieGroups, type Group, MODULE_NAME } from "./_cookie_cases.ts";
 import {
@@ -17,6 +21,7 @@ import {
   type Timing,
 } from "./_measure.ts";
 import process from "node:process";
+import { writeFileSync } from "node:fs";
 import type { Libraries } from "./_cookie_cases.ts";
 
 // Deno imports the peers with npm: specifiers, which Bun and Node refuse.
@@ -24,7 +29,16 @@ const { libraries }: { libraries: Libraries } = await import(
   "Deno" in globalThis ? "./_npm.ts" : "./_bare.ts"
 );
 
-const options: MeasureOptions = { rounds: 21, batchMs: 4, warmupMs: 150 };
+function flag(name: string): string | undefined {
+  const at = process.argv.indexOf(name);
+  return at === -1 ? undefined : process.argv[at + 1];
+}
+
+const options: MeasureOptions = {
+  rounds: Number(flag("--rounds") ?? 21),
+  batchMs: 4,
+  warmupMs: 150,
+};
 // A comparison that fails is measured again, as long as it keeps failing, up
 // to this many times: a burst of load from elsewhere can make one
 // measurement unlucky, but not several in a row.
@@ -34,6 +48,7 @@ const started = performance.now();
 const groups = await cookieGroups(libraries);
 const failures: string[] = [];
 const lines: string[] = [];
+const measured: { group: string; timings: Timing[] }[] = [];
 
 for (const group of groups) {
   let timings = await measureGroup(group, options);
@@ -54,13 +69,22 @@ for (const group of groups) {
     failures.push(`${group.name}: ${name} is faster than ${MODULE_NAME}`);
   }
   lines.push(...table(group.name, timings), "");
+  measured.push({ group: group.name, timings });
+}
+
+const jsonFile = flag("--json");
+if (jsonFile !== undefined) {
+  writeFileSync(
+    jsonFile,
+    JSON.stringify({ runtime: runtime(), groups: measured }, null, 2),
+  );
 }
 
 console.log(lines.join("\n"));
 const seconds = ((performance.now() - started) / 1000).toFixed(1);
 if (failures.length > 0) {
   console.log(`FAIL (${seconds}s, ${runtime()}): ${failures.join("; ")}`);
-  process.exitCode = 1;
+  if (!process.argv.includes("--report-only")) process.exitCode = 1;
 } else {
   console.log(
     `ok (${seconds}s): ${MODULE_NAME} is faster than every peer in every ` +

@@ -2,7 +2,7 @@
 // BENCHMARKS.md: a table per group with the ratios against this module, the
 // whole-request and heap figures, and the issue's targets, met or missed.
 
-import { formatNs, formatRate } from "./_measure.ts";
+import { formatNs, formatRate, type Timing } from "./_measure.ts";
 import type { HttpResult } from "./http.ts";
 import type { HeapResult } from "./memory_heap.ts";
 
@@ -41,6 +41,17 @@ export interface Results {
   node?: GroupResult[];
   http?: HttpResult[];
   heap?: HeapResult[];
+  /**
+   * The cookie groups on each runtime, from bench/ci.ts: interleaved
+   * batches, the fastest batch of each case.
+   */
+  cookies?: RuntimeCookies[];
+}
+
+/** What bench/ci.ts measured on one runtime. */
+export interface RuntimeCookies {
+  runtime: string;
+  groups: { group: string; timings: Timing[] }[];
 }
 
 /** A target of the issue and whether the run met it. */
@@ -58,44 +69,44 @@ function speedUp(group: GroupResult, row: Row): number {
   return ours ? row.timeNs / ours.timeNs : NaN;
 }
 
-function find(groups: GroupResult[] | undefined, name: string) {
-  return groups?.find((group) => group.name === name);
-}
-
 /** Checks the issue's targets against the results. */
 export function targets(results: Results): Target[] {
   const out: Target[] = [];
-  const ratio = (group: string, row: string) => {
-    const found = find(results.deno, group);
-    const item = found?.rows.find((candidate) => candidate.name === row);
-    return found && item ? speedUp(found, item) : NaN;
-  };
-  for (const group of ["sign + serialize", "parse + verify"]) {
-    const remix = ratio(group, "@remix-run/cookie");
-    out.push({
-      target: `${group}: at least 10x @remix-run/cookie`,
-      measured: `${remix.toFixed(1)}x`,
-      met: remix >= 10,
-    });
-    const floor = 1 / ratio(group, "floor: node:crypto createHmac");
-    out.push({
-      target: `${group}: at most 1.5x the time of the node:crypto HMAC floor`,
-      measured: `${floor.toFixed(2)}x`,
-      met: floor <= 1.5,
-    });
-  }
-  for (
-    const [group, row] of [
-      ["encrypted: encrypt + serialize", "iron-session sealData"],
-      ["encrypted: parse + decrypt", "iron-session unsealData"],
-    ]
-  ) {
-    const iron = ratio(group, row);
-    out.push({
-      target: `${group}: at least 5x iron-session`,
-      measured: `${iron.toFixed(1)}x`,
-      met: iron >= 5,
-    });
+  for (const { runtime, groups } of results.cookies ?? []) {
+    const ratio = (group: string, row: string) => {
+      const timings = groups.find((item) => item.group === group)?.timings;
+      const ours = timings?.find((timing) => timing.kind === "module");
+      const other = timings?.find((timing) => timing.name === row);
+      return ours && other ? other.minNs / ours.minNs : NaN;
+    };
+    for (const group of ["sign + serialize", "parse + verify"]) {
+      const remix = ratio(group, "@remix-run/cookie");
+      out.push({
+        target: `${runtime}, ${group}: at least 10x @remix-run/cookie`,
+        measured: `${remix.toFixed(1)}x`,
+        met: remix >= 10,
+      });
+      const floor = 1 / ratio(group, "floor: node:crypto createHmac");
+      out.push({
+        target:
+          `${runtime}, ${group}: at most 1.5x the time of the node:crypto HMAC floor`,
+        measured: `${floor.toFixed(2)}x`,
+        met: floor <= 1.5,
+      });
+    }
+    for (
+      const [group, row] of [
+        ["encrypted: encrypt + serialize", "iron-session sealData"],
+        ["encrypted: parse + decrypt", "iron-session unsealData"],
+      ]
+    ) {
+      const iron = ratio(group, row);
+      out.push({
+        target: `${runtime}, ${group}: at least 5x iron-session`,
+        measured: `${iron.toFixed(1)}x`,
+        met: iron >= 5,
+      });
+    }
   }
   for (const group of results.deno) {
     const remix = group.rows.find((row) => row.name.startsWith("@remix-run"));
@@ -166,7 +177,11 @@ export function markdown(results: Results): string {
       `| ${target} | ${measured} | ${met ? "yes" : "**no**"} |`
     ),
     "",
+    ...runtimeTables(results.cookies),
     "### Deno: cookies and stores (`deno bench`)",
+    "",
+    "The cookie groups again, and the stores, as `deno bench` measures " +
+    "them.",
     "",
     "Time per call is the 75th percentile of `deno bench`'s samples, which " +
     "the other processes on the machine disturb less than the mean; the " +
@@ -185,7 +200,8 @@ export function markdown(results: Results): string {
     out.push(
       `### ${name} ${runtimes[name.toLowerCase()]}: cookies (mitata)`,
       "",
-      "Time per call is mitata's median.",
+      "The same cases with mitata; time per call is mitata's median, " +
+        "which swings by up to 2x from run to run on this shared machine.",
       "",
     );
     for (const group of groups) out.push(...groupTable(group, "p50/call"), "");
@@ -195,9 +211,10 @@ export function markdown(results: Results): string {
     out.push(
       "### Deno: whole request (`Deno.serve`, autocannon over loopback)",
       "",
-      "A hello-world handler, bare and wrapped in `withSession` with a " +
-        "visit counter: every request verifies the cookie, reads the session, " +
-        "changes it, saves it and signs a new cookie. The best of the rounds. " +
+      "A hello-world handler, bare and wrapped in `withSession`. With the " +
+        "visit counter every request verifies the cookie, reads the session, " +
+        "changes it, saves it and signs a new cookie; when the session is " +
+        "only read, no cookie is sent back. The best of the rounds. " +
         "Server CPU is the user + system time of the server process per " +
         "request; on a shared machine it is the steadier measure of what the " +
         "server would do on a core of its own.",
@@ -237,6 +254,43 @@ export function markdown(results: Results): string {
     );
   }
   return out.join("\n").trimEnd() + "\n";
+}
+
+function runtimeTables(cookies: RuntimeCookies[] | undefined): string[] {
+  if (!cookies?.length) return [];
+  const out = [
+    "### Cookies on Deno, Bun and Node",
+    "",
+    "`bench/ci.ts` with 41 rounds on each runtime: the cases of a group run " +
+    "in interleaved batches of about 4 ms, and the fastest batch stands for " +
+    "each case, the figure that load from other processes disturbs least. " +
+    "Each cell gives the time per call and how many times faster " +
+    `${MODULE} is (below 1: slower).`,
+    "",
+  ];
+  const first = cookies[0];
+  for (const { group, timings } of first.groups) {
+    out.push(
+      `| ${group} | ${cookies.map(({ runtime }) => runtime).join(" | ")} |`,
+      `| :-- |${" --: |".repeat(cookies.length)}`,
+    );
+    for (const { name, kind } of timings) {
+      const cells = cookies.map(({ groups }) => {
+        const found = groups.find((item) => item.group === group)?.timings;
+        const ours = found?.find((timing) => timing.kind === "module");
+        const timing = found?.find((item) => item.name === name);
+        if (!ours || !timing) return "";
+        const ratio = timing.minNs / ours.minNs;
+        return `${formatNs(timing.minNs)} (${
+          kind === "module" ? "baseline" : `${ratio.toFixed(2)}x`
+        })`;
+      });
+      const label = kind === "module" ? `**${name}**` : name;
+      out.push(`| ${label} | ${cells.join(" | ")} |`);
+    }
+    out.push("");
+  }
+  return out;
 }
 
 /** The markers in BENCHMARKS.md between which the results go. */

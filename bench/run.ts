@@ -3,7 +3,8 @@
 // BENCHMARKS.md. Takes about five minutes; the first run takes longer,
 // because it writes 2 x 100,000 session files (kept in .tmp/bench/).
 //
-// Usage: deno run -A bench/run.ts [--only deno,bun,node,heap,http] [--no-write]
+// Usage: deno run -A bench/run.ts [--only cookies,deno,bun,node,heap,http]
+//          [--no-write]
 
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -14,6 +15,7 @@ import {
   type GroupResult,
   markdown,
   type Results,
+  type RuntimeCookies,
   targets,
   updateDocument,
 } from "./report.ts";
@@ -137,6 +139,31 @@ const results: Results = {
   deno: [],
 };
 
+if (wanted("cookies")) {
+  results.cookies = [];
+  const runtimes: [string, string, string[]][] = [
+    ["deno", bin("deno"), ["run", "-A"]],
+    ["bun", bin("bun"), []],
+    ["node", node26, []],
+  ];
+  for (const [name, command, args] of runtimes) {
+    const file = join(BENCH_DIR, `cookies-${name}.json`);
+    run(command, [
+      ...args,
+      "bench/ci.ts",
+      "--rounds",
+      "41",
+      "--json",
+      file,
+      "--report-only",
+    ], `${name}: cookies in interleaved batches`);
+    const measured = JSON.parse(readFileSync(file, "utf8")) as RuntimeCookies;
+    results.cookies.push({
+      ...measured,
+      runtime: measured.runtime.split(" ")[0],
+    });
+  }
+}
 if (wanted("deno")) {
   const output = run(bin("deno"), [
     "bench",
