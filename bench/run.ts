@@ -212,5 +212,7 @@ if (write) {
   );
   const path = join(root, "BENCHMARKS.md");
   writeFileSync(path, updateDocument(readFileSync(path, "utf8"), results));
+  // deno fmt --check runs over the whole repository.
+  run(bin("deno"), ["fmt", path, join(root, "bench", "results.json")], "fmt");
   console.error("bench: wrote bench/results.json and BENCHMARKS.md");
 }
