@@ -25,7 +25,6 @@ import {
   createSecretKey,
   hkdfSync,
   randomFillSync,
-  timingSafeEqual,
 } from "node:crypto";
 import { createHmacSha256 } from "./_hmac_sha256.ts";
 
@@ -297,7 +296,7 @@ export function createCookie(
     const message = macPrefix + encoded;
     for (const key of keys) {
       key.sign(message, expectedSignature);
-      if (timingSafeEqual(expectedSignature, givenSignature)) return encoded;
+      if (signaturesMatch()) return encoded;
     }
     return null;
   }
@@ -493,6 +492,20 @@ function takeRandomBytes(target: Buffer, count: number): void {
 const signatureScratch = Buffer.alloc(2 * 32);
 const givenSignature = signatureScratch.subarray(0, 32);
 const expectedSignature = signatureScratch.subarray(32);
+
+/**
+ * Whether `expectedSignature` and `givenSignature` hold the same bytes, in
+ * time that depends neither on where they differ nor on how many bytes do.
+ * Written out because `node:crypto`'s `timingSafeEqual` costs about 1 µs
+ * a call in Deno, a sixth of a whole signed cookie's parse.
+ */
+function signaturesMatch(): boolean {
+  let difference = 0;
+  for (let i = 0; i < 32; i++) {
+    difference |= expectedSignature[i] ^ givenSignature[i];
+  }
+  return difference === 0;
+}
 
 // The last of 43 base64url characters carries 4 bits of the 32 bytes; the
 // other 2 must be zero, or two spellings would decode to one signature.
