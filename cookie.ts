@@ -282,8 +282,7 @@ export function createCookie(
   const aad = Buffer.from(name);
 
   function sign(encoded: string): string {
-    keys[0].sign(macPrefix + encoded, expectedSignature);
-    return expectedSignature.toString("base64url");
+    return keys[0].sign(macPrefix + encoded);
   }
 
   function unsign(raw: string): string | null {
@@ -295,8 +294,7 @@ export function createCookie(
     const encoded = raw.slice(0, dot);
     const message = macPrefix + encoded;
     for (const key of keys) {
-      key.sign(message, expectedSignature);
-      if (signaturesMatch()) return encoded;
+      if (key.verify(message, givenSignature)) return encoded;
     }
     return null;
   }
@@ -405,10 +403,15 @@ export function createCookie(
   };
 }
 
-/** The keys derived from one secret. */
-interface CookieKeys {
-  /** Writes the HMAC-SHA256 of `message`, an ASCII string, into `out`. */
-  sign(message: string, out: Buffer): void;
+/** HMAC-SHA256 under one secret's signing key, of ASCII messages. */
+interface Signer {
+  /** The signature of `message`, in base64url. */
+  sign(message: string): string;
+  /** Whether `signature` is that of `message`, compared in constant time. */
+  verify(message: string, signature: Buffer): boolean;
+}
+
+interface CookieKeys extends Signer {
   encryption: Buffer;
 }
 
@@ -417,23 +420,37 @@ interface CookieKeys {
 // ones by createHmac, whose native SHA-256 costs less per 64-byte block. On
 // the machine of BENCHMARKS.md the two cost the same at about 1,000 to 1,500
 // bytes in Deno, 300 to 500 in Node 20 and 26, and 60 to 100 in Bun, whose
-// createHmac costs least per call. Cookies that carry a session id (up to
-// 55 bytes, one block) take the JavaScript path everywhere.
+// createHmac costs least per call. A cookie that carries a session id (a
+// name of up to 22 characters, "=" and 32 characters: one block) takes the
+// JavaScript path everywhere.
 const JS_HMAC_MAX_BYTES = "Deno" in globalThis
   ? 1000
   : "Bun" in globalThis
   ? 55
   : 400;
 
-function createSigner(key: Buffer): CookieKeys["sign"] {
+function createSigner(key: Buffer): Signer {
   const inJavaScript = createHmacSha256(key);
   const keyObject = createSecretKey(key);
-  return (message, out) => {
-    if (message.length <= JS_HMAC_MAX_BYTES) {
-      inJavaScript(message, out);
-    } else {
-      createHmac("sha256", keyObject).update(message).digest().copy(out);
-    }
+  return {
+    sign(message) {
+      if (message.length > JS_HMAC_MAX_BYTES) {
+        return createHmac("sha256", keyObject).update(message).digest(
+          "base64url",
+        );
+      }
+      inJavaScript(message, expectedSignature);
+      return expectedSignature.toString("base64url");
+    },
+    verify(message, signature) {
+      let expected = expectedSignature;
+      if (message.length > JS_HMAC_MAX_BYTES) {
+        expected = createHmac("sha256", keyObject).update(message).digest();
+      } else {
+        inJavaScript(message, expected);
+      }
+      return signaturesMatch(expected, signature);
+    },
   };
 }
 
@@ -466,7 +483,7 @@ function deriveKeys(
       );
     }
     return {
-      sign: createSigner(hkdf(bytes, "signing")),
+      ...createSigner(hkdf(bytes, "signing")),
       encryption: hkdf(bytes, "encryption"),
     };
   });
@@ -494,15 +511,15 @@ const givenSignature = signatureScratch.subarray(0, 32);
 const expectedSignature = signatureScratch.subarray(32);
 
 /**
- * Whether `expectedSignature` and `givenSignature` hold the same bytes, in
- * time that depends neither on where they differ nor on how many bytes do.
+ * Whether two 32-byte signatures are equal, in time that depends neither on
+ * where they differ nor on how many bytes do.
  * Written out because `node:crypto`'s `timingSafeEqual` costs about 1 µs
  * a call in Deno, a sixth of a whole signed cookie's parse.
  */
-function signaturesMatch(): boolean {
+function signaturesMatch(expected: Buffer, given: Buffer): boolean {
   let difference = 0;
   for (let i = 0; i < 32; i++) {
-    difference |= expectedSignature[i] ^ givenSignature[i];
+    difference |= expected[i] ^ given[i];
   }
   return difference === 0;
 }
