@@ -168,6 +168,22 @@ describe("cookie signing", () => {
     assert.equal(await signed.parse(`sid=${flipped}`), null);
   });
 
+  it("rejects every changed character of a long value, which takes the native HMAC path", async () => {
+    // Values past a per-runtime length are signed by createHmac instead of
+    // the JavaScript HMAC; 3,000 characters is past every cut-off.
+    const { signed } = cookies();
+    const long = "x".repeat(1500) + SESSION_ID.repeat(47);
+    const value = valueOf(await signed.serialize(long));
+    assert.equal(await signed.parse(`sid=${value}`), long);
+    let accepted = 0;
+    for (let i = 0; i < value.length; i += 7) {
+      const changed = value.slice(0, i) +
+        (value[i] === "A" ? "B" : "A") + value.slice(i + 1);
+      if (await signed.parse(`sid=${changed}`) !== null) accepted++;
+    }
+    assert.equal(accepted, 0);
+  });
+
   it("rejects a second base64url spelling of the same signature", async () => {
     // The last of 43 base64url characters carries 4 bits: the next
     // character decodes to the same bytes, and must still be refused.
