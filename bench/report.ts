@@ -25,6 +25,8 @@ export interface GroupResult {
 /** Everything one run measured. */
 export interface Results {
   date: string;
+  /** The commit measured. */
+  commit: string;
   machine: {
     cpu: string;
     cores: number;
@@ -159,7 +161,7 @@ function groupTable(group: GroupResult, timeLabel: string): string[] {
 export function markdown(results: Results): string {
   const { machine, runtimes } = results;
   const out: string[] = [
-    `Measured ${results.date} on ${machine.cpu}, ${machine.cores} cores, ` +
+    `Measured ${results.date}, commit ${results.commit}, on ${machine.cpu}, ${machine.cores} cores, ` +
     `${machine.memoryGiB} GiB, ${machine.os}; ` +
     Object.entries(runtimes).map(([name, version]) => `${name} ${version}`)
       .join(", ") +

@@ -121,8 +121,13 @@ const cpu = /model name\s*:\s*(.*)/.exec(
   readFileSync("/proc/cpuinfo", "utf8"),
 )?.[1] ?? "unknown CPU";
 const node26 = bin("node");
+const git = (args: string[]) =>
+  spawnSync("git", args, { cwd: root, encoding: "utf8" }).stdout?.trim() ?? "";
+const changed = git(["status", "--porcelain", "--untracked-files=no"]);
 const results: Results = {
   date: new Date().toISOString().slice(0, 16).replace("T", " ") + " UTC",
+  commit: git(["rev-parse", "--short", "HEAD"]) +
+    (changed ? " with uncommitted changes" : ""),
   machine: {
     cpu,
     cores: navigator.hardwareConcurrency,
