@@ -73,12 +73,12 @@ const RFC_4231_CASES = [
 
 describe("HMAC-SHA256 in JavaScript", () => {
   for (const { name, key, data, mac } of RFC_4231_CASES) {
-    it(`gives the MAC of RFC 4231 test ${name}`, () => {
+    it(`hmac-sha256: gives the MAC of RFC 4231 test ${name}`, () => {
       assert.equal(macOf(key, data).slice(0, mac.length), mac);
     });
   }
 
-  it("equals node:crypto's createHmac for random keys of 0-200 bytes and messages of every length from 0 to 300 bytes", () => {
+  it("hmac-sha256: equals node:crypto's createHmac for random keys of 0-200 bytes and messages of every length from 0 to 300 bytes", () => {
     // Every length at least once (the examples), so that every padding
     // boundary is crossed: 55/56 bytes fill one block, 63/64 end it,
     // 119/120 fill two, and so on. Then random keys, bytes and lengths.
@@ -100,13 +100,13 @@ describe("HMAC-SHA256 in JavaScript", () => {
     );
   });
 
-  it("equals node:crypto's createHmac for a message of many blocks", () => {
+  it("hmac-sha256: equals node:crypto's createHmac for a message of many blocks", () => {
     const key = Buffer.from("a key of 32 bytes, for a cookie!");
     const message = Buffer.alloc(100_003, 0x5a);
     assert.equal(macOf(key, message), nodeMacOf(key, message));
   });
 
-  it("keeps each key's MAC apart when two keys are used in turn", () => {
+  it("hmac-sha256: keeps each key's MAC apart when two keys are used in turn", () => {
     const first = createHmacSha256(Buffer.from("first key"));
     const second = createHmacSha256(Buffer.alloc(100, 1));
     const out = Buffer.alloc(32);
@@ -124,7 +124,7 @@ describe("HMAC-SHA256 in JavaScript", () => {
     }
   });
 
-  it("refuses a message with a character that is not a byte", () => {
+  it("hmac-sha256: refuses a message with a character that is not a byte", () => {
     const mac = createHmacSha256(Buffer.from("key"));
     const out = Buffer.alloc(32);
     assert.throws(() => mac("caf\u00e9 \u2615", out), RangeError);

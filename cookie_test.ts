@@ -35,39 +35,39 @@ function cookies(options: CookieOptions = {}) {
 describe("cookie parse", () => {
   const { plain, signed } = cookies();
 
-  it("returns null when the header or the cookie is missing", async () => {
+  it("cookie: returns null when the header or the cookie is missing", async () => {
     assert.equal(await plain.parse(null), null);
     assert.equal(await plain.parse(""), null);
     assert.equal(await plain.parse("other=1; sids=2; si=3"), null);
     assert.equal(await signed.parse(null), null);
   });
 
-  it("returns null for a header that is not a string", async () => {
+  it("cookie: returns null for a header that is not a string", async () => {
     for (const header of [undefined, 42, {}, ["sid=1"]]) {
       assert.equal(await plain.parse(header as unknown as string), null);
     }
   });
 
-  it("picks its cookie out of a header with many cookies", async () => {
+  it("cookie: picks its cookie out of a header with many cookies", async () => {
     assert.equal(await plain.parse("a=1; sid=abc; b=2"), "abc");
     assert.equal(await plain.parse("sid=abc; a=1"), "abc");
     assert.equal(await plain.parse("a=1; b=2; sid=abc"), "abc");
   });
 
-  it("matches whole names only, not names that contain its name", async () => {
+  it("cookie: matches whole names only, not names that contain its name", async () => {
     assert.equal(await plain.parse("xsid=1; sidx=2; sid=3"), "3");
     assert.equal(await plain.parse("a=sid=1; sid=2"), "2");
     assert.equal(await plain.parse("a=x sid=1; sid=2"), "2");
     assert.equal(await plain.parse("SID=1; sid=2"), "2");
   });
 
-  it("reads the first of duplicate cookies", async () => {
+  it("cookie: reads the first of duplicate cookies", async () => {
     assert.equal(await plain.parse("sid=first; sid=second"), "first");
     const good = pairOf(await signed.serialize("good"));
     assert.equal(await signed.parse(`${good}; sid=second`), "good");
   });
 
-  it("removes one pair of double quotes around a value", async () => {
+  it("cookie: removes one pair of double quotes around a value", async () => {
     assert.equal(await plain.parse('sid="abc"'), "abc");
     assert.equal(await plain.parse('a=1; sid="abc" ; b=2'), "abc");
     assert.equal(await plain.parse('sid=""'), "");
@@ -75,7 +75,7 @@ describe("cookie parse", () => {
     assert.equal(await signed.parse(`sid="${value}"`), "quoted");
   });
 
-  it("ignores spaces and tabs around names, values and separators", async () => {
+  it("cookie: ignores spaces and tabs around names, values and separators", async () => {
     assert.equal(await plain.parse("  sid  =  abc  "), "abc");
     assert.equal(await plain.parse("a=1;sid=abc;b=2"), "abc");
     assert.equal(await plain.parse("a=1 ;\tsid\t=\tabc\t; b=2"), "abc");
@@ -83,7 +83,7 @@ describe("cookie parse", () => {
     assert.equal(await plain.parse("sid=; a=1"), "");
   });
 
-  it("is not confused by non-ASCII bytes in other cookies", async () => {
+  it("cookie: is not confused by non-ASCII bytes in other cookies", async () => {
     // Headers hand non-ASCII bytes over as one character per byte.
     const utf8Bytes = "caf\u00c3\u00a9";
     assert.equal(await plain.parse(`x=${utf8Bytes}; sid=abc`), "abc");
@@ -92,7 +92,7 @@ describe("cookie parse", () => {
     assert.equal(await signed.parse(`x=${utf8Bytes}; ${good}`), "v");
   });
 
-  it("returns null for a value it could not have written", async () => {
+  it("cookie: returns null for a value it could not have written", async () => {
     for (
       const header of [
         "sid",
@@ -111,12 +111,12 @@ describe("cookie parse", () => {
     }
   });
 
-  it("reads a cookie value set by other code when it is cookie-safe", async () => {
+  it("cookie: reads a cookie value set by other code when it is cookie-safe", async () => {
     assert.equal(await plain.parse("sid=a=b"), "a=b");
     assert.equal(await plain.parse("sid=dark%20mode"), "dark mode");
   });
 
-  it("handles a 64 kB header and a header with 1,000 cookies", async () => {
+  it("cookie: handles a 64 kB header and a header with 1,000 cookies", async () => {
     const value = pairOf(await signed.serialize(SESSION_ID));
     const manyCookies = Array.from(
       { length: 1000 },
@@ -148,7 +148,7 @@ describe("cookie parse", () => {
 });
 
 describe("cookie signing", () => {
-  it("signs the value and reads it back", async () => {
+  it("cookie: signs the value and reads it back", async () => {
     const { signed } = cookies();
     assert.equal(signed.signed, true);
     assert.equal(signed.encrypted, false);
@@ -157,7 +157,7 @@ describe("cookie signing", () => {
     assert.equal(await signed.parse(pairOf(setCookie)), SESSION_ID);
   });
 
-  it("rejects an unsigned value and a changed signature", async () => {
+  it("cookie: rejects an unsigned value and a changed signature", async () => {
     const { signed } = cookies();
     const value = valueOf(await signed.serialize(SESSION_ID));
     assert.equal(await signed.parse(`sid=${SESSION_ID}`), null);
@@ -168,7 +168,7 @@ describe("cookie signing", () => {
     assert.equal(await signed.parse(`sid=${flipped}`), null);
   });
 
-  it("rejects every changed character of a long value, which takes the native HMAC path", async () => {
+  it("cookie: rejects every changed character of a long value, which takes the native HMAC path", async () => {
     // Values past a per-runtime length are signed by createHmac instead of
     // the JavaScript HMAC; 3,000 characters is past every cut-off.
     const { signed } = cookies();
@@ -184,7 +184,7 @@ describe("cookie signing", () => {
     assert.equal(accepted, 0);
   });
 
-  it("rejects a second base64url spelling of the same signature", async () => {
+  it("cookie: rejects a second base64url spelling of the same signature", async () => {
     // The last of 43 base64url characters carries 4 bits: the next
     // character decodes to the same bytes, and must still be refused.
     const { signed } = cookies();
@@ -196,14 +196,14 @@ describe("cookie signing", () => {
     }
   });
 
-  it("rejects a signed value moved to a cookie with another name", async () => {
+  it("cookie: rejects a signed value moved to a cookie with another name", async () => {
     const sid = createCookie("sid", { secrets: [SECRET] });
     const other = createCookie("other", { secrets: [SECRET] });
     const value = valueOf(await sid.serialize(SESSION_ID));
     assert.equal(await other.parse(`other=${value}`), null);
   });
 
-  it("reads cookies signed with an older secret and signs with the first", async () => {
+  it("cookie: reads cookies signed with an older secret and signs with the first", async () => {
     const before = createCookie("sid", { secrets: [OLD_SECRET] });
     const rotated = createCookie("sid", { secrets: [SECRET, OLD_SECRET] });
     const newOnly = createCookie("sid", { secrets: [SECRET] });
@@ -215,7 +215,7 @@ describe("cookie signing", () => {
     assert.equal(await before.parse(newCookie), null);
   });
 
-  it("rejects a cookie signed with a secret removed from the list", async () => {
+  it("cookie: rejects a cookie signed with a secret removed from the list", async () => {
     const before = createCookie("sid", { secrets: [SECRET, OLD_SECRET] });
     const retired = createCookie("sid", { secrets: [OLD_SECRET] });
     const after = createCookie("sid", { secrets: [SECRET] });
@@ -224,7 +224,7 @@ describe("cookie signing", () => {
     assert.equal(await after.parse(oldCookie), null);
   });
 
-  it("refuses secrets shorter than 32 bytes without echoing them", () => {
+  it("cookie: refuses secrets shorter than 32 bytes without echoing them", () => {
     const short = "only 31 bytes long, not enough!";
     assert.equal(new TextEncoder().encode(short).length, 31);
     assert.throws(
@@ -244,7 +244,7 @@ describe("cookie signing", () => {
     );
   });
 
-  it("refuses an empty secrets list and secrets that are not strings", () => {
+  it("cookie: refuses an empty secrets list and secrets that are not strings", () => {
     assert.throws(
       () => createCookie("sid", { secrets: [] }),
       /option "secrets" must be a non-empty array/,
@@ -259,7 +259,7 @@ describe("cookie signing", () => {
     );
   });
 
-  it("is unsigned without secrets", async () => {
+  it("cookie: is unsigned without secrets", async () => {
     const { plain } = cookies();
     assert.equal(plain.signed, false);
     assert.equal(
@@ -273,7 +273,7 @@ describe("cookie encryption", () => {
   const { signed, encrypted } = cookies();
   const secretText = "user 42 is an admin; café ☕";
 
-  it("encrypts the value and decrypts it back", async () => {
+  it("cookie: encrypts the value and decrypts it back", async () => {
     assert.equal(encrypted.signed, true);
     assert.equal(encrypted.encrypted, true);
     const setCookie = await encrypted.serialize(secretText);
@@ -281,7 +281,7 @@ describe("cookie encryption", () => {
     assert.match(valueOf(setCookie), /^[\w-]+$/);
   });
 
-  it("does not reveal the plaintext in the cookie", async () => {
+  it("cookie: does not reveal the plaintext in the cookie", async () => {
     const setCookie = await encrypted.serialize(SESSION_ID);
     assert.ok(!setCookie.includes(SESSION_ID));
     assert.ok(!setCookie.includes(SESSION_ID.slice(0, 8)));
@@ -293,7 +293,7 @@ describe("cookie encryption", () => {
     assert.ok(!unicode.includes(encodeURIComponent("café")));
   });
 
-  it("writes a different cookie each time for the same value", async () => {
+  it("cookie: writes a different cookie each time for the same value", async () => {
     const first = await encrypted.serialize(SESSION_ID);
     const second = await encrypted.serialize(SESSION_ID);
     assert.notEqual(first, second);
@@ -301,7 +301,7 @@ describe("cookie encryption", () => {
     assert.equal(await encrypted.parse(pairOf(second)), SESSION_ID);
   });
 
-  it("does not accept signed cookies, nor signed cookies encrypted ones", async () => {
+  it("cookie: does not accept signed cookies, nor signed cookies encrypted ones", async () => {
     const signedPair = pairOf(await signed.serialize(SESSION_ID));
     const encryptedPair = pairOf(await encrypted.serialize(SESSION_ID));
     assert.equal(await encrypted.parse(signedPair), null);
@@ -309,13 +309,13 @@ describe("cookie encryption", () => {
     assert.equal(await signed.parse(encryptedPair), null);
   });
 
-  it("rejects an encrypted value moved to a cookie with another name", async () => {
+  it("cookie: rejects an encrypted value moved to a cookie with another name", async () => {
     const other = createCookie("other", { secrets: [SECRET], encrypt: true });
     const value = valueOf(await encrypted.serialize(SESSION_ID));
     assert.equal(await other.parse(`other=${value}`), null);
   });
 
-  it("decrypts with older secrets and encrypts with the first", async () => {
+  it("cookie: decrypts with older secrets and encrypts with the first", async () => {
     const before = createCookie("sid", {
       secrets: [OLD_SECRET],
       encrypt: true,
@@ -332,7 +332,7 @@ describe("cookie encryption", () => {
     assert.equal(await encrypted.parse(oldCookie), null);
   });
 
-  it("returns null for values too short or not base64url", async () => {
+  it("cookie: returns null for values too short or not base64url", async () => {
     for (
       const value of ["", "AAAA", "A".repeat(37), "!!!!", "A".repeat(40) + "="]
     ) {
@@ -340,7 +340,7 @@ describe("cookie encryption", () => {
     }
   });
 
-  it("needs secrets", () => {
+  it("cookie: needs secrets", () => {
     assert.throws(
       () => createCookie("sid", { encrypt: true }),
       /option "encrypt" needs option "secrets"/,
@@ -351,14 +351,14 @@ describe("cookie encryption", () => {
 describe("cookie serialize", () => {
   const { plain, signed } = cookies();
 
-  it("defaults to Path=/, HttpOnly and SameSite=Lax", async () => {
+  it("cookie: defaults to Path=/, HttpOnly and SameSite=Lax", async () => {
     assert.equal(
       await plain.serialize("abc"),
       "sid=abc; Path=/; HttpOnly; SameSite=Lax",
     );
   });
 
-  it("writes every attribute", async () => {
+  it("cookie: writes every attribute", async () => {
     const cookie = createCookie("sid", {
       domain: "example.com",
       path: "/app",
@@ -377,7 +377,7 @@ describe("cookie serialize", () => {
     );
   });
 
-  it("adds Secure to a partitioned cookie", async () => {
+  it("cookie: adds Secure to a partitioned cookie", async () => {
     const cookie = createCookie("sid", { partitioned: true, sameSite: "None" });
     assert.equal(
       await cookie.serialize("abc"),
@@ -385,7 +385,7 @@ describe("cookie serialize", () => {
     );
   });
 
-  it("applies overrides to one header only, e.g. to clear the cookie", async () => {
+  it("cookie: applies overrides to one header only, e.g. to clear the cookie", async () => {
     const cookie = createCookie("sid", { secrets: [SECRET], maxAge: 60 });
     const cleared = await cookie.serialize("", { maxAge: 0 });
     assert.match(
@@ -400,7 +400,7 @@ describe("cookie serialize", () => {
     );
   });
 
-  it("encodes characters a cookie cannot hold, and reads them back", async () => {
+  it("cookie: encodes characters a cookie cannot hold, and reads them back", async () => {
     const value = 'a b;c,d"e\\f%g\u00e9\u2603\ud83c\udf6a\ud800';
     for (const cookie of [plain, signed]) {
       const setCookie = await cookie.serialize(value);
@@ -413,7 +413,7 @@ describe("cookie serialize", () => {
     );
   });
 
-  it("rejects a name that is not an RFC 6265 token", () => {
+  it("cookie: rejects a name that is not an RFC 6265 token", () => {
     for (
       const name of ["", "se ssion", "a;b", "a=b", "a,b", "é", 'a"b', "a\tb"]
     ) {
@@ -432,7 +432,7 @@ describe("cookie serialize", () => {
     );
   });
 
-  it("rejects a value that is not a string", async () => {
+  it("cookie: rejects a value that is not a string", async () => {
     for (const value of [undefined, null, 42, { id: 1 }]) {
       await assert.rejects(
         plain.serialize(value as unknown as string),
@@ -441,7 +441,7 @@ describe("cookie serialize", () => {
     }
   });
 
-  it("rejects SameSite=None without Secure", async () => {
+  it("cookie: rejects SameSite=None without Secure", async () => {
     const message = /option "sameSite" is "None" but "secure" is not set/;
     assert.throws(() => createCookie("sid", { sameSite: "None" }), message);
     await assert.rejects(plain.serialize("a", { sameSite: "None" }), message);
@@ -450,14 +450,14 @@ describe("cookie serialize", () => {
     assert.match(await secure.serialize("a"), /; Secure; SameSite=None$/);
   });
 
-  it("rejects a sameSite that is not Lax, Strict or None", async () => {
+  it("cookie: rejects a sameSite that is not Lax, Strict or None", async () => {
     await assert.rejects(
       plain.serialize("a", { sameSite: "lenient" as "Lax" }),
       /option "sameSite" must be "Lax", "Strict" or "None", got "lenient"/,
     );
   });
 
-  it("rejects a maxAge that is not a whole number", async () => {
+  it("cookie: rejects a maxAge that is not a whole number", async () => {
     for (const maxAge of [1.5, NaN, Infinity, -0.5, 2 ** 60]) {
       assert.throws(
         () => createCookie("sid", { maxAge }),
@@ -473,7 +473,7 @@ describe("cookie serialize", () => {
     );
   });
 
-  it("rejects an invalid domain, path or expires", async () => {
+  it("cookie: rejects an invalid domain, path or expires", async () => {
     for (
       const domain of [
         "",
@@ -509,7 +509,7 @@ describe("cookie serialize", () => {
     );
   });
 
-  it("enforces the __Host- prefix rules", async () => {
+  it("cookie: enforces the __Host- prefix rules", async () => {
     const valid = { secure: true };
     const cookie = createCookie("__Host-sid", valid);
     assert.equal(
@@ -536,7 +536,7 @@ describe("cookie serialize", () => {
     await assert.rejects(cookie.serialize("a", { secure: false }), message);
   });
 
-  it("enforces the __Secure- prefix rule", async () => {
+  it("cookie: enforces the __Secure- prefix rule", async () => {
     assert.throws(
       () => createCookie("__Secure-sid"),
       /a cookie named "__Secure-\.\.\." must have "secure": true/,
@@ -548,7 +548,7 @@ describe("cookie serialize", () => {
     );
   });
 
-  it("rejects a header over 4096 bytes, saying its size, without the value", async () => {
+  it("cookie: rejects a header over 4096 bytes, saying its size, without the value", async () => {
     const attributes = "; Path=/; HttpOnly; SameSite=Lax".length;
     const fits = "v".repeat(4096 - "sid=".length - attributes);
     assert.equal((await plain.serialize(fits)).length, 4096);
@@ -564,7 +564,7 @@ describe("cookie serialize", () => {
     await assert.rejects(plain.serialize("\u2603".repeat(1000)), /9036 bytes/);
   });
 
-  it("never puts the value in an error message", async () => {
+  it("cookie: never puts the value in an error message", async () => {
     const secretValue = "SESSION-ID-that-must-not-leak";
     const failures = [
       plain.serialize(secretValue + "x".repeat(5000)),
@@ -590,7 +590,7 @@ describe("cookie interop with tough-cookie", () => {
     return jar;
   }
 
-  it("keeps every attribute of a signed cookie", async () => {
+  it("cookie: keeps every attribute of a signed cookie", async () => {
     const cookie = createCookie("sid", {
       secrets: [SECRET],
       domain: "example.com",
@@ -618,7 +618,7 @@ describe("cookie interop with tough-cookie", () => {
     assert.equal(await jar.getCookieString("https://app.example.com/"), "");
   });
 
-  it("keeps Expires, SameSite=None and an encrypted value", async () => {
+  it("cookie: keeps Expires, SameSite=None and an encrypted value", async () => {
     const expires = new Date(Date.UTC(2040, 5, 1, 12, 0, 0));
     const cookie = createCookie("sid", {
       secrets: [SECRET],
@@ -638,7 +638,7 @@ describe("cookie interop with tough-cookie", () => {
     assert.equal(await cookie.parse(await jar.getCookieString(url)), "café ☕");
   });
 
-  it("is accepted with a __Host- prefix under strict prefix checks", async () => {
+  it("cookie: is accepted with a __Host- prefix under strict prefix checks", async () => {
     const cookie = createCookie("__Host-sid", {
       secrets: [SECRET],
       secure: true,
@@ -649,7 +649,7 @@ describe("cookie interop with tough-cookie", () => {
     assert.equal(await cookie.parse(header), SESSION_ID);
   });
 
-  it("removes the cookie from the jar when cleared with maxAge 0", async () => {
+  it("cookie: removes the cookie from the jar when cleared with maxAge 0", async () => {
     const cookie = createCookie("sid", { secrets: [SECRET] });
     const jar = await store(
       await cookie.serialize(SESSION_ID),
@@ -663,7 +663,7 @@ describe("cookie interop with tough-cookie", () => {
     assert.equal(await jar.getCookieString("http://localhost/"), "");
   });
 
-  it("round-trips encoded values through the jar", async () => {
+  it("cookie: round-trips encoded values through the jar", async () => {
     const { plain } = cookies();
     const value = 'a b;c,d"e\\f%g\u00e9\u2603';
     const jar = await store(await plain.serialize(value), "http://localhost/");
@@ -689,7 +689,7 @@ describe("cookie properties", () => {
   const all = cookies();
 
   for (const [kind, cookie] of Object.entries(all)) {
-    it(`${kind}: serialize then parse returns any string`, async () => {
+    it(`cookie: ${kind}: serialize then parse returns any string`, async () => {
       await fc.assert(
         fc.asyncProperty(anyString, async (value) => {
           const setCookie = await cookie.serialize(value);
@@ -705,7 +705,7 @@ describe("cookie properties", () => {
     });
   }
 
-  it("parse never throws on any header string", async () => {
+  it("cookie: parse never throws on any header string", async () => {
     const fragment = fc.oneof(
       fc.constantFrom("sid", "=", ";", " ", "\t", '"', "%", "%u", "%E0", "."),
       anyString,
@@ -730,7 +730,7 @@ describe("cookie properties", () => {
     );
   });
 
-  it("rejects every single-byte change, truncation and extension of signed and encrypted cookies", async () => {
+  it("cookie: rejects every single-byte change, truncation and extension of signed and encrypted cookies", async () => {
     const rotatedSigned = createCookie("sid", {
       secrets: [OLD_SECRET, SECRET],
     });

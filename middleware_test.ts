@@ -84,7 +84,7 @@ async function close(server: Server): Promise<void> {
 }
 
 describe("withSession", () => {
-  it("refuses an unsigned cookie when it is created", () => {
+  it("middleware: refuses an unsigned cookie when it is created", () => {
     assert.throws(
       () =>
         withSession({
@@ -97,7 +97,7 @@ describe("withSession", () => {
     );
   });
 
-  it("refuses a storage without read and save, and a handler that is not a function", () => {
+  it("middleware: refuses a storage without read and save, and a handler that is not a function", () => {
     assert.throws(
       () =>
         withSession(
@@ -114,7 +114,7 @@ describe("withSession", () => {
     );
   });
 
-  it("keeps a session across requests through the cookie it sets", async () => {
+  it("middleware: keeps a session across requests through the cookie it sets", async () => {
     const handler = withSession(
       options(),
       (_request, session) => counter(session),
@@ -127,7 +127,7 @@ describe("withSession", () => {
     assert.equal(await second.text(), "2");
   });
 
-  it("sends no Set-Cookie when the session did not change", async () => {
+  it("middleware: sends no Set-Cookie when the session did not change", async () => {
     const handler = withSession(
       options(),
       (request, session) =>
@@ -142,7 +142,7 @@ describe("withSession", () => {
     assert.deepEqual(read.headers.getSetCookie(), []);
   });
 
-  it("gives a fresh session for a cookie whose signature was changed", async () => {
+  it("middleware: gives a fresh session for a cookie whose signature was changed", async () => {
     const handler = withSession(
       options(),
       (_request, session) => counter(session),
@@ -153,7 +153,7 @@ describe("withSession", () => {
     assert.equal(await forged.text(), "1");
   });
 
-  it("clears the cookie with Max-Age=0 and deletes the data when the session is destroyed", async () => {
+  it("middleware: clears the cookie with Max-Age=0 and deletes the data when the session is destroyed", async () => {
     const handler = withSession(options(), (request, session) => {
       if (new URL(request.url).pathname === "/logout") {
         session.destroy();
@@ -169,7 +169,7 @@ describe("withSession", () => {
     assert.equal(await replay.text(), "1", "the old cookie finds no session");
   });
 
-  it("adds the cookie to a Response.redirect, whose headers are immutable", async () => {
+  it("middleware: adds the cookie to a Response.redirect, whose headers are immutable", async () => {
     const handler = withSession(options(), (_request, session) => {
       session.set("userId", "mj");
       return Response.redirect("http://localhost/account", 303);
@@ -180,7 +180,7 @@ describe("withSession", () => {
     assert.equal(sessionCookies(response).length, 1);
   });
 
-  it("adds the cookie to a fetch() result and passes its body through", async () => {
+  it("middleware: adds the cookie to a fetch() result and passes its body through", async () => {
     const upstream = createServer((_request, response) => {
       response.setHeader("Content-Type", "text/plain");
       response.setHeader("Set-Cookie", "upstream=1; Path=/");
@@ -203,7 +203,7 @@ describe("withSession", () => {
     }
   });
 
-  it("keeps the handler's own Set-Cookie headers next to the session cookie", async () => {
+  it("middleware: keeps the handler's own Set-Cookie headers next to the session cookie", async () => {
     const handler = withSession(options(), (_request, session) => {
       session.set("theme", "dark");
       const headers = new Headers();
@@ -223,7 +223,7 @@ describe("withSession", () => {
     assert.match(cookies[2], /^sid=/);
   });
 
-  it("sends the handler's session cookie, not its own, when the handler set it", async () => {
+  it("middleware: sends the handler's session cookie, not its own, when the handler set it", async () => {
     const sessions = options();
     const handler = withSession(sessions, async (_request, session) => {
       session.destroy();
@@ -239,7 +239,7 @@ describe("withSession", () => {
     assert.equal(next.get("message"), "Logged out");
   });
 
-  it("never adds the cookie to the handler's Response object itself", async () => {
+  it("middleware: never adds the cookie to the handler's Response object itself", async () => {
     const shared = new Response(null, { status: 204 });
     const handler = withSession(options(), (_request, session) => {
       session.set("seen", true);
@@ -255,7 +255,7 @@ describe("withSession", () => {
     );
   });
 
-  it("saves nothing and rejects with the handler's error when the handler throws", async () => {
+  it("middleware: saves nothing and rejects with the handler's error when the handler throws", async () => {
     const storage = countingStorage();
     const handler = withSession(options(storage), (request, session) => {
       if (new URL(request.url).pathname === "/fail") {
@@ -271,7 +271,7 @@ describe("withSession", () => {
     assert.equal(await (await handler(get("/", cookie))).text(), "2");
   });
 
-  it("saves nothing and says so when the handler returns something else than a Response", async () => {
+  it("middleware: saves nothing and says so when the handler returns something else than a Response", async () => {
     const storage = countingStorage();
     const handler = withSession(options(storage), (_request, session) => {
       session.set("count", 1);
@@ -286,7 +286,7 @@ describe("withSession", () => {
     assert.equal(storage.saves, 0);
   });
 
-  it("passes the server's second argument to the handler", async () => {
+  it("middleware: passes the server's second argument to the handler", async () => {
     const info = { remoteAddr: { hostname: "127.0.0.1" } };
     let seen: unknown;
     const handler = withSession<typeof info>(
@@ -300,7 +300,7 @@ describe("withSession", () => {
     assert.equal(seen, info);
   });
 
-  it("works with the cookie store, whose cookie holds the data", async () => {
+  it("middleware: works with the cookie store, whose cookie holds the data", async () => {
     const handler = withSession(
       options(createCookieSessionStorage()),
       (_request, session) => counter(session),
@@ -313,7 +313,7 @@ describe("withSession", () => {
     }
   });
 
-  it("serves sessions over HTTP through @hono/node-server", async () => {
+  it("middleware: serves sessions over HTTP through @hono/node-server", async () => {
     const handler = withSession(
       options(),
       (_request, session) => counter(session),
@@ -346,7 +346,7 @@ describe("withSession", () => {
 });
 
 describe("the insecure cookie warning", () => {
-  it("warns once when the cookie lacks Secure on a request to a public host", async () => {
+  it("middleware: warns once when the cookie lacks Secure on a request to a public host", async () => {
     const handler = withSession(
       options(),
       (_request, session) => counter(session),
@@ -367,7 +367,7 @@ describe("the insecure cookie warning", () => {
     }
   });
 
-  it("stays silent on localhost, 127.0.0.1 and [::1], and for a Secure cookie", async () => {
+  it("middleware: stays silent on localhost, 127.0.0.1 and [::1], and for a Secure cookie", async () => {
     const insecure = withSession(
       options(),
       (_request, session) => counter(session),
@@ -387,7 +387,7 @@ describe("the insecure cookie warning", () => {
 });
 
 describe("readSession and commitSession", () => {
-  it("refuse an unsigned cookie", async () => {
+  it("middleware: refuse an unsigned cookie", async () => {
     const unsigned = {
       cookie: createCookie("sid"),
       storage: createMemorySessionStorage(),
@@ -400,7 +400,7 @@ describe("readSession and commitSession", () => {
     );
   });
 
-  it("append the cookie to mutable Headers in place", async () => {
+  it("middleware: append the cookie to mutable Headers in place", async () => {
     const sessions = options();
     const session = await readSession(get("/"), sessions);
     session.set("theme", "dark");
@@ -412,7 +412,7 @@ describe("readSession and commitSession", () => {
     assert.equal(next.get("theme"), "dark");
   });
 
-  it("explain that immutable Headers cannot take the cookie", async () => {
+  it("middleware: explain that immutable Headers cannot take the cookie", async () => {
     const sessions = options();
     const session = await readSession(get("/"), sessions);
     session.set("theme", "dark");
@@ -430,7 +430,7 @@ describe("readSession and commitSession", () => {
     );
   });
 
-  it("refuse a target that is neither a Response nor Headers", async () => {
+  it("middleware: refuse a target that is neither a Response nor Headers", async () => {
     const sessions = options();
     const session = await readSession(get("/"), sessions);
     await assert.rejects(
@@ -440,7 +440,7 @@ describe("readSession and commitSession", () => {
     );
   });
 
-  it("keep sessions in a Hono app, including on redirects", async () => {
+  it("middleware: keep sessions in a Hono app, including on redirects", async () => {
     const sessions = options();
     const app = new Hono<{ Variables: { session: Session } }>();
     app.use(async (c, next) => {
