@@ -218,7 +218,7 @@ export async function readSession(
   checkOptions("readSession", options);
   const value = await options.cookie.parse(request.headers.get("Cookie"));
   const session = await options.storage.read(value);
-  if (!warnedCookies.has(options.cookie)) requestUrls.set(session, request.url);
+  if (!warnedCookies.has(options.cookie)) requests.set(session, request);
   return session;
 }
 
@@ -319,8 +319,8 @@ export async function commitSession(
   }
   const { cookie, storage } = options;
   const value = await storage.save(session);
-  const requestUrl = requestUrls.get(session);
-  requestUrls.delete(session);
+  const request = requests.get(session);
+  requests.delete(session);
   if (value === null) return target;
   const headers = response ? response.headers : target as Headers;
   if (setsCookie(headers, cookie.name)) return target;
@@ -328,7 +328,7 @@ export async function commitSession(
   const setCookie = value === ""
     ? await cookie.serialize("", { maxAge: 0, expires: new Date(0) })
     : await cookie.serialize(value);
-  if (requestUrl !== undefined) warnIfInsecure(cookie, setCookie, requestUrl);
+  if (request !== undefined) warnIfInsecure(cookie, setCookie, request);
 
   if (response === undefined) {
     try {
@@ -359,18 +359,24 @@ export async function commitSession(
   return copy;
 }
 
-// Sessions read by readSession, with the URL of their request, kept only
-// until the insecure-cookie warning for their cookie has been shown.
-const requestUrls = new WeakMap<Session, string>();
+// Sessions read by readSession, with their request, kept only until the
+// insecure-cookie warning for their cookie has been shown. The request, not
+// its URL: reading request.url costs a string on every request, and the URL
+// is needed only when a cookie goes out without Secure.
+const requests = new WeakMap<Session, Request>();
 const warnedCookies = new WeakSet<Cookie>();
 
-function warnIfInsecure(cookie: Cookie, setCookie: string, url: string): void {
+function warnIfInsecure(
+  cookie: Cookie,
+  setCookie: string,
+  request: Request,
+): void {
   if (warnedCookies.has(cookie) || /;\s*Secure\s*(;|$)/i.test(setCookie)) {
     return;
   }
   let hostname: string;
   try {
-    hostname = new URL(url).hostname;
+    hostname = new URL(request.url).hostname;
   } catch {
     return;
   }
