@@ -24,13 +24,9 @@ import {
   writeFile,
 } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { createSession, type SessionStorage } from "./session.ts";
-import {
-  decodeRecord,
-  encodeRecord,
-  Expiry,
-  ttlMilliseconds,
-} from "./_record.ts";
+import type { SessionStorage } from "./session.ts";
+import { decodeRecord, Expiry, ttlMilliseconds } from "./_record.ts";
+import { createServerSessionStorage } from "./_server_storage.ts";
 
 /** Options for {@linkcode createFsSessionStorage}. */
 export interface FsSessionStorageOptions {
@@ -138,7 +134,7 @@ export function createFsSessionStorage(
     }
   }
 
-  async function write(file: string, text: string): Promise<void> {
+  async function writeAtomically(file: string, text: string): Promise<void> {
     const temp = `${file}.${randomBytes(6).toString("hex")}${TEMP_SUFFIX}`;
     try {
       try {
@@ -168,37 +164,19 @@ export function createFsSessionStorage(
   }
 
   return {
-    async read(cookie) {
-      if (cookie) {
-        const file = pathOf(cookie);
-        const record = decodeRecord(
-          await readFile(file, "utf8").catch(() => ""),
-        );
-        if (record && !expiry.isPast(record.expires)) {
-          const session = createSession(cookie, record.data);
-          expiry.remember(session, record.expires);
-          return session;
-        }
-        if (record) await unlink(file).catch(() => {});
-      }
-      return createSession(useUnknownIds && cookie ? cookie : undefined);
-    },
-
-    async save(session) {
-      if (session.destroyed) {
-        if (session.deleteId !== undefined) await remove(session.deleteId);
-        await remove(session.id);
-        return "";
-      }
-      if (!expiry.mustWrite(session)) return null;
-      const expires = expiry.fromNow();
-      await write(pathOf(session.id), encodeRecord(session.data, expires));
-      expiry.remember(session, expires);
-      // Delete the old id only once the new one is on disk: a failed write
-      // or a crash in between must not leave the client with no session.
-      if (session.deleteId !== undefined) await remove(session.deleteId);
-      return session.id;
-    },
+    ...createServerSessionStorage({
+      load: (id) => readFile(pathOf(id), "utf8").catch(() => undefined),
+      async write(id, text, oldId) {
+        await writeAtomically(pathOf(id), text);
+        // Delete the old id only once the new one is on disk: a failed write
+        // or a crash in between must not leave the client with no session.
+        if (oldId !== undefined) await remove(oldId);
+      },
+      async delete(ids) {
+        for (const id of ids) await remove(id);
+      },
+      discard: (id) => unlink(pathOf(id)),
+    }, { useUnknownIds, expiry }),
 
     async deleteExpired() {
       let deleted = 0;

@@ -21,13 +21,9 @@
  * @module
  */
 
-import { createSession, type SessionStorage } from "./session.ts";
-import {
-  decodeRecord,
-  encodeRecord,
-  Expiry,
-  ttlMilliseconds,
-} from "./_record.ts";
+import type { SessionStorage } from "./session.ts";
+import { Expiry, ttlMilliseconds } from "./_record.ts";
+import { createServerSessionStorage } from "./_server_storage.ts";
 
 /**
  * One part of a Deno KV key. Symbols, which Deno KV also allows, cannot
@@ -237,45 +233,17 @@ export function createKvSessionStorage(
     }
   }
 
-  return {
-    async read(cookie) {
-      if (!cookie || cookie.length > MAX_ID_LENGTH) return createSession();
-      const key = keyOf(cookie);
+  return createServerSessionStorage({
+    accepts: (id) => id.length <= MAX_ID_LENGTH,
+    async load(id) {
       const { value } = await operation(
         "read a session from Deno KV",
-        () => kv.get(key),
+        () => kv.get(keyOf(id)),
       );
-      const record = value instanceof Uint8Array
-        ? decodeRecord(decoder.decode(value))
-        : undefined;
-      if (record && !expiry.isPast(record.expires)) {
-        const session = createSession(cookie, record.data);
-        expiry.remember(session, record.expires);
-        return session;
-      }
-      // Deno KV deletes expired entries lazily; do not leave it to chance.
-      if (record) await kv.delete(key).catch(() => {});
-      return createSession(useUnknownIds ? cookie : undefined);
+      return value instanceof Uint8Array ? decoder.decode(value) : undefined;
     },
-
-    async save(session) {
-      const key = keyOf(session.id);
-      const oldKey = session.deleteId === undefined
-        ? undefined
-        : keyOf(session.deleteId);
-      if (session.destroyed) {
-        await operation("delete a session from Deno KV", () => {
-          if (oldKey === undefined) return kv.delete(key);
-          const atomic = kv.atomic();
-          atomic.delete(oldKey);
-          atomic.delete(key);
-          return atomic.commit();
-        });
-        return "";
-      }
-      if (!expiry.mustWrite(session)) return null;
-      const expires = expiry.fromNow();
-      const bytes = encoder.encode(encodeRecord(session.data, expires));
+    write(id, text, oldId) {
+      const bytes = encoder.encode(text);
       if (bytes.byteLength > MAX_VALUE_BYTES) {
         throw new RangeError(
           `${factory}: cannot save a session of ${bytes.byteLength} bytes: ` +
@@ -284,17 +252,25 @@ export function createKvSessionStorage(
             "store, and store its id in the session.",
         );
       }
-      await operation("write a session to Deno KV", () => {
-        if (oldKey === undefined) return kv.set(key, bytes, setOptions);
+      return operation("write a session to Deno KV", () => {
+        if (oldId === undefined) return kv.set(keyOf(id), bytes, setOptions);
         const atomic = kv.atomic();
-        atomic.set(key, bytes, setOptions);
-        atomic.delete(oldKey);
+        atomic.set(keyOf(id), bytes, setOptions);
+        atomic.delete(keyOf(oldId));
         return atomic.commit();
       });
-      expiry.remember(session, expires);
-      return session.id;
     },
-  };
+    delete(ids) {
+      return operation("delete a session from Deno KV", () => {
+        if (ids.length === 1) return kv.delete(keyOf(ids[0]));
+        const atomic = kv.atomic();
+        for (const id of ids) atomic.delete(keyOf(id));
+        return atomic.commit();
+      });
+    },
+    // Deno KV deletes expired entries lazily; do not leave it to chance.
+    discard: (id) => kv.delete(keyOf(id)),
+  }, { useUnknownIds, expiry });
 }
 
 function isKeyPart(part: unknown): part is KvKeyPart {

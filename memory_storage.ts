@@ -13,13 +13,9 @@
  * @module
  */
 
-import { createSession, type SessionStorage } from "./session.ts";
-import {
-  decodeRecord,
-  encodeRecord,
-  Expiry,
-  ttlMilliseconds,
-} from "./_record.ts";
+import type { SessionStorage } from "./session.ts";
+import { Expiry, ttlMilliseconds } from "./_record.ts";
+import { createServerSessionStorage } from "./_server_storage.ts";
 
 /** Options for {@linkcode createMemorySessionStorage}. */
 export interface MemorySessionStorageOptions {
@@ -84,39 +80,31 @@ export function createMemorySessionStorage(
   // least recently used session first.
   const records = new Map<string, { text: string; expires: number | null }>();
 
-  return {
-    async read(cookie) {
-      const stored = cookie ? records.get(cookie) : undefined;
-      if (stored && !expiry.isPast(stored.expires)) {
-        records.delete(cookie!);
-        records.set(cookie!, stored);
-        const session = createSession(cookie!, decodeRecord(stored.text)!.data);
-        expiry.remember(session, stored.expires);
-        return session;
-      }
-      if (stored) records.delete(cookie!);
-      return createSession(useUnknownIds && cookie ? cookie : undefined);
+  return createServerSessionStorage({
+    load(id) {
+      const stored = records.get(id);
+      if (stored === undefined) return undefined;
+      records.delete(id);
+      // Drop an expired record now: `discard` would run a tick later and
+      // could delete a session saved under this id in between.
+      if (expiry.isPast(stored.expires)) return undefined;
+      records.set(id, stored);
+      return stored.text;
     },
-    async save(session) {
-      if (session.deleteId !== undefined) records.delete(session.deleteId);
-      if (session.destroyed) {
-        records.delete(session.id);
-        return "";
-      }
-      if (!expiry.mustWrite(session)) return null;
-      const expires = expiry.fromNow();
-      records.delete(session.id);
-      records.set(session.id, {
-        text: encodeRecord(session.data, expires),
-        expires,
-      });
-      expiry.remember(session, expires);
+    write(id, text, oldId, expires) {
+      if (oldId !== undefined) records.delete(oldId);
+      records.delete(id);
+      records.set(id, { text, expires });
       // Evict from the least recently used end: over the bound, or expired.
-      for (const [id, { expires }] of records) {
-        if (records.size <= maxSessions && !expiry.isPast(expires)) break;
-        records.delete(id);
+      for (const [key, record] of records) {
+        if (records.size <= maxSessions && !expiry.isPast(record.expires)) {
+          break;
+        }
+        records.delete(key);
       }
-      return session.id;
     },
-  };
+    delete(ids) {
+      for (const id of ids) records.delete(id);
+    },
+  }, { useUnknownIds, expiry });
 }

@@ -21,13 +21,9 @@
  * @module
  */
 
-import { createSession, type SessionStorage } from "./session.ts";
-import {
-  decodeRecord,
-  encodeRecord,
-  Expiry,
-  ttlMilliseconds,
-} from "./_record.ts";
+import type { SessionStorage } from "./session.ts";
+import { Expiry, ttlMilliseconds } from "./_record.ts";
+import { createServerSessionStorage } from "./_server_storage.ts";
 
 /**
  * The options the store passes to {@linkcode RedisSessionClient.set}: an
@@ -234,56 +230,33 @@ export function createRedisSessionStorage(
     }
   }
 
-  return {
-    async read(cookie) {
-      if (cookie) {
-        const key = prefix + cookie;
-        const text = await command(
-          "read a session from Redis",
-          () => client.get(key),
-        );
-        const record = typeof text === "string"
-          ? decodeRecord(text)
-          : undefined;
-        if (record && !expiry.isPast(record.expires)) {
-          const session = createSession(cookie, record.data);
-          expiry.remember(session, record.expires);
-          return session;
-        }
-      }
-      return createSession(useUnknownIds && cookie ? cookie : undefined);
+  // Redis deletes expired keys by itself: no `discard`.
+  return createServerSessionStorage({
+    async load(id) {
+      const text = await command(
+        "read a session from Redis",
+        () => client.get(prefix + id),
+      );
+      return typeof text === "string" ? text : undefined;
     },
-
-    async save(session) {
-      const key = prefix + session.id;
-      const oldKey = session.deleteId === undefined
-        ? undefined
-        : prefix + session.deleteId;
-      if (session.destroyed) {
-        await command(
-          "delete a session from Redis",
-          () => client.del(oldKey === undefined ? key : [oldKey, key]),
-        );
-        return "";
-      }
-      if (!expiry.mustWrite(session)) {
-        // A clean session has no old id to delete: regenerating marks it
-        // dirty. Nothing to do.
-        return null;
-      }
-      const expires = expiry.fromNow();
-      const text = encodeRecord(session.data, expires);
-      await command("write a session to Redis", () => {
-        if (oldKey === undefined) return client.set(key, text, setOptions);
+    write(id, text, oldId) {
+      return command("write a session to Redis", () => {
+        const key = prefix + id;
+        if (oldId === undefined) return client.set(key, text, setOptions);
         const transaction = client.multi();
         transaction.set(key, text, setOptions);
-        transaction.del(oldKey);
+        transaction.del(prefix + oldId);
         return transaction.exec();
       });
-      expiry.remember(session, expires);
-      return session.id;
     },
-  };
+    delete(ids) {
+      const keys = ids.map((id) => prefix + id);
+      return command(
+        "delete a session from Redis",
+        () => client.del(keys.length === 1 ? keys[0] : keys),
+      );
+    },
+  }, { useUnknownIds, expiry });
 }
 
 function describe(value: unknown): string {
