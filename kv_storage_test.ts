@@ -154,21 +154,6 @@ function storeTests(backend: string, open: () => Promise<Kv>) {
         }
       }));
 
-    it("kv store: flash values are seen by exactly the next request", () =>
-      withKv(async (kv) => {
-        const storage = createKvSessionStorage(kv);
-        const submit = await request(
-          storage,
-          null,
-          (s) => s.flash("message", "success!"),
-        );
-        assert.equal(submit.session.get("message"), undefined);
-        const next = await request(storage, submit.cookie);
-        assert.equal(next.session.get("message"), "success!");
-        const after = await request(storage, next.cookie);
-        assert.equal(after.session.get("message"), undefined);
-      }));
-
     it("kv store: login with regenerateId(true) moves the session in one atomic commit and the old id is worthless", () =>
       withKv(async (kv) => {
         const operations: string[] = [];

@@ -197,22 +197,6 @@ describe("redis store", () => {
     });
   });
 
-  it("redis store: flash values are seen by exactly the next request", async () => {
-    const storage = createRedisSessionStorage(client, {
-      prefix: uniquePrefix(),
-    });
-    const submit = await request(
-      storage,
-      null,
-      (s) => s.flash("message", "success!"),
-    );
-    assert.equal(submit.session.get("message"), undefined);
-    const next = await request(storage, submit.cookie);
-    assert.equal(next.session.get("message"), "success!");
-    const after = await request(storage, next.cookie);
-    assert.equal(after.session.get("message"), undefined);
-  });
-
   it("redis store: login with regenerateId(true) moves the session in one MULTI and the old id is worthless", async () => {
     const prefix = uniquePrefix();
     const commands: string[] = [];
