@@ -115,7 +115,21 @@ export interface CookieAttributes {
   partitioned?: boolean;
 }
 
-/** Options for {@linkcode createCookie}. */
+/**
+ * Options for {@linkcode createCookie}.
+ *
+ * @example A signed session cookie
+ * ```ts
+ * import { type CookieOptions, createCookie } from "@x/session/cookie";
+ *
+ * const options: CookieOptions = {
+ *   secrets: ["a secret of 32 bytes or more, read from the environment"],
+ *   secure: true,
+ *   maxAge: 60 * 60 * 24,
+ * };
+ * const cookie = createCookie("__Host-session", options);
+ * ```
+ */
 export interface CookieOptions extends CookieAttributes {
   /**
    * Secrets that sign the cookie, each at least 32 bytes long. The first

@@ -23,7 +23,16 @@ import {
   ttlMilliseconds,
 } from "./_record.ts";
 
-/** Options for {@linkcode createCookieSessionStorage}. */
+/**
+ * Options for {@linkcode createCookieSessionStorage}.
+ *
+ * @example
+ * ```ts
+ * import type { CookieSessionStorageOptions } from "@x/session/cookie-storage";
+ *
+ * const options: CookieSessionStorageOptions = { ttl: 60 * 60 };
+ * ```
+ */
 export interface CookieSessionStorageOptions {
   /**
    * Seconds of inactivity after which a session is gone. The expiry travels

@@ -28,7 +28,16 @@ import type { SessionStorage } from "./session.ts";
 import { decodeRecord, Expiry, ttlMilliseconds } from "./_record.ts";
 import { createServerSessionStorage } from "./_server_storage.ts";
 
-/** Options for {@linkcode createFsSessionStorage}. */
+/**
+ * Options for {@linkcode createFsSessionStorage}.
+ *
+ * @example
+ * ```ts
+ * import type { FsSessionStorageOptions } from "@x/session/fs-storage";
+ *
+ * const options: FsSessionStorageOptions = { ttl: 60 * 60 * 24 };
+ * ```
+ */
 export interface FsSessionStorageOptions {
   /**
    * Whether `read` adopts an id the store does not hold instead of starting
@@ -50,7 +59,23 @@ export interface FsSessionStorageOptions {
   ttl?: number;
 }
 
-/** The storage {@linkcode createFsSessionStorage} returns. */
+/**
+ * The storage {@linkcode createFsSessionStorage} returns.
+ *
+ * @example Deleting expired sessions once an hour
+ * ```ts
+ * import {
+ *   createFsSessionStorage,
+ *   type FsSessionStorage,
+ * } from "@x/session/fs-storage";
+ *
+ * const storage: FsSessionStorage = createFsSessionStorage("./.tmp/sessions", {
+ *   ttl: 60 * 60 * 24,
+ * });
+ * const timer = setInterval(() => storage.deleteExpired(), 60 * 60 * 1000);
+ * clearInterval(timer);
+ * ```
+ */
 export interface FsSessionStorage extends SessionStorage {
   /**
    * Deletes the file of every expired session, and temporary files that a

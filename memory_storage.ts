@@ -17,7 +17,16 @@ import type { SessionStorage } from "./session.ts";
 import { Expiry, ttlMilliseconds } from "./_record.ts";
 import { createServerSessionStorage } from "./_server_storage.ts";
 
-/** Options for {@linkcode createMemorySessionStorage}. */
+/**
+ * Options for {@linkcode createMemorySessionStorage}.
+ *
+ * @example
+ * ```ts
+ * import type { MemorySessionStorageOptions } from "@x/session/memory-storage";
+ *
+ * const options: MemorySessionStorageOptions = { ttl: 3600, maxSessions: 1000 };
+ * ```
+ */
 export interface MemorySessionStorageOptions {
   /**
    * Whether `read` adopts an id the store does not hold instead of starting

@@ -17,7 +17,20 @@
 
 import { Buffer } from "node:buffer";
 
-/** The shape of the values a session holds: plain, JSON-serializable data. */
+/**
+ * The shape of the values a session holds: plain, JSON-serializable data.
+ *
+ * @example Typing a session's values
+ * ```ts
+ * import { createSession, type SessionValues } from "@x/session/session";
+ *
+ * interface User extends SessionValues {
+ *   userId: string;
+ * }
+ * const session = createSession<User>();
+ * session.set("userId", "mj");
+ * ```
+ */
 export type SessionValues = Record<string, unknown>;
 
 /**

@@ -41,7 +41,21 @@ export type {
   SessionValues,
 } from "../session.ts";
 
-/** Options for {@linkcode testSessionStorage} and {@linkcode sessionStorageCases}. */
+/**
+ * Options for {@linkcode testSessionStorage} and {@linkcode sessionStorageCases}.
+ *
+ * @example A store that honours a ttl
+ * ```ts
+ * import type { SessionStorageTestOptions } from "@x/session/conformance";
+ * import { createMemorySessionStorage } from "@x/session/memory-storage";
+ *
+ * const options: SessionStorageTestOptions = {
+ *   name: "memory store",
+ *   create: ({ ttl } = {}) => createMemorySessionStorage({ ttl }),
+ *   ttl: 0.5,
+ * };
+ * ```
+ */
 export interface SessionStorageTestOptions {
   /**
    * The store's name, which starts every case's name, so that a failure
@@ -93,7 +107,24 @@ export interface SessionStorageTestOptions {
   maxValueBytes?: number;
 }
 
-/** One case of the suite, as {@linkcode sessionStorageCases} returns it. */
+/**
+ * One case of the suite, as {@linkcode sessionStorageCases} returns it.
+ *
+ * @example Listing the rules a store is held to
+ * ```ts
+ * import {
+ *   sessionStorageCases,
+ *   type SessionStorageTestCase,
+ * } from "@x/session/conformance";
+ * import { createMemorySessionStorage } from "@x/session/memory-storage";
+ *
+ * const cases: SessionStorageTestCase[] = sessionStorageCases({
+ *   name: "memory store",
+ *   create: () => createMemorySessionStorage(),
+ * });
+ * console.log(cases.map((c) => `${c.topic}: ${c.name}`).join("\n"));
+ * ```
+ */
 export interface SessionStorageTestCase {
   /** The topic: lifecycle, flash, fixation and regeneration, destroy, expiry, data fidelity, robustness or concurrency. */
   topic: string;
