@@ -117,12 +117,14 @@ export interface SessionStorageTestOptions {
  *   type SessionStorageTestCase,
  * } from "@x/session/conformance";
  * import { createMemorySessionStorage } from "@x/session/memory-storage";
+ * import assert from "node:assert/strict";
  *
  * const cases: SessionStorageTestCase[] = sessionStorageCases({
  *   name: "memory store",
  *   create: () => createMemorySessionStorage(),
  * });
- * console.log(cases.map((c) => `${c.topic}: ${c.name}`).join("\n"));
+ * const rules = cases.map((c) => `${c.topic}: ${c.name}`);
+ * assert.ok(rules.includes("flash: memory store: a flash value is visible in the next request"));
  * ```
  */
 export interface SessionStorageTestCase {
