@@ -53,7 +53,7 @@ export function decodeRecord(text: string): SessionRecord | undefined {
 }
 
 /** Whether `value` has the `[values, flash]` shape of {@linkcode SessionData}. */
-export function isSessionData(value: unknown): value is SessionData {
+function isSessionData(value: unknown): value is SessionData {
   return Array.isArray(value) && value.length === 2 &&
     isPlainObject(value[0]) && isPlainObject(value[1]);
 }
