@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Buffer } from "node:buffer";
 import { createCookieSessionStorage } from "./cookie_storage.ts";
+import { testSessionStorage } from "./conformance/mod.ts";
 
 describe("cookie store", () => {
   it("cookie store: the cookie value carries the id and the data", async () => {
@@ -66,4 +67,13 @@ describe("cookie store", () => {
     session.set("big", 10n);
     await assert.rejects(storage.save(session), /JSON-serializable/);
   });
+});
+
+testSessionStorage({
+  name: "cookie store",
+  create: ({ ttl }) => createCookieSessionStorage({ ttl }),
+  dataInCookie: true,
+  ttl: 0.5,
+  // Base64url of a record this size stays under a browser's 4096 bytes.
+  maxValueBytes: 3000,
 });

@@ -1,12 +1,14 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createFsSessionStorage } from "./fs_storage.ts";
+import type { SessionStorage } from "./session.ts";
+import { testSessionStorage } from "./conformance/mod.ts";
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), "x-session-fs-"));
@@ -210,4 +212,21 @@ describe("fs store", () => {
       /"ttl" .* got -5/,
     );
   });
+});
+
+const conformanceFolders = new WeakMap<SessionStorage, string>();
+
+testSessionStorage({
+  name: "fs store",
+  create({ ttl }) {
+    const folder = mkdtempSync(join(tmpdir(), "x-session-conformance-"));
+    const storage = createFsSessionStorage(folder, { ttl });
+    conformanceFolders.set(storage, folder);
+    return storage;
+  },
+  cleanup(storage) {
+    rmSync(conformanceFolders.get(storage)!, { recursive: true, force: true });
+  },
+  ttl: 0.5,
+  maxValueBytes: 1_000_000,
 });

@@ -13,7 +13,8 @@ import {
   type KvSessionDatabase,
 } from "./kv_storage.ts";
 import type { Session, SessionStorage } from "./session.ts";
-import { openKv, type TestKv } from "./_deno_kv.ts";
+import { openKv, type TestKv } from "./testing/deno_kv.ts";
+import { testSessionStorage } from "./conformance/mod.ts";
 
 type Kv = TestKv;
 
@@ -328,10 +329,34 @@ function storeTests(backend: string, open: () => Promise<Kv>) {
 }
 
 storeTests("in memory", () => openKv(":memory:"));
+conformance("kv store (in memory)", () => ":memory:");
 
 const folder = mkdtempSync(join(tmpdir(), "kv-session-test-"));
 let files = 0;
 storeTests("file-backed", () => openKv(join(folder, `kv${++files}.sqlite`)));
+conformance(
+  "kv store (file-backed)",
+  () => join(folder, `conformance${++files}.sqlite`),
+);
+
+function conformance(name: string, path: () => string) {
+  const databases = new WeakMap<SessionStorage, TestKv>();
+  testSessionStorage({
+    name,
+    async create({ ttl }) {
+      const kv = await openKv(path());
+      const storage = createKvSessionStorage(kv, { ttl });
+      databases.set(storage, kv);
+      return storage;
+    },
+    cleanup(storage) {
+      databases.get(storage)?.close();
+    },
+    ttl: 0.5,
+    // Deno KV's limit is 65536 bytes per value, record fields included.
+    maxValueBytes: 65_000,
+  });
+}
 
 describe("kv store (file-backed, reopened)", () => {
   it("kv store: sessions outlive the process's handle on a file-backed database", async () => {

@@ -2,6 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createMemorySessionStorage } from "./memory_storage.ts";
+import { testSessionStorage } from "./conformance/mod.ts";
 
 describe("memory store", () => {
   it("memory store: a saved session reads back with its id and data", async () => {
@@ -92,4 +93,11 @@ describe("memory store", () => {
       /"ttl" .* got -1/,
     );
   });
+});
+
+testSessionStorage({
+  name: "memory store",
+  create: ({ ttl }) => createMemorySessionStorage({ ttl }),
+  ttl: 0.5,
+  maxValueBytes: 1_000_000,
 });

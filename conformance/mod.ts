@@ -145,7 +145,7 @@ const CASE_TIMEOUT_MS = 60_000;
 
 // The examples that call testSessionStorage are marked `ignore`: `deno test
 // --doc` wraps an example in a test, and tests cannot register tests.
-// conformance/builtin_stores_test.ts runs the same code.
+// memory_storage_test.ts runs the same code.
 
 /**
  * Registers the conformance suite for a session store with `node:test`,

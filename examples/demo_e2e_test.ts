@@ -1,3 +1,5 @@
+// check: runtimes node26; needs chromium
+
 // End-to-end test: the demo, served by Deno, driven by headless Chromium
 // through playwright-core. Runs under Node 26:
 //

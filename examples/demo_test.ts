@@ -1,3 +1,5 @@
+// check: runtimes node26
+
 // Smoke test of the demo: starts it under Deno, Bun and Node 26 as a child
 // process on a free loopback port and walks the counter, login, flash and
 // logout flow over HTTP with tough-cookie's cookie jar, as a browser would.

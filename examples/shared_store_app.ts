@@ -28,9 +28,11 @@ import { createClient } from "redis";
 import { createCookie } from "../cookie.ts";
 import { withSession } from "../middleware.ts";
 import { createRedisSessionStorage } from "../redis_storage.ts";
-import { createKvSessionStorage } from "../kv_storage.ts";
+import {
+  createKvSessionStorage,
+  type KvSessionDatabase,
+} from "../kv_storage.ts";
 import type { Session, SessionStorage } from "../session.ts";
-import { openKv } from "../_deno_kv.ts";
 
 type Handler = (request: Request) => Promise<Response>;
 
@@ -54,6 +56,25 @@ async function openStorage(): Promise<SessionStorage> {
     return createKvSessionStorage(await openKv(path), { ttl });
   }
   fail(`SESSION_STORE must be "redis" or "kv", got ${JSON.stringify(store)}.`);
+}
+
+// Deno.openKv under Deno (run with --unstable-kv); the @deno/kv package
+// under Node and Bun. The store writes only bytes, so @deno/kv needs no V8
+// serializer, which Bun lacks.
+async function openKv(path: string): Promise<KvSessionDatabase> {
+  const deno = (globalThis as {
+    Deno?: { openKv?: (path: string) => Promise<KvSessionDatabase> };
+  }).Deno;
+  if (deno?.openKv) return await deno.openKv(path);
+  if (deno) fail("run it with --unstable-kv for Deno KV.");
+  const { openKv } = await import("@deno/kv");
+  const bytesOnly = () => {
+    throw new Error("The session store writes only Uint8Array values.");
+  };
+  return await openKv(path, {
+    encodeV8: bytesOnly,
+    decodeV8: bytesOnly,
+  }) as unknown as KvSessionDatabase;
 }
 
 function state(server: string, session: Session): Response {

@@ -1,3 +1,5 @@
+// check: runtimes deno
+
 // Two Deno app servers share one file-backed Deno KV database. The servers
 // are always Deno processes, whichever runtime runs this test.
 

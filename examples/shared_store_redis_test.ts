@@ -1,8 +1,10 @@
+// check: runtimes deno bun node26; needs redis-server
+
 // Two app servers, under the runtime running this test, share one Redis.
 
 import { after, before, describe } from "node:test";
 import { randomBytes } from "node:crypto";
-import { type RedisServer, startRedisServer } from "../_redis_server.ts";
+import { type RedisServer, startRedisServer } from "../testing/redis_server.ts";
 import {
   currentRuntime,
   startApp,

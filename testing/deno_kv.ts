@@ -1,7 +1,7 @@
 // Test helper: opens a Deno KV database with Deno.openKv under Deno, and with
 // the @deno/kv package under Node and Bun. Not part of the public API.
 
-import type { KvSessionDatabase } from "./kv_storage.ts";
+import type { KvSessionDatabase } from "../kv_storage.ts";
 
 /** A database the tests can close. */
 export type TestKv = KvSessionDatabase & { close(): void };

@@ -1,8 +1,8 @@
-// The child process of fs_storage_crash_test.ts: saves and regenerates
+// The child process of fs_crash_test.ts: saves and regenerates
 // sessions in an fs store in a loop until it is killed, and reports on
 // stdout, synchronously, each save before it starts and after it completes.
 //
-// Usage: <runtime> stress/_fs_crash_child.ts STATE_FILE
+// Usage: <runtime> testing/fs_crash_child.ts STATE_FILE
 // STATE_FILE holds {"dir": string, "slots": [{"id": string|null, "v": number}]}:
 // the session each slot continues from. Lines written:
 //   R                          ready: every slot was read back as expected
@@ -14,7 +14,7 @@
 import { readFileSync, writeSync } from "node:fs";
 import { createFsSessionStorage } from "../fs_storage.ts";
 import type { Session } from "../session.ts";
-import { padFor } from "./_crash_data.ts";
+import { padFor } from "./crash_data.ts";
 
 const MAX_OPS = 200_000;
 const MAX_MS = 60_000;

@@ -1,3 +1,5 @@
+// check: runtimes deno
+
 // Crash safety of the fs store: a child process (Deno, then Node 26) saves
 // and regenerates sessions in a loop and is killed with SIGKILL at a random
 // moment, over and over; after each kill every session must read back whole,
@@ -19,10 +21,10 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createFsSessionStorage } from "./fs_storage.ts";
-import { decodeRecord } from "./_record.ts";
-import { padFor } from "./stress/_crash_data.ts";
-import { repoPath } from "./stress/_root.ts";
+import { createFsSessionStorage } from "../fs_storage.ts";
+import { decodeRecord } from "../_record.ts";
+import { padFor } from "./crash_data.ts";
+import { repoPath } from "./repo_root.ts";
 
 const STRESS = process.env.STRESS === "1";
 const ROUNDS = STRESS ? 24 : 4;
@@ -32,7 +34,7 @@ const MAX_SAVES_BEFORE_KILL = STRESS ? 4000 : 1500;
 // A round whose child never gets that far is killed after this long anyway.
 const ROUND_LIMIT_MS = 90_000;
 
-const CHILD = repoPath("stress", "_fs_crash_child.ts");
+const CHILD = repoPath("testing", "fs_crash_child.ts");
 const RUNTIMES: { name: string; command: string[] }[] = [
   {
     name: "deno",

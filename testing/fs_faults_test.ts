@@ -1,3 +1,5 @@
+// check: needs root
+
 // Disk faults for the fs store: a folder removed under it, a read-only
 // folder, a full disk, a failed write during id regeneration, and many
 // overlapping saves of one session.
@@ -23,7 +25,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inspect } from "node:util";
-import { createFsSessionStorage } from "./fs_storage.ts";
+import { createFsSessionStorage } from "../fs_storage.ts";
 
 const base = mkdtempSync(join(tmpdir(), "fs-faults-"));
 const mounts: string[] = [];

@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CookieJar } from "tough-cookie";
-import { repoPath } from "./_root.ts";
+import { repoPath } from "./repo_root.ts";
 
 const DEMO = repoPath("examples", "demo.ts");
 const RUNTIMES: Record<string, string[]> = {

@@ -1,3 +1,5 @@
+// check: runtimes deno
+
 // Load: the demo app, served over loopback, with the fs store and the cookie
 // store, driven by at least 1,000 clients that each keep their own cookie
 // jar and send their requests in order. No response may be a 5xx, and every
@@ -12,7 +14,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runLoad } from "./stress/_load.ts";
+import { runLoad } from "./load.ts";
 
 const STRESS = process.env.STRESS === "1";
 const CLIENTS = STRESS ? 2000 : 1000;

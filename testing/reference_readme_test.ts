@@ -4,9 +4,9 @@
 
 import { describe, it } from "node:test";
 import * as assert from "node:assert/strict";
-import { createCookieSessionStorage } from "./cookie_storage.ts";
-import { createFsSessionStorage } from "./fs_storage.ts";
-import { createMemorySessionStorage } from "./memory_storage.ts";
+import { createCookieSessionStorage } from "../cookie_storage.ts";
+import { createFsSessionStorage } from "../fs_storage.ts";
+import { createMemorySessionStorage } from "../memory_storage.ts";
 
 describe("reference README", () => {
   it("reference README: the counter persists across requests", async () => {

@@ -13,10 +13,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inspect } from "node:util";
 import fc from "fast-check";
-import type { SessionStorage } from "./session.ts";
-import { createMemorySessionStorage } from "./memory_storage.ts";
-import { createFsSessionStorage } from "./fs_storage.ts";
-import { createCookieSessionStorage } from "./cookie_storage.ts";
+import type { SessionStorage } from "../session.ts";
+import { createMemorySessionStorage } from "../memory_storage.ts";
+import { createFsSessionStorage } from "../fs_storage.ts";
+import { createCookieSessionStorage } from "../cookie_storage.ts";
 
 const NUM_RUNS = process.env.STRESS === "1" ? 1000 : 100;
 let inputsTried = 0;

@@ -5,18 +5,20 @@
 // requests against Deno, Node 26 and Bun servers). About 15 minutes on
 // 2 cores. Each test prints its figures; RELIABILITY.md records them.
 //
-// Usage: deno run -A stress/run.ts [TEST_FILE...]
+// Usage: deno task stress [TEST_FILE...]
 
 import { spawnSync } from "node:child_process";
+import { readdirSync } from "node:fs";
 import process from "node:process";
-import { repoPath } from "./_root.ts";
+import { repoPath } from "./repo_root.ts";
 
+// The cookie tests, and every system-level test in this folder: each one
+// that has a long form reads STRESS itself.
 const FILES = [
   "cookie_test.ts",
-  "fs_storage_crash_test.ts",
-  "fs_storage_faults_test.ts",
-  "stores_property_test.ts",
-  "load_test.ts",
+  ...readdirSync(repoPath("testing"))
+    .filter((name) => name.endsWith("_test.ts"))
+    .map((name) => `testing/${name}`),
 ];
 
 const files = process.argv.length > 2 ? process.argv.slice(2) : FILES;
