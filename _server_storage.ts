@@ -3,8 +3,18 @@
 // a save deletes. Each store brings only its own primitives. Not part of the
 // public API.
 
-import { createSession, type SessionStorage } from "./session.ts";
-import { decodeRecord, encodeRecord, type Expiry } from "./_record.ts";
+import {
+  createSession,
+  type ServerSessionStorageOptions,
+  type SessionStorage,
+} from "./session.ts";
+import {
+  decodeRecord,
+  encodeRecord,
+  Expiry,
+  ttlMilliseconds,
+} from "./_record.ts";
+import { describeValue } from "./_describe.ts";
 
 /** The primitives a server-side store keeps records with. */
 export interface RecordStore {
@@ -40,12 +50,81 @@ export interface RecordStore {
 export interface ServerStorageOptions {
   useUnknownIds: boolean;
   expiry: Expiry;
+  /** The ttl in milliseconds, or undefined when sessions never expire. */
+  ttl: number | undefined;
+}
+
+/**
+ * Checks the options every server-side store takes and returns them
+ * resolved; `factory` names the store's factory in error messages.
+ */
+export function serverOptions(
+  factory: string,
+  options: ServerSessionStorageOptions,
+): ServerStorageOptions {
+  const useUnknownIds = options.useUnknownIds ?? false;
+  if (typeof useUnknownIds !== "boolean") {
+    throw new TypeError(
+      `${factory}: option "useUnknownIds" must be true or false, got ` +
+        `${describeValue(useUnknownIds)}. Leave it out to refuse unknown ids.`,
+    );
+  }
+  const ttl = ttlMilliseconds(factory, options.ttl);
+  return { useUnknownIds, expiry: new Expiry(ttl), ttl };
+}
+
+/**
+ * Checks that `value`, the store's `argument`, is `what` (such as "a Redis
+ * client"): that it has every method of `methods`. `advice` says what to
+ * pass instead.
+ */
+export function assertMethods(
+  factory: string,
+  argument: string,
+  value: unknown,
+  { what, methods, advice }: {
+    what: string;
+    methods: readonly string[];
+    advice: string;
+  },
+): void {
+  for (const method of methods) {
+    if (typeof (value as Record<string, unknown>)?.[method] !== "function") {
+      throw new TypeError(
+        `${factory}: argument "${argument}" must be ${what} with a ` +
+          `"${method}" method, got ${describeValue(value)}. ${advice}`,
+      );
+    }
+  }
+}
+
+/**
+ * Returns a function that runs one call to a store's backend and turns its
+ * failure into an error naming the store, the action and `hint` (what to
+ * check). The message never names a key: keys hold session ids.
+ */
+export function backendCalls(
+  factory: string,
+  hint: string,
+): <T>(action: string, run: () => Promise<T>) => Promise<T> {
+  return async (action, run) => {
+    try {
+      return await run();
+    } catch (error) {
+      throw new Error(
+        `${factory}: could not ${action} (${
+          (error as Error)?.message ?? String(error)
+        }). ${hint}`,
+        { cause: error },
+      );
+    }
+  };
 }
 
 /** Creates a session storage that keeps records through `store`. */
 export function createServerSessionStorage(
   store: RecordStore,
-  { useUnknownIds, expiry }: ServerStorageOptions,
+  { useUnknownIds, expiry }: Omit<ServerStorageOptions, "ttl">,
 ): SessionStorage {
   return {
     async read(cookie) {

@@ -24,12 +24,17 @@ import {
   writeFile,
 } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import type { SessionStorage } from "./session.ts";
-import { decodeRecord, Expiry, ttlMilliseconds } from "./_record.ts";
-import { createServerSessionStorage } from "./_server_storage.ts";
+import type { ServerSessionStorageOptions, SessionStorage } from "./session.ts";
+import { decodeRecord } from "./_record.ts";
+import {
+  createServerSessionStorage,
+  serverOptions,
+} from "./_server_storage.ts";
 
 /**
- * Options for {@linkcode createFsSessionStorage}.
+ * Options for {@linkcode createFsSessionStorage}. With a `ttl`, expired
+ * files are removed when read, or all at once by
+ * {@linkcode FsSessionStorage.deleteExpired}.
  *
  * @example
  * ```ts
@@ -38,26 +43,7 @@ import { createServerSessionStorage } from "./_server_storage.ts";
  * const options: FsSessionStorageOptions = { ttl: 60 * 60 * 24 };
  * ```
  */
-export interface FsSessionStorageOptions {
-  /**
-   * Whether `read` adopts an id the store does not hold instead of starting
-   * a session with a new id. Leave it `false`: adopting ids a client chose
-   * opens the door to session fixation.
-   *
-   * @default {false}
-   */
-  useUnknownIds?: boolean;
-  /**
-   * Seconds of inactivity after which a session is gone. Every save renews
-   * it, and an unchanged session is saved again once less than half of its
-   * ttl is left, so a session in use never expires. Expired files are
-   * removed when read, or all at once by
-   * {@linkcode FsSessionStorage.deleteExpired}.
-   *
-   * @default {undefined} (sessions never expire)
-   */
-  ttl?: number;
-}
+export interface FsSessionStorageOptions extends ServerSessionStorageOptions {}
 
 /**
  * The storage {@linkcode createFsSessionStorage} returns.
@@ -128,8 +114,7 @@ export function createFsSessionStorage(
   options: FsSessionStorageOptions = {},
 ): FsSessionStorage {
   const factory = "createFsSessionStorage";
-  const useUnknownIds = options.useUnknownIds ?? false;
-  const expiry = new Expiry(ttlMilliseconds(factory, options.ttl));
+  const { useUnknownIds, expiry } = serverOptions(factory, options);
   if (typeof directory !== "string" || directory === "") {
     throw new TypeError(
       `${factory}: argument "directory" must be a folder path, got ` +

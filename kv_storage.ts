@@ -21,9 +21,14 @@
  * @module
  */
 
-import type { SessionStorage } from "./session.ts";
-import { Expiry, ttlMilliseconds } from "./_record.ts";
-import { createServerSessionStorage } from "./_server_storage.ts";
+import type { ServerSessionStorageOptions, SessionStorage } from "./session.ts";
+import { describeValue } from "./_describe.ts";
+import {
+  assertMethods,
+  backendCalls,
+  createServerSessionStorage,
+  serverOptions,
+} from "./_server_storage.ts";
 
 /**
  * One part of a Deno KV key. Symbols, which Deno KV also allows, cannot
@@ -111,7 +116,11 @@ export interface KvSessionDatabase {
 }
 
 /**
- * Options for {@linkcode createKvSessionStorage}.
+ * Options for {@linkcode createKvSessionStorage}. Ids longer than 512
+ * characters are never adopted, whatever `useUnknownIds` says: Deno KV keys
+ * are limited to 2 KiB. With a `ttl`, Deno KV deletes an entry some time
+ * after it expires (`expireIn`), and `read` treats it as gone from the
+ * moment it expires.
  *
  * @example
  * ```ts
@@ -120,7 +129,7 @@ export interface KvSessionDatabase {
  * const options: KvSessionStorageOptions = { prefix: ["shop", "session"], ttl: 86400 };
  * ```
  */
-export interface KvSessionStorageOptions {
+export interface KvSessionStorageOptions extends ServerSessionStorageOptions {
   /**
    * The key parts before the session id, so that sessions do not collide
    * with other data in the same database. A session lives under
@@ -129,25 +138,6 @@ export interface KvSessionStorageOptions {
    * @default {["session"]}
    */
   prefix?: KvKey;
-  /**
-   * Whether `read` adopts an id the store does not hold instead of starting
-   * a session with a new id. Leave it `false`: adopting ids a client chose
-   * opens the door to session fixation. Ids longer than 512 characters are
-   * never adopted: Deno KV keys are limited to 2 KiB.
-   *
-   * @default {false}
-   */
-  useUnknownIds?: boolean;
-  /**
-   * Seconds of inactivity after which a session is gone. Deno KV deletes the
-   * entry some time after it expires (`expireIn`), and `read` treats it as
-   * gone from the moment it expires. Every save renews it, and an unchanged
-   * session is saved again once less than half of its ttl is left, so a
-   * session in use never expires.
-   *
-   * @default {undefined} (sessions never expire)
-   */
-  ttl?: number;
 }
 
 /** Deno KV refuses values larger than this many bytes. */
@@ -195,43 +185,30 @@ export function createKvSessionStorage(
   options: KvSessionStorageOptions = {},
 ): SessionStorage {
   const factory = "createKvSessionStorage";
-  for (const method of ["get", "set", "delete", "atomic"] as const) {
-    if (typeof kv?.[method] !== "function") {
-      throw new TypeError(
-        `${factory}: argument "kv" must be a Deno KV database with a ` +
-          `"${method}" method, got ${describe(kv)}. Pass the result of ` +
-          "`await Deno.openKv()`, or of `openKv()` from the @deno/kv package.",
-      );
-    }
-  }
+  assertMethods(factory, "kv", kv, {
+    what: "a Deno KV database",
+    methods: ["get", "set", "delete", "atomic"],
+    advice: "Pass the result of `await Deno.openKv()`, or of `openKv()` " +
+      "from the @deno/kv package.",
+  });
   const prefix = options.prefix ?? ["session"];
   if (!Array.isArray(prefix) || !prefix.every(isKeyPart)) {
     throw new TypeError(
       `${factory}: option "prefix" must be an array of key parts (strings, ` +
-        `numbers, bigints, booleans or Uint8Arrays), got ${describe(prefix)}.`,
+        "numbers, bigints, booleans or Uint8Arrays), got " +
+        `${describeValue(prefix)}.`,
     );
   }
-  const useUnknownIds = options.useUnknownIds ?? false;
-  const ttl = ttlMilliseconds(factory, options.ttl);
-  const expiry = new Expiry(ttl);
+  const { useUnknownIds, expiry, ttl } = serverOptions(factory, options);
   const setOptions = ttl === undefined
     ? undefined
     : { expireIn: Math.max(1, Math.ceil(ttl)) };
   const keyOf = (id: string): KvKey => [...prefix, id];
 
-  async function operation<T>(action: string, run: () => Promise<T>) {
-    try {
-      return await run();
-    } catch (error) {
-      // The message names no key: keys hold session ids.
-      throw new Error(
-        `${factory}: could not ${action} (${
-          (error as Error)?.message ?? String(error)
-        }). Check that the database is open and reachable.`,
-        { cause: error },
-      );
-    }
-  }
+  const operation = backendCalls(
+    factory,
+    "Check that the database is open and reachable.",
+  );
 
   return createServerSessionStorage({
     accepts: (id) => id.length <= MAX_ID_LENGTH,
@@ -277,11 +254,4 @@ function isKeyPart(part: unknown): part is KvKeyPart {
   return typeof part === "string" || typeof part === "number" ||
     typeof part === "bigint" || typeof part === "boolean" ||
     part instanceof Uint8Array;
-}
-
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (typeof value === "string") return JSON.stringify(value);
-  if (Array.isArray(value)) return "an array with other values";
-  return typeof value;
 }

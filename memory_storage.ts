@@ -13,9 +13,12 @@
  * @module
  */
 
-import type { SessionStorage } from "./session.ts";
-import { Expiry, ttlMilliseconds } from "./_record.ts";
-import { createServerSessionStorage } from "./_server_storage.ts";
+import type { ServerSessionStorageOptions, SessionStorage } from "./session.ts";
+import {
+  createServerSessionStorage,
+  serverOptions,
+} from "./_server_storage.ts";
+import { describeValue } from "./_describe.ts";
 
 /**
  * Options for {@linkcode createMemorySessionStorage}.
@@ -27,23 +30,8 @@ import { createServerSessionStorage } from "./_server_storage.ts";
  * const options: MemorySessionStorageOptions = { ttl: 3600, maxSessions: 1000 };
  * ```
  */
-export interface MemorySessionStorageOptions {
-  /**
-   * Whether `read` adopts an id the store does not hold instead of starting
-   * a session with a new id. Leave it `false`: adopting ids a client chose
-   * opens the door to session fixation.
-   *
-   * @default {false}
-   */
-  useUnknownIds?: boolean;
-  /**
-   * Seconds of inactivity after which a session is gone. Every save renews
-   * it, and an unchanged session is saved again once less than half of its
-   * ttl is left, so a session in use never expires.
-   *
-   * @default {undefined} (sessions never expire)
-   */
-  ttl?: number;
+export interface MemorySessionStorageOptions
+  extends ServerSessionStorageOptions {
   /**
    * The most sessions kept at once; when a new one would exceed it, the least
    * recently used session is evicted.
@@ -76,13 +64,12 @@ export function createMemorySessionStorage(
   options: MemorySessionStorageOptions = {},
 ): SessionStorage {
   const factory = "createMemorySessionStorage";
-  const useUnknownIds = options.useUnknownIds ?? false;
-  const expiry = new Expiry(ttlMilliseconds(factory, options.ttl));
+  const { useUnknownIds, expiry } = serverOptions(factory, options);
   const maxSessions = options.maxSessions ?? 100_000;
   if (!Number.isSafeInteger(maxSessions) || maxSessions < 1) {
     throw new RangeError(
       `${factory}: option "maxSessions" must be a whole number of at least 1, ` +
-        `got ${String(options.maxSessions)}.`,
+        `got ${describeValue(options.maxSessions)}.`,
     );
   }
   // A Map iterates in insertion order; re-inserting on every use keeps the

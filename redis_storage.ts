@@ -21,9 +21,14 @@
  * @module
  */
 
-import type { SessionStorage } from "./session.ts";
-import { Expiry, ttlMilliseconds } from "./_record.ts";
-import { createServerSessionStorage } from "./_server_storage.ts";
+import type { ServerSessionStorageOptions, SessionStorage } from "./session.ts";
+import { describeValue } from "./_describe.ts";
+import {
+  assertMethods,
+  backendCalls,
+  createServerSessionStorage,
+  serverOptions,
+} from "./_server_storage.ts";
 
 /**
  * The options the store passes to {@linkcode RedisSessionClient.set}: an
@@ -110,7 +115,9 @@ export interface RedisSessionClient {
 }
 
 /**
- * Options for {@linkcode createRedisSessionStorage}.
+ * Options for {@linkcode createRedisSessionStorage}. With a `ttl`, Redis
+ * deletes an expired key by itself; without one, Redis keeps sessions until
+ * they are destroyed or evicted by a `maxmemory` policy.
  *
  * @example
  * ```ts
@@ -119,7 +126,8 @@ export interface RedisSessionClient {
  * const options: RedisSessionStorageOptions = { prefix: "shop:session:", ttl: 86400 };
  * ```
  */
-export interface RedisSessionStorageOptions {
+export interface RedisSessionStorageOptions
+  extends ServerSessionStorageOptions {
   /**
    * Prepended to the session id to form the Redis key, so that sessions do
    * not collide with other data in the same database.
@@ -127,24 +135,6 @@ export interface RedisSessionStorageOptions {
    * @default {"session:"}
    */
   prefix?: string;
-  /**
-   * Whether `read` adopts an id the store does not hold instead of starting
-   * a session with a new id. Leave it `false`: adopting ids a client chose
-   * opens the door to session fixation.
-   *
-   * @default {false}
-   */
-  useUnknownIds?: boolean;
-  /**
-   * Seconds of inactivity after which a session is gone: Redis deletes the
-   * key by itself. Every save renews it, and an unchanged session is saved
-   * again once less than half of its ttl is left, so a session in use never
-   * expires.
-   *
-   * @default {undefined} (sessions never expire; Redis keeps them until
-   * they are destroyed or evicted by a `maxmemory` policy)
-   */
-  ttl?: number;
 }
 
 /**
@@ -191,44 +181,29 @@ export function createRedisSessionStorage(
   options: RedisSessionStorageOptions = {},
 ): SessionStorage {
   const factory = "createRedisSessionStorage";
-  for (const method of ["get", "set", "del", "multi"] as const) {
-    if (typeof client?.[method] !== "function") {
-      throw new TypeError(
-        `${factory}: argument "client" must be a Redis client with a ` +
-          `"${method}" method, got ${describe(client)}. Pass a connected ` +
-          'client from the "redis" package, or an adapter (see ' +
-          "RedisSessionClient).",
-      );
-    }
-  }
+  assertMethods(factory, "client", client, {
+    what: "a Redis client",
+    methods: ["get", "set", "del", "multi"],
+    advice: 'Pass a connected client from the "redis" package, or an ' +
+      "adapter (see RedisSessionClient).",
+  });
   const prefix = options.prefix ?? "session:";
   if (typeof prefix !== "string") {
     throw new TypeError(
-      `${factory}: option "prefix" must be a string, got ${describe(prefix)}.`,
+      `${factory}: option "prefix" must be a string, got ` +
+        `${describeValue(prefix)}.`,
     );
   }
-  const useUnknownIds = options.useUnknownIds ?? false;
-  const ttl = ttlMilliseconds(factory, options.ttl);
-  const expiry = new Expiry(ttl);
+  const { useUnknownIds, expiry, ttl } = serverOptions(factory, options);
   // Redis expiries are whole milliseconds of at least 1.
   const setOptions: RedisSetOptions | undefined = ttl === undefined
     ? undefined
     : { expiration: { type: "PX", value: Math.max(1, Math.ceil(ttl)) } };
 
-  async function command<T>(action: string, run: () => Promise<T>) {
-    try {
-      return await run();
-    } catch (error) {
-      // The message names no key: keys hold session ids.
-      throw new Error(
-        `${factory}: could not ${action} (${
-          (error as Error)?.message ?? String(error)
-        }). Check that the Redis client is connected and the server is ` +
-          "reachable.",
-        { cause: error },
-      );
-    }
-  }
+  const command = backendCalls(
+    factory,
+    "Check that the Redis client is connected and the server is reachable.",
+  );
 
   // Redis deletes expired keys by itself: no `discard`.
   return createServerSessionStorage({
@@ -257,10 +232,4 @@ export function createRedisSessionStorage(
       );
     },
   }, { useUnknownIds, expiry });
-}
-
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (typeof value === "string") return JSON.stringify(value);
-  return typeof value;
 }

@@ -341,7 +341,7 @@ describe("redis store", () => {
     assert.throws(
       // deno-lint-ignore no-explicit-any
       () => createRedisSessionStorage(client, { prefix: 42 as any }),
-      /option "prefix" must be a string, got number/,
+      /option "prefix" must be a string, got 42\./,
     );
     assert.throws(
       // deno-lint-ignore no-explicit-any

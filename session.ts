@@ -81,6 +81,36 @@ export interface SessionStorage {
 }
 
 /**
+ * The options every server-side store takes: the memory, fs, Redis and
+ * Deno KV stores' option types extend it.
+ *
+ * @example
+ * ```ts
+ * import type { ServerSessionStorageOptions } from "@x/session/session";
+ *
+ * const options: ServerSessionStorageOptions = { ttl: 86400 };
+ * ```
+ */
+export interface ServerSessionStorageOptions {
+  /**
+   * Whether `read` adopts an id the store does not hold instead of starting
+   * a session with a new id. Leave it `false`: adopting ids a client chose
+   * opens the door to session fixation.
+   *
+   * @default {false}
+   */
+  useUnknownIds?: boolean;
+  /**
+   * Seconds of inactivity after which a session is gone. Every save renews
+   * it, and an unchanged session is saved again once less than half of its
+   * ttl is left, so a session in use never expires.
+   *
+   * @default {undefined} (sessions never expire)
+   */
+  ttl?: number;
+}
+
+/**
  * A session persists data for one client across requests.
  *
  * Values set with {@linkcode Session.set} last until they are unset or the
