@@ -74,7 +74,13 @@ export function createMemorySessionStorage(
   }
   // A Map iterates in insertion order; re-inserting on every use keeps the
   // least recently used session first.
-  const records = new Map<string, { text: string; expires: number | null }>();
+  const records = new Map<
+    string,
+    { text: string; expires: number | null; version: number }
+  >();
+  // Every write gets a new version, so a save can tell whether the record
+  // it read was written again since.
+  let lastVersion = 0;
 
   return createServerSessionStorage({
     load(id) {
@@ -85,12 +91,17 @@ export function createMemorySessionStorage(
       // could delete a session saved under this id in between.
       if (expiry.isPast(stored.expires)) return undefined;
       records.set(id, stored);
-      return stored.text;
+      return stored;
     },
-    write(id, text, oldId, expires) {
-      if (oldId !== undefined) records.delete(oldId);
+    // Synchronous, so the checks and the changes are atomic.
+    write({ id, text, expires, expected, oldId, oldExpected }) {
+      if (records.get(id)?.version !== expected) return false;
+      if (oldId !== undefined) {
+        if (records.get(oldId)?.version !== oldExpected) return false;
+        records.delete(oldId);
+      }
       records.delete(id);
-      records.set(id, { text, expires });
+      records.set(id, { text, expires, version: ++lastVersion });
       // Evict from the least recently used end: over the bound, or expired.
       for (const [key, record] of records) {
         if (records.size <= maxSessions && !expiry.isPast(record.expires)) {
@@ -98,6 +109,7 @@ export function createMemorySessionStorage(
         }
         records.delete(key);
       }
+      return true;
     },
     delete(ids) {
       for (const id of ids) records.delete(id);
