@@ -5,11 +5,13 @@
 //
 //   SESSION_STORE=redis REDIS_URL=redis://127.0.0.1:6379 deno run -A examples/shared_store_app.ts
 //   SESSION_STORE=kv KV_PATH=.tmp/sessions.sqlite deno run -A --unstable-kv examples/shared_store_app.ts
+//   SESSION_STORE=postgres POSTGRES_URL=postgres://127.0.0.1/app deno run -A examples/shared_store_app.ts
 //
 // Environment variables:
-//   SESSION_STORE   redis or kv
+//   SESSION_STORE   redis, kv or postgres
 //   REDIS_URL       the Redis server, for the redis store
 //   KV_PATH         the Deno KV database file, for the kv store
+//   POSTGRES_URL    the PostgreSQL database, for the postgres store
 //   SESSION_SECRET  the cookie secret; every server must share it
 //   SERVER_NAME     a name the app puts in every answer (default "app")
 //   PORT, HOST      where to listen (default 0, a free port, on 127.0.0.1)
@@ -25,6 +27,7 @@
 
 import process from "node:process";
 import { createClient } from "redis";
+import pg from "pg";
 import { createCookie } from "../cookie.ts";
 import { withSession } from "../middleware.ts";
 import { createRedisSessionStorage } from "../redis_storage.ts";
@@ -32,6 +35,7 @@ import {
   createKvSessionStorage,
   type KvSessionDatabase,
 } from "../kv_storage.ts";
+import { createPostgresSessionStorage } from "../postgres_storage.ts";
 import type { Session, SessionStorage } from "../session.ts";
 
 type Handler = (request: Request) => Promise<Response>;
@@ -55,7 +59,16 @@ async function openStorage(): Promise<SessionStorage> {
     const path = process.env.KV_PATH ?? fail("KV_PATH is not set.");
     return createKvSessionStorage(await openKv(path), { ttl });
   }
-  fail(`SESSION_STORE must be "redis" or "kv", got ${JSON.stringify(store)}.`);
+  if (store === "postgres") {
+    const url = process.env.POSTGRES_URL ?? fail("POSTGRES_URL is not set.");
+    const pool = new pg.Pool({ connectionString: url });
+    pool.on("error", (error) => console.error(`postgres: ${error}`));
+    return createPostgresSessionStorage(pool, { ttl });
+  }
+  fail(
+    'SESSION_STORE must be "redis", "kv" or "postgres", got ' +
+      `${JSON.stringify(store)}.`,
+  );
 }
 
 // Deno.openKv under Deno (run with --unstable-kv); the @deno/kv package
