@@ -17,6 +17,7 @@ import {
   ttlMilliseconds,
 } from "./_record.ts";
 import { describeValue } from "./_describe.ts";
+import { setTimeout as sleep } from "node:timers/promises";
 
 /**
  * A record as {@linkcode RecordStore.load} found it: its text and its
@@ -187,6 +188,24 @@ export function backendCalls(
   };
 }
 
+/**
+ * Runs `work` once every earlier call with the same `key` on `queues` has
+ * settled: a queue per key, in one process.
+ */
+export function inTurn<T>(
+  queues: Map<string, Promise<unknown>>,
+  key: string,
+  work: () => Promise<T>,
+): Promise<T> {
+  const result = (queues.get(key) ?? Promise.resolve()).then(work, work);
+  const settled = result.catch(() => {});
+  queues.set(key, settled);
+  settled.then(() => {
+    if (queues.get(key) === settled) queues.delete(key);
+  });
+  return result;
+}
+
 /** Creates a session storage that keeps records through `store`. */
 export function createServerSessionStorage(
   store: RecordStore,
@@ -194,6 +213,10 @@ export function createServerSessionStorage(
 ): SessionStorage {
   // The version each session had when it was read; none for a new session.
   const readVersions = new WeakMap<Session, unknown>();
+  // Saves of one record in this process take turns, so that overlapping
+  // requests cost one retry each instead of racing each other's retries.
+  // Requests still run side by side: only the write waits.
+  const saves = new Map<string, Promise<unknown>>();
 
   /** The live record under `id`, decoded, or undefined. */
   async function loadLive(id: string) {
@@ -237,38 +260,45 @@ export function createServerSessionStorage(
       const baseId = moves ? deleteId : id;
       let expected = inPlace ? readVersions.get(session) : undefined;
       let oldExpected = readVersions.get(session);
-      let data = session.data;
-      for (let tries = 0; tries < MAX_SAVE_TRIES; tries++) {
-        const expires = expiry.fromNow();
-        const written = await store.write({
-          id,
-          text: encodeRecord(data, expires),
-          expires,
-          expected,
-          ...(moves ? { oldId: deleteId, oldExpected } : {}),
-        });
-        if (written) {
-          // A session that was never read has no record of its own under
-          // the old id, but an expired or adopted one may linger there.
-          if (deleteId !== undefined && !moves) await store.delete([deleteId]);
-          expiry.remember(session, expires);
-          return id;
+      return inTurn(saves, baseId, async () => {
+        let data = session.data;
+        for (let tries = 0; tries < MAX_SAVE_TRIES; tries++) {
+          const expires = expiry.fromNow();
+          const written = await store.write({
+            id,
+            text: encodeRecord(data, expires),
+            expires,
+            expected,
+            ...(moves ? { oldId: deleteId, oldExpected } : {}),
+          });
+          if (written) {
+            // A session that was never read has no record of its own under
+            // the old id, but an expired or adopted one may linger there.
+            if (deleteId !== undefined && !moves) {
+              await store.delete([deleteId]);
+            }
+            expiry.remember(session, expires);
+            return id;
+          }
+          // Another save landed first. Apply this request's changes onto what
+          // is stored now, unless the record this request read is gone
+          // (destroyed, moved by regenerateId(true), expired or evicted):
+          // writing it again would undo a logout.
+          const base = await loadLive(baseId);
+          if ((inPlace || moves) && !base?.record) return null;
+          if (moves) oldExpected = base!.loaded.version;
+          else expected = base?.loaded.version;
+          if (base?.record) data = session.mergeOnto(base.record.data);
+          // A second miss means another process writes this session too:
+          // step aside for a random while, longer each time.
+          if (tries > 0) await sleep(Math.random() * 2 ** tries);
         }
-        // Another save landed first. Apply this request's changes onto what
-        // is stored now, unless the record this request read is gone
-        // (destroyed, moved by regenerateId(true), expired or evicted):
-        // writing it again would undo a logout.
-        const base = await loadLive(baseId);
-        if ((inPlace || moves) && !base?.record) return null;
-        if (moves) oldExpected = base!.loaded.version;
-        else expected = base?.loaded.version;
-        if (base?.record) data = session.mergeOnto(base.record.data);
-      }
-      throw new Error(
-        `Cannot save the session: ${MAX_SAVE_TRIES} other saves of the same ` +
-          "session landed while this one was being written. Retry the " +
-          "request, or make fewer overlapping requests on one session.",
-      );
+        throw new Error(
+          `Cannot save the session: ${MAX_SAVE_TRIES} other saves of the same ` +
+            "session landed while this one was being written. Retry the " +
+            "request, or make fewer overlapping requests on one session.",
+        );
+      });
     },
   };
 }

@@ -56,6 +56,24 @@ export type KvKeyPart = Uint8Array | string | number | bigint | boolean;
 export type KvKey = readonly KvKeyPart[];
 
 /**
+ * A check an atomic commit makes: that `key` still has `versionstamp`, or,
+ * when it is `null`, that `key` has no entry. `Deno.AtomicCheck` is one.
+ *
+ * @example
+ * ```ts
+ * import type { KvSessionCheck } from "@x/session/kv-storage";
+ *
+ * const mustBeNew: KvSessionCheck = { key: ["session", "id"], versionstamp: null };
+ * ```
+ */
+export interface KvSessionCheck {
+  /** The key checked. */
+  key: KvKey;
+  /** The versionstamp it must have, or `null` for "no entry". */
+  versionstamp: string | null;
+}
+
+/**
  * The operations the store queues in one atomic commit. `Deno.AtomicOperation`
  * is one.
  *
@@ -63,20 +81,37 @@ export type KvKey = readonly KvKeyPart[];
  * ```ts
  * import type { KvSessionAtomic } from "@x/session/kv-storage";
  *
- * export async function move(atomic: KvSessionAtomic, record: Uint8Array) {
- *   atomic.set(["session", "new-id"], record, { expireIn: 3_600_000 });
- *   atomic.delete(["session", "old-id"]);
- *   await atomic.commit();
+ * export async function move(
+ *   atomic: KvSessionAtomic,
+ *   record: Uint8Array,
+ *   oldVersionstamp: string,
+ * ) {
+ *   const { ok } = await atomic
+ *     .check({ key: ["session", "new-id"], versionstamp: null })
+ *     .check({ key: ["session", "old-id"], versionstamp: oldVersionstamp })
+ *     .set(["session", "new-id"], record, { expireIn: 3_600_000 })
+ *     .delete(["session", "old-id"])
+ *     .commit();
+ *   return ok;
  * }
  * ```
  */
 export interface KvSessionAtomic {
+  /** Makes the commit fail, changing nothing, unless every check holds. */
+  check(...checks: KvSessionCheck[]): KvSessionAtomic;
   /** Queues a write of `value` under `key`, deleted `expireIn` ms later. */
-  set(key: KvKey, value: Uint8Array, options?: { expireIn?: number }): unknown;
+  set(
+    key: KvKey,
+    value: Uint8Array,
+    options?: { expireIn?: number },
+  ): KvSessionAtomic;
   /** Queues the deletion of `key`. */
-  delete(key: KvKey): unknown;
-  /** Applies the queued operations together. */
-  commit(): Promise<unknown>;
+  delete(key: KvKey): KvSessionAtomic;
+  /**
+   * Applies the queued operations together if every check holds; `ok`
+   * says whether it did.
+   */
+  commit(): Promise<{ ok: boolean }>;
 }
 
 /**
@@ -101,14 +136,11 @@ export interface KvSessionAtomic {
  * ```
  */
 export interface KvSessionDatabase {
-  /** Reads the entry under `key`; its `value` is `null` when there is none. */
-  get(key: KvKey): Promise<{ value: unknown }>;
-  /** Writes `value` under `key`, deleted `expireIn` ms later. */
-  set(
-    key: KvKey,
-    value: Uint8Array,
-    options?: { expireIn?: number },
-  ): Promise<unknown>;
+  /**
+   * Reads the entry under `key`: its `value` and `versionstamp` are `null`
+   * when there is none.
+   */
+  get(key: KvKey): Promise<{ value: unknown; versionstamp: string | null }>;
   /** Deletes `key`. */
   delete(key: KvKey): Promise<unknown>;
   /** Starts an atomic operation. */
@@ -153,8 +185,10 @@ const decoder = new TextDecoder();
  * Creates a session storage that keeps each session under one Deno KV key,
  * `[...prefix, id]`, holding the session as UTF-8 JSON bytes.
  *
- * Every save is one write, or one atomic commit when it also deletes the old
- * id after `regenerateId(true)`. A session larger than Deno KV's 64 KiB value
+ * Every save is one atomic commit that checks the entry's versionstamp is
+ * still the one `read` saw, and deletes the old id after
+ * `regenerateId(true)` in the same commit (see the README's "Overlapping
+ * requests"). A session larger than Deno KV's 64 KiB value
  * limit is refused by `save` with an error that gives its size; keep large
  * data elsewhere and store its id in the session.
  *
@@ -187,7 +221,7 @@ export function createKvSessionStorage(
   const factory = "createKvSessionStorage";
   assertMethods(factory, "kv", kv, {
     what: "a Deno KV database",
-    methods: ["get", "set", "delete", "atomic"],
+    methods: ["get", "delete", "atomic"],
     advice: "Pass the result of `await Deno.openKv()`, or of `openKv()` " +
       "from the @deno/kv package.",
   });
@@ -213,13 +247,15 @@ export function createKvSessionStorage(
   return createServerSessionStorage({
     accepts: (id) => id.length <= MAX_ID_LENGTH,
     async load(id) {
-      const { value } = await operation(
+      const { value, versionstamp } = await operation(
         "read a session from Deno KV",
         () => kv.get(keyOf(id)),
       );
-      return value instanceof Uint8Array ? decoder.decode(value) : undefined;
+      return value instanceof Uint8Array && versionstamp !== null
+        ? { text: decoder.decode(value), version: versionstamp }
+        : undefined;
     },
-    write(id, text, oldId) {
+    async write({ id, text, expected, oldId, oldExpected }) {
       const bytes = encoder.encode(text);
       if (bytes.byteLength > MAX_VALUE_BYTES) {
         throw new RangeError(
@@ -229,13 +265,18 @@ export function createKvSessionStorage(
             "store, and store its id in the session.",
         );
       }
-      return operation("write a session to Deno KV", () => {
-        if (oldId === undefined) return kv.set(keyOf(id), bytes, setOptions);
-        const atomic = kv.atomic();
-        atomic.set(keyOf(id), bytes, setOptions);
-        atomic.delete(keyOf(oldId));
+      const { ok } = await operation("write a session to Deno KV", () => {
+        const atomic = kv.atomic()
+          .check({ key: keyOf(id), versionstamp: stamp(expected) })
+          .set(keyOf(id), bytes, setOptions);
+        if (oldId !== undefined) {
+          atomic
+            .check({ key: keyOf(oldId), versionstamp: stamp(oldExpected) })
+            .delete(keyOf(oldId));
+        }
         return atomic.commit();
       });
+      return ok;
     },
     delete(ids) {
       return operation("delete a session from Deno KV", () => {
@@ -245,9 +286,19 @@ export function createKvSessionStorage(
         return atomic.commit();
       });
     },
-    // Deno KV deletes expired entries lazily; do not leave it to chance.
-    discard: (id) => kv.delete(keyOf(id)),
+    // Deno KV deletes expired entries lazily; do not leave it to chance, but
+    // leave alone a session saved under the same id since.
+    discard: (id, version) =>
+      kv.atomic()
+        .check({ key: keyOf(id), versionstamp: stamp(version) })
+        .delete(keyOf(id))
+        .commit(),
   }, { useUnknownIds, expiry });
+}
+
+/** A version the flow handed back, as the versionstamp a check expects. */
+function stamp(version: unknown): string | null {
+  return typeof version === "string" ? version : null;
 }
 
 function isKeyPart(part: unknown): part is KvKeyPart {
