@@ -63,15 +63,16 @@ export async function startRedisCluster(
   const nodes: ClusterNode[] = [];
   // A test run that dies before `stop` must not leave servers behind.
   const killAll = () => {
-    for (const { child } of children) child.kill("SIGKILL");
+    for (const { child } of children) signal(child, "SIGKILL");
   };
   process.once("exit", killAll);
   const stop = async () => {
     process.removeListener("exit", killAll);
     for (const { child, exited } of children) {
       if (child.exitCode === null && child.signalCode === null) {
-        child.kill("SIGCONT");
-        child.kill("SIGKILL");
+        // A frozen node must wake to die.
+        signal(child, "SIGCONT");
+        signal(child, "SIGKILL");
       }
       await exited;
     }
@@ -110,7 +111,7 @@ export async function startRedisCluster(
       nodes.push({
         port,
         url: `redis://127.0.0.1:${port}`,
-        signal: (signal) => child.kill(signal),
+        signal: (name) => signal(child, name),
         command: (...args) => cli(port, args),
       });
     }
@@ -154,6 +155,18 @@ export async function startRedisCluster(
         "with `apt-get install redis-server redis-tools`.",
       { cause: error },
     );
+  }
+}
+
+// process.kill, not child.kill: Deno's child.kill sends nothing once it has
+// sent a signal, and a node may get SIGSTOP, SIGCONT, then SIGKILL.
+function signal(child: ChildProcess, name: NodeJS.Signals): void {
+  if (child.pid === undefined || child.exitCode !== null) return;
+  if (child.signalCode !== null) return;
+  try {
+    process.kill(child.pid, name);
+  } catch {
+    // It has exited in the meantime.
   }
 }
 
