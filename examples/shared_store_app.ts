@@ -19,6 +19,10 @@
 //   POST /login    ?user=NAME: sets userId and regenerates the session id
 //   POST /count    adds one to the counter
 //   POST /flash    ?message=TEXT: a message for the next request
+//   POST /mark     ?key=NAME&delay=MS: waits MS milliseconds (at most 100),
+//                  as a handler doing I/O would, then adds NAME to the
+//                  session's marks; requests that overlap this way show
+//                  that no update is lost
 //   POST /logout   destroys the session
 //
 // Once it listens, it prints one line: "listening on http://HOST:PORT/".
@@ -77,12 +81,20 @@ async function openKv(path: string): Promise<KvSessionDatabase> {
   }) as unknown as KvSessionDatabase;
 }
 
+const MARK_PREFIX = "mark:";
+const MAX_DELAY_MS = 100;
+
 function state(server: string, session: Session): Response {
+  const marks: string[] = [];
+  for (const key of Object.keys(session.data[0])) {
+    if (key.startsWith(MARK_PREFIX)) marks.push(key.slice(MARK_PREFIX.length));
+  }
   return Response.json({
     server,
     userId: session.get("userId") ?? null,
     count: session.get("count") ?? 0,
     message: session.get("message") ?? null,
+    marks: marks.sort(),
   });
 }
 
@@ -94,7 +106,7 @@ function createApp(storage: SessionStorage, secret: string): Handler {
     sameSite: "Lax",
     path: "/",
   });
-  return withSession({ cookie, storage }, (request, session) => {
+  return withSession({ cookie, storage }, async (request, session) => {
     const url = new URL(request.url);
     const route = `${request.method} ${url.pathname}`;
     if (route === "POST /login") {
@@ -105,9 +117,20 @@ function createApp(storage: SessionStorage, secret: string): Handler {
       session.set("count", Number(session.get("count") ?? 0) + 1);
     } else if (route === "POST /flash") {
       session.flash("message", url.searchParams.get("message") ?? "");
+    } else if (route === "POST /mark") {
+      const delay = Number(url.searchParams.get("delay") ?? 0);
+      const ms = Math.min(Math.max(delay, 0), MAX_DELAY_MS) || 0;
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      session.set(MARK_PREFIX + (url.searchParams.get("key") ?? ""), true);
     } else if (route === "POST /logout") {
       session.destroy();
-      return Response.json({ server, userId: null, count: 0, message: null });
+      return Response.json({
+        server,
+        userId: null,
+        count: 0,
+        message: null,
+        marks: [],
+      });
     } else if (route !== "GET /") {
       return new Response("not found", { status: 404 });
     }
