@@ -5,11 +5,13 @@
 //
 //   SESSION_STORE=redis REDIS_URL=redis://127.0.0.1:6379 deno run -A examples/shared_store_app.ts
 //   SESSION_STORE=kv KV_PATH=.tmp/sessions.sqlite deno run -A --unstable-kv examples/shared_store_app.ts
+//   SESSION_STORE=fs SESSION_DIR=.tmp/shared-sessions deno run -A examples/shared_store_app.ts
 //
 // Environment variables:
-//   SESSION_STORE   redis or kv
+//   SESSION_STORE   redis, kv, or fs (servers on one machine sharing a folder)
 //   REDIS_URL       the Redis server, for the redis store
 //   KV_PATH         the Deno KV database file, for the kv store
+//   SESSION_DIR     the sessions folder, for the fs store
 //   SESSION_SECRET  the cookie secret; every server must share it
 //   SERVER_NAME     a name the app puts in every answer (default "app")
 //   PORT, HOST      where to listen (default 0, a free port, on 127.0.0.1)
@@ -32,6 +34,7 @@ import { createClient } from "redis";
 import { createCookie } from "../cookie.ts";
 import { withSession } from "../middleware.ts";
 import { createRedisSessionStorage } from "../redis_storage.ts";
+import { createFsSessionStorage } from "../fs_storage.ts";
 import {
   createKvSessionStorage,
   type KvSessionDatabase,
@@ -59,7 +62,15 @@ async function openStorage(): Promise<SessionStorage> {
     const path = process.env.KV_PATH ?? fail("KV_PATH is not set.");
     return createKvSessionStorage(await openKv(path), { ttl });
   }
-  fail(`SESSION_STORE must be "redis" or "kv", got ${JSON.stringify(store)}.`);
+  if (store === "fs") {
+    const dir = process.env.SESSION_DIR ?? fail("SESSION_DIR is not set.");
+    return createFsSessionStorage(dir, { ttl });
+  }
+  fail(
+    `SESSION_STORE must be "redis", "kv" or "fs", got ${
+      JSON.stringify(store)
+    }.`,
+  );
 }
 
 // Deno.openKv under Deno (run with --unstable-kv); the @deno/kv package
