@@ -79,8 +79,9 @@ const STALE_TEMP_MS = 60_000;
 const TEMP_SUFFIX = ".tmp";
 // A save holds its session's lock file for the few milliseconds between its
 // check and its rename. One older than this was left by a process that died
-// holding it, and is broken: a crash blocks a session for at most this long.
-const STALE_LOCK_MS = 1_000;
+// holding it, and is broken: with the polling below, a crash blocks a
+// session for less than a second.
+const STALE_LOCK_MS = 800;
 const LOCK_SUFFIX = ".lock";
 // A save that cannot take a lock for this long gives up with an error.
 const LOCK_TIMEOUT_MS = 10_000;
