@@ -162,31 +162,49 @@ export function createFsSessionStorage(
    * Runs `work` holding the lock of every file of `files`, taken in sorted
    * order so that two saves never wait for each other.
    */
-  function locked<T>(files: string[], work: () => Promise<T>): Promise<T> {
+  function locked<T>(
+    files: string[],
+    action: string,
+    work: (held: () => Promise<boolean>) => Promise<T>,
+    heldSoFar: () => Promise<boolean> = async () => true,
+  ): Promise<T> {
     const [first, ...rest] = [...files].sort();
-    if (first === undefined) return work();
-    return inTurn(
-      queues,
-      first,
-      () => lockFile(first, () => locked(rest, work)),
-    );
+    if (first === undefined) return work(heldSoFar);
+    return inTurn(queues, first, () =>
+      lockFile(first, action, (held) =>
+        locked(
+          rest,
+          action,
+          work,
+          async () => await heldSoFar() && await held(),
+        )));
   }
 
-  async function lockFile<T>(file: string, work: () => Promise<T>) {
+  /**
+   * Runs `work` holding the lock file of `file`. `work` gets a check that
+   * the lock is still its own: a save stalled for longer than
+   * STALE_LOCK_MS may have had it broken by another process.
+   */
+  async function lockFile<T>(
+    file: string,
+    action: string,
+    work: (held: () => Promise<boolean>) => Promise<T>,
+  ) {
     const lock = file + LOCK_SUFFIX;
+    const token = randomBytes(8).toString("hex");
     const started = Date.now();
     for (let attempt = 0;; attempt++) {
       try {
-        await writeFile(lock, "", { mode: 0o600, flag: "wx" });
+        await writeFile(lock, token, { mode: 0o600, flag: "wx" });
         break;
       } catch (error) {
         if (codeOf(error) === "ENOENT") {
           await makeFolder(dirname(lock)).catch((e) => {
-            throw failure("lock", e);
+            throw failure(action, e);
           });
           continue;
         }
-        if (codeOf(error) !== "EEXIST") throw failure("lock", error);
+        if (codeOf(error) !== "EEXIST") throw failure(action, error);
       }
       const info = await stat(lock).catch(() => undefined);
       if (info && Date.now() - info.mtimeMs > STALE_LOCK_MS) {
@@ -194,14 +212,16 @@ export function createFsSessionStorage(
         continue;
       }
       if (Date.now() - started > LOCK_TIMEOUT_MS) {
-        throw failure("lock", new Error("another save holds the lock"));
+        throw failure(action, new Error("another save held the lock"));
       }
       await sleep(Math.min(1 + attempt, 10) * (0.5 + Math.random()));
     }
+    const held = async () =>
+      await readFile(lock, "utf8").catch(() => "") === token;
     try {
-      return await work();
+      return await work(held);
     } finally {
-      await unlink(lock).catch(() => {});
+      if (await held()) await unlink(lock).catch(() => {});
     }
   }
 
@@ -210,7 +230,16 @@ export function createFsSessionStorage(
     return readFile(file, "utf8").catch(() => undefined);
   }
 
-  async function writeAtomically(file: string, text: string): Promise<void> {
+  /**
+   * Writes `text` to `file` through a temporary file and a rename, once
+   * `held` confirms the lock is still this save's; false, having changed
+   * nothing, when it is not.
+   */
+  async function writeAtomically(
+    file: string,
+    text: string,
+    held: () => Promise<boolean>,
+  ): Promise<boolean> {
     const temp = `${file}.${randomBytes(6).toString("hex")}${TEMP_SUFFIX}`;
     try {
       try {
@@ -221,7 +250,12 @@ export function createFsSessionStorage(
         await makeFolder(dirname(file));
         await writeFile(temp, text, { mode: 0o600, flag: "wx" });
       }
+      if (!await held()) {
+        await unlink(temp);
+        return false;
+      }
       await rename(temp, file);
+      return true;
     } catch (error) {
       await unlink(temp).catch(() => {});
       throw failure("write", error);
@@ -250,27 +284,31 @@ export function createFsSessionStorage(
       write({ id, text, expected, oldId, oldExpected }) {
         const file = pathOf(id);
         const oldFile = oldId === undefined ? undefined : pathOf(oldId);
-        return locked([file, ...oldFile ? [oldFile] : []], async () => {
-          if (await current(file) !== expected) return false;
-          if (oldFile && await current(oldFile) !== oldExpected) return false;
-          await writeAtomically(file, text);
-          // Delete the old id only once the new one is on disk: a failed
-          // write or a crash in between must not leave the client with no
-          // session.
-          if (oldFile) await remove(oldFile);
-          return true;
-        });
+        return locked(
+          [file, ...oldFile ? [oldFile] : []],
+          "write",
+          async (held) => {
+            if (await current(file) !== expected) return false;
+            if (oldFile && await current(oldFile) !== oldExpected) return false;
+            if (!await writeAtomically(file, text, held)) return false;
+            // Delete the old id only once the new one is on disk: a failed
+            // write or a crash in between must not leave the client with no
+            // session.
+            if (oldFile) await remove(oldFile);
+            return true;
+          },
+        );
       },
       async delete(ids) {
         // Under the lock, so that a save in flight cannot write it back.
         for (const id of ids) {
           const file = pathOf(id);
-          await locked([file], () => remove(file));
+          await locked([file], "delete", () => remove(file));
         }
       },
       discard(id, version) {
         const file = pathOf(id);
-        return locked([file], async () => {
+        return locked([file], "delete", async () => {
           if (await current(file) === version) await remove(file);
         });
       },
