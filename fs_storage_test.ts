@@ -29,6 +29,24 @@ async function filesBelow(dir: string): Promise<string[]> {
   );
 }
 
+/**
+ * A store with one saved session `{ n: 1 }`, whose lock file holds `content`
+ * as if another process held the lock, and a read of that session with
+ * `n` set to 2, ready to save.
+ */
+async function lockedByAnother(content: string) {
+  const dir = tempDir();
+  const storage = createFsSessionStorage(dir);
+  const first = await storage.read(null);
+  first.set("n", 1);
+  const cookie = (await storage.save(first))!;
+  const lock = `${fileOf(dir, cookie)}.lock`;
+  await writeFile(lock, content);
+  const session = await storage.read(cookie);
+  session.set("n", 2);
+  return { dir, storage, cookie, lock, session };
+}
+
 function fileOf(dir: string, id: string): string {
   const hash = createHash("sha256").update(id).digest("hex");
   return join(dir, hash.slice(0, 2), hash.slice(2));
@@ -178,15 +196,9 @@ describe("fs store", () => {
   });
 
   it("fs store: a save waits while another process holds the session's lock file", async () => {
-    const dir = tempDir();
-    const storage = createFsSessionStorage(dir);
-    const first = await storage.read(null);
-    first.set("n", 1);
-    const cookie = (await storage.save(first))!;
-    const lock = `${fileOf(dir, cookie)}.lock`;
-    await writeFile(lock, "another process");
-    const session = await storage.read(cookie);
-    session.set("n", 2);
+    const { dir, storage, cookie, lock, session } = await lockedByAnother(
+      "another process",
+    );
     let settled = false;
     const saving = storage.save(session).finally(() => settled = true);
     await sleep(100);
@@ -201,17 +213,11 @@ describe("fs store", () => {
   });
 
   it("fs store: a lock file a dead process left is broken, and the save goes through", async () => {
-    const dir = tempDir();
-    const storage = createFsSessionStorage(dir);
-    const first = await storage.read(null);
-    first.set("n", 1);
-    const cookie = (await storage.save(first))!;
-    const lock = `${fileOf(dir, cookie)}.lock`;
-    await writeFile(lock, "a process that died");
+    const { dir, storage, cookie, lock, session } = await lockedByAnother(
+      "a process that died",
+    );
     const past = new Date(Date.now() - 5_000);
     await utimes(lock, past, past);
-    const session = await storage.read(cookie);
-    session.set("n", 2);
     assert.equal(await storage.save(session), cookie);
     assert.equal((await storage.read(cookie)).get("n"), 2);
     assert.deepEqual(await filesBelow(dir), [fileOf(dir, cookie)]);
