@@ -20,6 +20,7 @@
  *   storage: createMemorySessionStorage(),
  * }));
  * app.get("/", (req, res) => {
+ *   // Or type req.session for the whole app: see sessionMiddleware.
  *   const session = (req as unknown as { session: Session }).session;
  *   const count = Number(session.get("count") ?? 0) + 1;
  *   session.set("count", count);
@@ -137,8 +138,8 @@ type Method = (...args: unknown[]) => unknown;
  * middleware sent them, say), the session is not saved, and an error that
  * names the cause is logged with `console.error`.
  *
- * In TypeScript, type `req.session` once for the whole app, as express's
- * own session middleware does:
+ * In TypeScript, type `req.session` once for the whole app, as
+ * express-session's types do for theirs (an app loads one or the other):
  * `declare global { namespace Express { interface Request { session: Session } } }`.
  *
  * @example With `node:http`
@@ -243,13 +244,15 @@ function deferHeaders(
   const save = async () => {
     if (failed() || res.statusCode >= 500) return replay();
     if (res.headersSent) {
-      console.error(new Error(
-        "@x/session: the session was not saved, because the response's " +
-          "headers went out before the session middleware could add its " +
-          "cookie. Put sessionMiddleware before the middleware that sends " +
-          "them, and send responses through res.writeHead, res.write or " +
-          "res.end.",
-      ));
+      console.error(
+        new Error(
+          "@x/session: the session was not saved, because the response's " +
+            "headers went out before the session middleware could add its " +
+            "cookie. Put sessionMiddleware before the middleware that sends " +
+            "them, and send responses through res.writeHead, res.write or " +
+            "res.end.",
+        ),
+      );
       return replay();
     }
     try {

@@ -199,7 +199,11 @@ export function fromExpressStore(
     const expires = Date.now() + ttlMs;
     expiries.set(session, expires);
     return {
-      cookie: { originalMaxAge: ttlMs, maxAge: ttlMs, expires: new Date(expires) },
+      cookie: {
+        originalMaxAge: ttlMs,
+        maxAge: ttlMs,
+        expires: new Date(expires),
+      },
       data: session.data,
     };
   }

@@ -131,6 +131,8 @@ export interface HonoSessionContext {
  *   c.var.session.set("userId", "admin");
  *   throw new Error("the next step failed");
  * });
+ * // c.error is set before the error handler runs, this one or Hono's own.
+ * app.onError((_error, c) => c.text("Something went wrong", 500));
  *
  * const login = await app.request("/login", { method: "POST" });
  * assert.match(login.headers.get("Set-Cookie")!, /^sid=/);

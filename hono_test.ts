@@ -31,9 +31,7 @@ function appWith(storage: SessionStorage = createMemorySessionStorage()) {
   }));
   // Hono's default error handler would print every expected error.
   app.onError((error, c) =>
-    error instanceof HTTPException
-      ? error.getResponse()
-      : c.text("failed", 500)
+    error instanceof HTTPException ? error.getResponse() : c.text("failed", 500)
   );
   app.get("/", (c) => c.text(String(c.var.session.get("user") ?? "nobody")));
   app.post("/login", (c) => {
@@ -139,7 +137,9 @@ describe("hono", () => {
     assert.ok(cookies.includes("theme=dark; Path=/"));
     assert.ok(sessionCookie(theme));
     const own = await app.request("/own");
-    assert.deepEqual(own.headers.getSetCookie(), ["sid=handler-chosen; Path=/"]);
+    assert.deepEqual(own.headers.getSetCookie(), [
+      "sid=handler-chosen; Path=/",
+    ]);
   });
 
   it("hono: a destroyed session clears the cookie", async () => {

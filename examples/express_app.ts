@@ -55,7 +55,9 @@ export function createExpressApp(sessions: SessionMiddlewareOptions) {
 
 if (import.meta.main) {
   const secret = process.env.SESSION_SECRET;
-  if (!secret) throw new Error("Set SESSION_SECRET to 32 or more random bytes.");
+  if (!secret) {
+    throw new Error("Set SESSION_SECRET to 32 or more random bytes.");
+  }
   createExpressApp({
     cookie: createCookie("sid", { secrets: [secret], httpOnly: true }),
     storage: createMemorySessionStorage({ ttl: 60 * 60 * 24 }),

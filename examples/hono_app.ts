@@ -43,7 +43,9 @@ export function createHonoApp(sessions: SessionMiddlewareOptions) {
 
 if (import.meta.main) {
   const secret = process.env.SESSION_SECRET;
-  if (!secret) throw new Error("Set SESSION_SECRET to 32 or more random bytes.");
+  if (!secret) {
+    throw new Error("Set SESSION_SECRET to 32 or more random bytes.");
+  }
   const app = createHonoApp({
     cookie: createCookie("sid", { secrets: [secret], httpOnly: true }),
     storage: createMemorySessionStorage({ ttl: 60 * 60 * 24 }),

@@ -82,7 +82,9 @@ export function createReactRouterApp(options: SessionMiddlewareOptions) {
 
 if (import.meta.main) {
   const secret = process.env.SESSION_SECRET;
-  if (!secret) throw new Error("Set SESSION_SECRET to 32 or more random bytes.");
+  if (!secret) {
+    throw new Error("Set SESSION_SECRET to 32 or more random bytes.");
+  }
   const fetch = createReactRouterApp({
     cookie: createCookie("sid", { secrets: [secret], httpOnly: true }),
     storage: createMemorySessionStorage({ ttl: 60 * 60 * 24 }),
