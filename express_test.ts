@@ -298,17 +298,6 @@ describe("express", () => {
       }
     });
   });
-
-  it("express: an unsigned cookie is refused when the middleware is created", () => {
-    assert.throws(
-      () =>
-        sessionMiddleware({
-          cookie: createCookie("sid"),
-          storage: createMemorySessionStorage(),
-        }),
-      /^TypeError: sessionMiddleware: option "cookie" is the unsigned cookie "sid"/,
-    );
-  });
 });
 
 describe("node:http", () => {

@@ -161,15 +161,4 @@ describe("hono", () => {
     assert.equal(await response.text(), "nobody");
     assert.equal(sessionCookie(response), undefined);
   });
-
-  it("hono: an unsigned cookie is refused when the middleware is created", () => {
-    assert.throws(
-      () =>
-        sessionMiddleware({
-          cookie: createCookie("sid"),
-          storage: createMemorySessionStorage(),
-        }),
-      /^TypeError: sessionMiddleware: option "cookie" is the unsigned cookie "sid"/,
-    );
-  });
 });
