@@ -213,26 +213,44 @@ function deriveKeys(
         `got ${describeValue(secrets)}. Omit it for an unsigned cookie.`,
     );
   }
-  return secrets.map((secret, index) => {
+  const keys: CookieKeys[] = [];
+  for (let index = 0; index < secrets.length; index++) {
+    // A hole, from `[, secret]` or a deleted entry, reads as undefined.
+    if (!(index in secrets)) {
+      throw new TypeError(
+        `${context}: option "secrets" has a hole at secrets[${index}]. ` +
+          "List the secrets one after another, newest first.",
+      );
+    }
+    const secret = secrets[index];
     if (typeof secret !== "string") {
       throw new TypeError(
         `${context}: option "secrets" must hold strings, but secrets[${index}] ` +
           `is ${describeValue(secret)}.`,
       );
     }
+    const earlier = secrets.indexOf(secret);
+    if (earlier !== index) {
+      throw new TypeError(
+        `${context}: option "secrets" holds the same secret twice, at ` +
+          `secrets[${earlier}] and secrets[${index}]. Remove the second one.`,
+      );
+    }
     const bytes = Buffer.from(secret);
     if (bytes.length < MIN_SECRET_BYTES) {
       throw new RangeError(
-        `${context}: secrets[${index}] is ${bytes.length} bytes long; each ` +
-          `secret must be at least ${MIN_SECRET_BYTES} bytes. Generate one ` +
-          "with `openssl rand -base64 32`.",
+        `${context}: secrets[${index}] is ${
+          bytes.length === 0 ? "empty" : `${bytes.length} bytes long`
+        }; each secret must be at least ${MIN_SECRET_BYTES} bytes. ` +
+          "Generate one with `openssl rand -base64 32`.",
       );
     }
-    return {
+    keys.push({
       ...createSigner(hkdf(bytes, "signing")),
       encryption: hkdf(bytes, "encryption"),
-    };
-  });
+    });
+  }
+  return keys;
 }
 
 // One call to the random generator per 341 nonces instead of one per

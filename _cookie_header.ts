@@ -112,39 +112,45 @@ export function formatAttributes(
 }
 
 /**
- * Finds the value of the first cookie named `name` in a `Cookie` header, as
- * RFC 6265 section 5.4 and its successor read it: pairs separated by `;`,
- * spaces and tabs around names and values ignored, one pair of surrounding
- * double quotes removed. Scans the header once, without splitting it.
+ * Finds the next cookie named `name` in a `Cookie` header, as RFC 6265
+ * section 5.4 and its successor read it: pairs separated by `;`, spaces and
+ * tabs around names and values ignored. Returns the index just past the
+ * pair's `=`, for {@linkcode cookieValueAt}, or -1 when there is none at or
+ * after `from`. To find the one after, pass the index returned: each call
+ * scans on from where the last one stopped, without splitting the header.
  */
-export function findCookieValue(header: string, name: string): string | null {
+export function findCookie(header: string, name: string, from: number): number {
   const length = header.length;
-  let from = 0;
   for (;;) {
     const at = header.indexOf(name, from);
-    if (at === -1) return null;
+    if (at === -1) return -1;
     from = at + 1;
     let before = at - 1;
     while (before >= 0 && isSpace(header.charCodeAt(before))) before--;
     if (before >= 0 && header.charCodeAt(before) !== 0x3b) continue;
     let equals = at + name.length;
     while (equals < length && isSpace(header.charCodeAt(equals))) equals++;
-    if (header.charCodeAt(equals) !== 0x3d) continue;
-
-    let start = equals + 1;
-    let end = header.indexOf(";", start);
-    if (end === -1) end = length;
-    while (start < end && isSpace(header.charCodeAt(start))) start++;
-    while (end > start && isSpace(header.charCodeAt(end - 1))) end--;
-    if (
-      end - start >= 2 && header.charCodeAt(start) === 0x22 &&
-      header.charCodeAt(end - 1) === 0x22
-    ) {
-      start++;
-      end--;
-    }
-    return header.slice(start, end);
+    if (header.charCodeAt(equals) === 0x3d) return equals + 1;
   }
+}
+
+/**
+ * The value of the pair whose `=` ends just before `start`: up to the next
+ * `;`, without surrounding spaces and tabs or one pair of double quotes.
+ */
+export function cookieValueAt(header: string, start: number): string {
+  let end = header.indexOf(";", start);
+  if (end === -1) end = header.length;
+  while (start < end && isSpace(header.charCodeAt(start))) start++;
+  while (end > start && isSpace(header.charCodeAt(end - 1))) end--;
+  if (
+    end - start >= 2 && header.charCodeAt(start) === 0x22 &&
+    header.charCodeAt(end - 1) === 0x22
+  ) {
+    start++;
+    end--;
+  }
+  return header.slice(start, end);
 }
 
 function isSpace(code: number): boolean {

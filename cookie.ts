@@ -21,9 +21,10 @@ import { createCodec } from "./_cookie_codec.ts";
 import { describeValue } from "./_describe.ts";
 import {
   COOKIE_OCTETS,
+  cookieValueAt,
   decodeValue,
   encodeValue,
-  findCookieValue,
+  findCookie,
   formatAttributes,
   TOKEN,
 } from "./_cookie_header.ts";
@@ -182,9 +183,12 @@ export interface Cookie {
   /**
    * Returns this cookie's value from a `Cookie` request header, or `null`
    * when the cookie is missing, its signature is wrong, it does not decrypt
-   * or it is malformed. When the name occurs twice, the first occurrence
-   * is read, as RFC 6265 has browsers send the most specific cookie first.
-   * Never rejects.
+   * or it is malformed. When the name occurs more than once, a signed or
+   * encrypted cookie reads the first occurrence that verifies or decrypts,
+   * so a cookie planted under the same name by a sibling subdomain
+   * (`sid=planted; sid=<valid>`) cannot hide the one this server wrote; an
+   * unsigned cookie reads the first occurrence, as RFC 6265 has browsers
+   * send the most specific cookie first. Never rejects.
    *
    * @param cookieHeader The `Cookie` header, or `null` when absent.
    * @returns The value {@linkcode Cookie.serialize} was given, or `null`.
@@ -216,7 +220,9 @@ const MAX_HEADER_BYTES = 4096;
  * this cookie's name. Keys are derived from each secret once, here.
  *
  * Throws a `TypeError` or `RangeError` naming the option for a name or
- * attributes browsers would reject, and for a secret shorter than 32 bytes.
+ * attributes browsers would reject, and for secrets that are not a list of
+ * distinct strings of 32 bytes or more (a hole, an empty string or the same
+ * secret twice is refused, naming its index, never the secret).
  *
  * @example An encrypted session cookie
  * ```ts
@@ -280,10 +286,17 @@ export function createCookie(
 
     async parse(cookieHeader) {
       if (typeof cookieHeader !== "string") return null;
-      const raw = findCookieValue(cookieHeader, name);
-      if (raw === null || !COOKIE_OCTETS.test(raw)) return null;
-      const encoded = codec.unwrap(raw);
-      return encoded === null ? null : decodeValue(encoded);
+      let start = findCookie(cookieHeader, name, 0);
+      while (start !== -1) {
+        const raw = cookieValueAt(cookieHeader, start);
+        const encoded = COOKIE_OCTETS.test(raw) ? codec.unwrap(raw) : null;
+        if (encoded !== null) return decodeValue(encoded);
+        // A cookie another site planted under this name (cookie tossing)
+        // must not hide the one this server wrote.
+        if (!codec.signed) return null;
+        start = findCookie(cookieHeader, name, start);
+      }
+      return null;
     },
 
     async serialize(value, overrides) {

@@ -15,6 +15,13 @@ function pairOf(setCookie: string): string {
   return setCookie.slice(0, setCookie.indexOf(";"));
 }
 
+/** `pair` with one character of its signature or ciphertext changed. */
+function tamper(pair: string): string {
+  const at = pair.length - 5;
+  return pair.slice(0, at) + (pair[at] === "A" ? "B" : "A") +
+    pair.slice(at + 1);
+}
+
 function valueOf(setCookie: string): string {
   const pair = pairOf(setCookie);
   return pair.slice(pair.indexOf("=") + 1);
@@ -61,11 +68,56 @@ describe("cookie parse", () => {
     assert.equal(await plain.parse("SID=1; sid=2"), "2");
   });
 
-  it("cookie: reads the first of duplicate cookies", async () => {
+  it("cookie: unsigned, reads the first of duplicate cookies even when it is malformed", async () => {
     assert.equal(await plain.parse("sid=first; sid=second"), "first");
-    const good = pairOf(await signed.serialize("good"));
-    assert.equal(await signed.parse(`${good}; sid=second`), "good");
+    assert.equal(await plain.parse("sid=a b; sid=second"), null);
   });
+
+  for (const mode of ["signed", "encrypted"] as const) {
+    const cookie = cookies()[mode];
+
+    it(`cookie: ${mode}, reads the first of duplicate cookies that verifies`, async () => {
+      const good = pairOf(await cookie.serialize("good"));
+      const other = pairOf(await cookie.serialize("other"));
+      assert.equal(await cookie.parse(`${good}; sid=second`), "good");
+      assert.equal(await cookie.parse(`${good}; ${other}`), "good");
+    });
+
+    it(`cookie: ${mode}, a cookie planted under its name does not hide the valid one (cookie tossing)`, async () => {
+      const valid = pairOf(await cookie.serialize(SESSION_ID));
+      const forged = tamper(valid);
+      // What a browser sends once a sibling subdomain has set
+      // `sid=planted; Domain=example.test`: the planted cookie first.
+      for (
+        const planted of [
+          "sid=planted",
+          "sid=",
+          "sid=a b",
+          'sid="x',
+          forged,
+          pairOf(await createCookie("sid").serialize("x")),
+          pairOf(
+            await createCookie("sid", {
+              secrets: [OLD_SECRET],
+              encrypt: cookie.encrypted,
+            }).serialize("other server"),
+          ),
+        ]
+      ) {
+        assert.equal(
+          await cookie.parse(`${planted}; ${valid}`),
+          SESSION_ID,
+          planted,
+        );
+        assert.equal(
+          await cookie.parse(`${planted}; ${planted}; a=1; ${valid}; b=2`),
+          SESSION_ID,
+          planted,
+        );
+      }
+      assert.equal(await cookie.parse("sid=planted; sid=x; sid=y"), null);
+    });
+  }
 
   it("cookie: removes one pair of double quotes around a value", async () => {
     assert.equal(await plain.parse('sid="abc"'), "abc");
@@ -164,6 +216,9 @@ function largeHeaders(pair: string, scale: number): Record<string, string> {
     "64 kB of its name without '='": `${"sid".repeat(21846 * scale)}; ${pair}`,
     "64 kB of ' sid' pairs": `${" sid ".repeat(13108 * scale)}=1; ${pair}`,
     "64 kB of separators": `${";".repeat(65536 * scale)}${pair}`,
+    "64 kB of cookies planted under its name": `${
+      "sid=planted; ".repeat(4681 * scale)
+    }${pair}`,
   };
 }
 
@@ -331,6 +386,45 @@ describe("cookie signing", () => {
       createCookie("sid", { secrets: ["é".repeat(16)] }).signed,
       true,
     );
+  });
+
+  it("cookie: refuses a secrets list with a hole, an empty secret or one secret twice, naming the index and never the secret", () => {
+    const third = "a third secret, also 32 bytes or longer";
+    // deno-lint-ignore no-sparse-arrays
+    const cases: [string[], RegExp][] = [
+      [[, SECRET] as string[], /option "secrets" has a hole at secrets\[0\]/],
+      [
+        [SECRET, , OLD_SECRET] as string[],
+        /option "secrets" has a hole at secrets\[1\]/,
+      ],
+      [[SECRET, ""], /secrets\[1\] is empty; each secret must be at least 32/],
+      [
+        [SECRET, OLD_SECRET, SECRET],
+        /option "secrets" holds the same secret twice, at secrets\[0\] and secrets\[2\]\. Remove the second one/,
+      ],
+      [
+        [third, OLD_SECRET, OLD_SECRET],
+        /at secrets\[1\] and secrets\[2\]/,
+      ],
+    ];
+    for (const [secrets, message] of cases) {
+      for (const encrypt of [false, true]) {
+        assert.throws(
+          () => createCookie("sid", { secrets, encrypt }),
+          (error: Error) => {
+            assert.ok(
+              error instanceof TypeError || error instanceof RangeError,
+            );
+            assert.match(error.message, /^createCookie\("sid"\): /);
+            assert.match(error.message, message);
+            for (const secret of [SECRET, OLD_SECRET, third]) {
+              assert.ok(!error.message.includes(secret));
+            }
+            return true;
+          },
+        );
+      }
+    }
   });
 
   it("cookie: refuses an empty secrets list and secrets that are not strings", () => {
