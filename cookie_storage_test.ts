@@ -47,6 +47,33 @@ describe("cookie store", () => {
       assert.equal(expired.get("n"), undefined);
     }));
 
+  it("cookie store: regenerateId(true) warns once per storage that the old cookie stays valid until its ttl", async () => {
+    const warnings: unknown[][] = [];
+    const warn = console.warn;
+    console.warn = (...args: unknown[]) => warnings.push(args);
+    try {
+      const storage = createCookieSessionStorage({ ttl: 60 });
+      const other = createCookieSessionStorage({ ttl: 60 });
+      const first = await storage.read(null);
+      first.set("n", 1);
+      first.regenerateId();
+      await storage.save(first);
+      assert.equal(warnings.length, 0, "regenerateId() without true");
+      for (const target of [storage, storage, other]) {
+        const session = await target.read(null);
+        session.set("n", 1);
+        session.regenerateId(true);
+        await target.save(session);
+      }
+      assert.equal(warnings.length, 2, "once for each of the two storages");
+      const message = String(warnings[0][0]);
+      assert.match(message, /old cookie stays valid until its ttl/);
+      assert.match(message, /use a server-side store/);
+    } finally {
+      console.warn = warn;
+    }
+  });
+
   it("cookie store: a value that is not JSON-serializable is refused with a clear error", async () => {
     const storage = createCookieSessionStorage();
     const session = await storage.read(null);
