@@ -185,6 +185,7 @@ async function drive(
         return;
       }
       const html = await response.text();
+      const token = /name="_csrf" value="([^"]+)"/.exec(html)?.[1] ?? "";
       const visits = Number(/id="visits">(\d+)</.exec(html)?.[1]);
       if (response.status !== 200 || visits !== visit) {
         figures.lostSessions++;
@@ -203,7 +204,7 @@ async function drive(
         const login = await request(jar, "/login", {
           method: "POST",
           headers: { "Content-Type": "application/x-www-form-urlencoded" },
-          body: `username=${name}`,
+          body: `_csrf=${token}&username=${name}`,
         });
         await login?.body?.cancel();
         if (login?.status !== 303) {
