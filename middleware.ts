@@ -2,7 +2,9 @@
  * Sessions for fetch-style servers: {@linkcode withSession} wraps a
  * `(request) => Response` handler for `Deno.serve`, `Bun.serve` or a
  * fetch-to-node adapter, and {@linkcode readSession} with
- * {@linkcode commitSession} do the same job inside frameworks such as Hono.
+ * {@linkcode commitSession} do the same job by hand. The framework adapters
+ * (`@x/session/hono`, `@x/session/express`, `@x/session/react-router`) are
+ * built on them.
  *
  * @example Serving a visit counter
  * ```ts
@@ -26,6 +28,7 @@
  * @module
  */
 
+import { describeValue } from "./_describe.ts";
 import type { Cookie } from "./cookie.ts";
 import type { Session, SessionStorage } from "./session.ts";
 
@@ -144,7 +147,7 @@ export function withSession<Info = unknown>(
   if (typeof handler !== "function") {
     throw new TypeError(
       `withSession: argument "handler" must be a function that returns a ` +
-        `Response, got ${describe(handler)}.`,
+        `Response, got ${describeValue(handler)}.`,
     );
   }
   return async (request, info) => {
@@ -153,7 +156,7 @@ export function withSession<Info = unknown>(
     if (!isResponse(response)) {
       throw new TypeError(
         `withSession: the handler must return a Response, got ` +
-          `${describe(response)}; the session was not saved.`,
+          `${describeValue(response)}; the session was not saved.`,
       );
     }
     return await commitSession(session, response, options);
@@ -165,15 +168,14 @@ export function withSession<Info = unknown>(
  * to, or a new session when the cookie is missing, forged or unknown.
  *
  * Use it with {@linkcode commitSession} where {@linkcode withSession} does
- * not fit, such as in a framework's middleware.
+ * not fit. For Hono, Express and React Router, `@x/session/hono`,
+ * `@x/session/express` and `@x/session/react-router` do this for you.
  *
- * @example A Hono middleware
+ * @example Reading and committing by hand
  * ```ts
- * import { Hono } from "hono";
  * import { commitSession, readSession } from "@x/session/middleware";
  * import { createCookie } from "@x/session/cookie";
  * import { createMemorySessionStorage } from "@x/session/memory-storage";
- * import type { Session } from "@x/session/session";
  * import assert from "node:assert/strict";
  *
  * const sessions = {
@@ -183,26 +185,20 @@ export function withSession<Info = unknown>(
  *   storage: createMemorySessionStorage(),
  * };
  *
- * const app = new Hono<{ Variables: { session: Session } }>();
- * app.use(async (c, next) => {
- *   const session = await readSession(c.req.raw, sessions);
- *   c.set("session", session);
- *   await next();
- *   // Hono keeps its own list of Set-Cookie headers when `c.res` is
- *   // replaced, so add the cookie to the headers of the response it holds.
- *   await commitSession(session, c.res.headers, sessions);
- * });
- * app.get("/", (c) => {
- *   const count = Number(c.var.session.get("count") ?? 0) + 1;
- *   c.var.session.set("count", count);
- *   return c.text(`Visit number ${count}`);
- * });
- * // Deno.serve(app.fetch), Bun.serve(app), or serve(app) from @hono/node-server
+ * async function handle(request: Request): Promise<Response> {
+ *   const session = await readSession(request, sessions);
+ *   const count = Number(session.get("count") ?? 0) + 1;
+ *   session.set("count", count);
+ *   // Commit only a response that succeeded: a failed request keeps nothing.
+ *   return await commitSession(session, new Response(`Visit ${count}`), sessions);
+ * }
  *
- * const first = await app.request("/");
+ * const first = await handle(new Request("http://localhost/"));
  * const cookie = first.headers.get("Set-Cookie")!.split(";")[0];
- * const second = await app.request("/", { headers: { Cookie: cookie } });
- * assert.equal(await second.text(), "Visit number 2");
+ * const second = await handle(
+ *   new Request("http://localhost/", { headers: { Cookie: cookie } }),
+ * );
+ * assert.equal(await second.text(), "Visit 2");
  * ```
  *
  * @param request The request whose `Cookie` header is read.
@@ -314,7 +310,7 @@ export async function commitSession(
   if (response === undefined && !isHeaders(target)) {
     throw new TypeError(
       `commitSession: argument "target" must be a Response or Headers, got ` +
-        `${describe(target)}.`,
+        `${describeValue(target)}.`,
     );
   }
   const { cookie, storage } = options;
@@ -412,7 +408,7 @@ function checkOptions(caller: string, options: SessionMiddlewareOptions) {
   ) {
     throw new TypeError(
       `${caller}: option "cookie" must be a cookie from createCookie(), got ` +
-        `${describe(cookie)}.`,
+        `${describeValue(cookie)}.`,
     );
   }
   if (!cookie.signed) {
@@ -429,7 +425,7 @@ function checkOptions(caller: string, options: SessionMiddlewareOptions) {
     throw new TypeError(
       `${caller}: option "storage" must be a session storage with read() ` +
         `and save(), such as createFsSessionStorage(), got ` +
-        `${describe(storage)}.`,
+        `${describeValue(storage)}.`,
     );
   }
 }
@@ -446,15 +442,4 @@ function isHeaders(value: unknown): value is Headers {
   return typeof value === "object" && value !== null &&
     typeof (value as Headers).append === "function" &&
     typeof (value as Headers).getSetCookie === "function";
-}
-
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (typeof value === "function") return "a function";
-  if (typeof value === "object") {
-    return `an object (${value.constructor?.name ?? "no prototype"})`;
-  }
-  // A string could be a secret put in the wrong place: name only its type.
-  if (typeof value === "string") return "a string";
-  return String(value);
 }
