@@ -13,7 +13,6 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import pg from "pg";
 import postgres from "postgres";
-import session from "express-session";
 import connectPgSimple from "connect-pg-simple";
 import { createCluster } from "redis";
 import { createSqliteSessionStorage } from "../sqlite_storage.ts";
@@ -118,6 +117,10 @@ const RECORD = JSON.stringify({
   });
   // express-session's store on the same pool: what a request costs it is
   // one get and, the session changed, one set.
+  // Imported by a name the type checker does not follow: express-session's
+  // types change Express's Request for every file that deno check sees.
+  const expressSession = "express-session";
+  const { default: session } = await import(expressSession);
   const PgStore = connectPgSimple(session);
   const pgSimple = new PgStore({
     pool,
