@@ -8,7 +8,7 @@
 // test shows each kind of loss. Redis, not the JavaScript runtime, decides
 // all of it, so the file runs on one runtime.
 
-import { after, before, describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createCluster } from "redis";
@@ -23,7 +23,9 @@ import type { Session, SessionStorage } from "../session.ts";
 const PREFIX = "session:";
 const PROMOTION_POLLS = 300;
 
-let cluster: RedisCluster;
+// Started here rather than in a hook: Bun gives a hook 5 seconds, which a
+// busy machine can take to start a cluster.
+const cluster: RedisCluster = await startRedisCluster({ replicas: 1 });
 const clients: { destroy(): void }[] = [];
 
 /** A storage on a fresh cluster client that knows only the live nodes. */
@@ -84,13 +86,9 @@ async function waitUntilMaster(node: ClusterNode): Promise<void> {
 }
 
 describe("redis store on Redis Cluster, failover", () => {
-  before(async () => {
-    cluster = await startRedisCluster({ replicas: 1 });
-  });
-
   after(async () => {
     for (const client of clients) client.destroy();
-    await cluster?.stop();
+    await cluster.stop();
   });
 
   it("redis cluster: a planned failover (CLUSTER FAILOVER) loses no session", async () => {
