@@ -197,7 +197,8 @@ export function inTurn<T>(
   key: string,
   work: () => Promise<T>,
 ): Promise<T> {
-  const result = (queues.get(key) ?? Promise.resolve()).then(work, work);
+  const previous = queues.get(key);
+  const result = previous ? previous.then(work, work) : work();
   const settled = result.catch(() => {});
   queues.set(key, settled);
   settled.then(() => {
