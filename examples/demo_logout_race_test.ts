@@ -25,6 +25,13 @@ function sessionPair(response: Response): string | undefined {
   return undefined;
 }
 
+/** The CSRF token of the page's form. */
+function csrfToken(html: string): string {
+  const token = /name="_csrf" value="([^"]+)"/.exec(html)?.[1];
+  assert.ok(token, "the page has a form with a CSRF token");
+  return encodeURIComponent(token);
+}
+
 async function send(url: URL, cookie: string, method = "GET", body?: string) {
   const response = await fetch(url, {
     method,
@@ -57,16 +64,23 @@ describe("demo on its fs store", () => {
           new URL("/login", demo.url),
           anonymous,
           "POST",
-          "username=victim",
+          `_csrf=${csrfToken(first.text)}&username=victim`,
         );
         const cookie = sessionPair(login.response);
         assert.ok(cookie, "the login sets the session cookie");
+        const page = await send(home, cookie);
+        assert.match(page.text, /id="user">victim</, "logged in");
         // The thief's requests go out first; the victim's logout overlaps.
         const thief = Array.from(
           { length: THIEF_REQUESTS },
           () => send(home, cookie),
         );
-        const logout = await send(new URL("/logout", demo.url), cookie, "POST");
+        const logout = await send(
+          new URL("/logout", demo.url),
+          cookie,
+          "POST",
+          `_csrf=${csrfToken(page.text)}`,
+        );
         assert.equal(logout.response.status, 303);
         await Promise.all(thief);
         const after = await send(home, cookie);
