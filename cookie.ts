@@ -289,7 +289,10 @@ export function createCookie(
       let start = findCookie(cookieHeader, name, 0);
       while (start !== -1) {
         const raw = cookieValueAt(cookieHeader, start);
-        const encoded = COOKIE_OCTETS.test(raw) ? codec.unwrap(raw) : null;
+        let encoded = COOKIE_OCTETS.test(raw) ? codec.unwrap(raw) : null;
+        if (typeof encoded === "object" && encoded !== null) {
+          encoded = await encoded;
+        }
         if (encoded !== null) return decodeValue(encoded);
         // A cookie another site planted under this name (cookie tossing)
         // must not hide the one this server wrote.
@@ -314,7 +317,9 @@ export function createCookie(
           { ...defaults, ...overrides },
         )
       );
-      const header = prefix + codec.wrap(encodeValue(value)) + attributes;
+      let wrapped = codec.wrap(encodeValue(value));
+      if (typeof wrapped !== "string") wrapped = await wrapped;
+      const header = prefix + wrapped + attributes;
       if (header.length > MAX_HEADER_BYTES) {
         throw new RangeError(
           `Cookie ${JSON.stringify(name)}: the Set-Cookie header would be ` +
