@@ -130,9 +130,10 @@ export interface CsrfProtection {
   readonly header: string;
   /**
    * The token of `session`, to put in a hidden form field or a header.
-   * The first call stores a random key in the session (so save it); the
-   * token is derived from that key and the session id, so it changes when
-   * the id is regenerated. Render it after `regenerateId()`, not before.
+   * The first call stores a random key in the session, under the key
+   * `"@x/session/csrf"` (so save the session); the token is derived from
+   * that key and the session id, so it changes when the id is regenerated.
+   * Render it after `regenerateId()`, not before.
    */
   token(session: Session): string;
   /**
@@ -243,8 +244,8 @@ export function createCsrfProtection(
       await formField(request, field, maxFormBytes);
     if (typeof sent !== "string" || sent === "") {
       return `the request carries no CSRF token: send it in the ` +
-        `"${header}" header or the "${field}" form field of a form ` +
-        `with a Content-Length of at most ${maxFormBytes} bytes`;
+        `"${header}" header, or the "${field}" field of a form of at most ` +
+        `${maxFormBytes} bytes`;
     }
     if (typeof session.get(KEY) !== "string") {
       return "the session has no CSRF token yet: render the page that " +

@@ -34,6 +34,23 @@ const CHROMIUM_FLAGS = [
 // Every wait of a page, a navigation or the browser's start is bounded.
 const WAIT_MS = 30_000;
 
+/** Starts Chromium on a fresh profile, every wait bounded. */
+async function launch(
+  profile: string,
+): Promise<{ context: BrowserContext; page: Page }> {
+  // Playwright takes the profile folder as an argument rather than as a
+  // --user-data-dir flag.
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    args: CHROMIUM_FLAGS,
+    headless: true,
+    timeout: WAIT_MS,
+  });
+  context.setDefaultTimeout(WAIT_MS);
+  context.setDefaultNavigationTimeout(WAIT_MS);
+  return { context, page: context.pages()[0] ?? await context.newPage() };
+}
+
 describe("the demo in Chromium", { timeout: 180_000 }, () => {
   const sessions = mkdtempSync(join(tmpdir(), "demo-e2e-sessions-"));
   // A fresh profile: no cookie of an earlier run can leak into this one.
@@ -47,17 +64,7 @@ describe("the demo in Chromium", { timeout: 180_000 }, () => {
       SESSION_DIR: sessions,
       SESSION_SECRET: "a secret for the browser test of 32 bytes or more",
     });
-    // Playwright takes the profile folder as an argument rather than as a
-    // --user-data-dir flag.
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      args: CHROMIUM_FLAGS,
-      headless: true,
-      timeout: WAIT_MS,
-    });
-    context.setDefaultTimeout(WAIT_MS);
-    context.setDefaultNavigationTimeout(WAIT_MS);
-    page = context.pages()[0] ?? await context.newPage();
+    ({ context, page } = await launch(profile));
   });
 
   after(async () => {
@@ -245,15 +252,7 @@ describe("the demo in Chromium, against a sibling subdomain and another site", {
     });
     app = demo.url.replace("127.0.0.1", "app.example.test");
     attacker = await startAttacker();
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      args: CHROMIUM_FLAGS,
-      headless: true,
-      timeout: WAIT_MS,
-    });
-    context.setDefaultTimeout(WAIT_MS);
-    context.setDefaultNavigationTimeout(WAIT_MS);
-    page = context.pages()[0] ?? await context.newPage();
+    ({ context, page } = await launch(profile));
   });
 
   after(async () => {
