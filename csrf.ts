@@ -42,8 +42,8 @@
  * @module
  */
 
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import { Buffer } from "node:buffer";
+import { encodeBase64url } from "./_base64url.ts";
+import { byteString, createHmacSha256 } from "./_hmac_sha256.ts";
 import type { Session } from "./session.ts";
 import type { SessionHandler } from "./middleware.ts";
 import { describeValue } from "./_describe.ts";
@@ -219,12 +219,18 @@ export function createCsrfProtection(
   function token(session: Session): string {
     let key = session.get(KEY);
     if (typeof key !== "string") {
-      key = randomBytes(32).toString("base64url");
+      key = encodeBase64url(crypto.getRandomValues(new Uint8Array(32)));
       session.set(KEY, key);
     }
-    return createHmac("sha256", key as string).update(session.id).digest(
-      "base64url",
+    // HMAC-SHA256 of the id's UTF-8 bytes under the key's, in JavaScript;
+    // printable ASCII is its own UTF-8.
+    const id = session.id;
+    const mac = new Uint8Array(32);
+    createHmacSha256(new TextEncoder().encode(key as string))(
+      /^[ -~]*$/.test(id) ? id : byteString(new TextEncoder().encode(id)),
+      mac,
     );
+    return encodeBase64url(mac);
   }
 
   async function check(
@@ -369,10 +375,13 @@ async function readAtMost(
 
 function sameToken(sent: string, expected: string): boolean {
   if (sent.length !== TOKEN_LENGTH) return false;
-  const given = Buffer.from(sent);
-  // A character outside ASCII makes the bytes longer than the characters.
-  if (given.length !== TOKEN_LENGTH) return false;
-  return timingSafeEqual(given, Buffer.from(expected));
+  // In time that does not depend on where they differ; a character outside
+  // ASCII differs from every character of a token.
+  let difference = 0;
+  for (let i = 0; i < TOKEN_LENGTH; i++) {
+    difference |= sent.charCodeAt(i) ^ expected.charCodeAt(i);
+  }
+  return difference === 0;
 }
 
 function nonEmptyString(option: string, value: unknown): string {
