@@ -5,7 +5,7 @@
 
 import { allocBytes, decodeBase64url, encodeBase64url } from "./_base64url.ts";
 import { describeValue } from "./_describe.ts";
-import { createHmacSha256 } from "./_hmac_sha256.ts";
+import { byteString, createHmacSha256 } from "./_hmac_sha256.ts";
 
 /**
  * How one cookie's values are protected, chosen once by
@@ -413,12 +413,5 @@ function hkdf(secret: Uint8Array, purpose: string): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(32);
   createHmacSha256(key)(`@x/session cookie ${purpose} v1\x01`, out);
   key.fill(0);
-  return out;
-}
-
-/** `bytes` as a string of one character per byte, as the HMAC takes it. */
-function byteString(bytes: Uint8Array): string {
-  let out = "";
-  for (const byte of bytes) out += String.fromCharCode(byte);
   return out;
 }

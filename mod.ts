@@ -32,3 +32,4 @@ export * from "./redis_storage.ts";
 export * from "./kv_storage.ts";
 export * from "./cookie.ts";
 export * from "./middleware.ts";
+export * from "./csrf.ts";

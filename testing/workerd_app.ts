@@ -1,9 +1,10 @@
 // The Cloudflare Worker that testing/workerd_test.ts runs in workerd without
 // `nodejs_compat`: the session flow over HTTP with each store that needs no
 // file system, plus every module that must load where there is no `node:`
-// module.
+// module (the CSRF guard, the Redis and KV stores, the conformance suite).
 
 import { createCookie } from "../cookie.ts";
+import { createCsrfProtection } from "../csrf.ts";
 import { createCookieSessionStorage } from "../cookie_storage.ts";
 import { createMemorySessionStorage } from "../memory_storage.ts";
 import { withSession } from "../middleware.ts";
@@ -56,6 +57,7 @@ export default {
     const [, store] = new URL(request.url).pathname.split("/");
     if (store === "modules") {
       const loaded = [
+        createCsrfProtection,
         createRedisSessionStorage,
         createKvSessionStorage,
         sessionStorageCases,
