@@ -119,7 +119,17 @@ async function write(
   encoded: string,
   attributes: string,
 ): Promise<string[]> {
-  let count = 2;
+  // A first guess from below, so that most values are sealed once: sealing
+  // adds at least the `<count>~`, and encryption writes base64url.
+  const least = encoded.length + 2;
+  let count = Math.max(
+    2,
+    Math.ceil(
+      (codec.encrypted ? Math.ceil(least * 4 / 3) : least) /
+        (MAX_HEADER_BYTES - name.length - 3 - attributes.length),
+    ),
+  );
+  if (count > maxChunks) throw tooLarge(name, least, maxBytes, attributes);
   let sealed: string;
   for (;;) {
     sealed = await codec.wrap(`${count}~${encoded}`);
@@ -128,11 +138,11 @@ async function write(
       attributes.length;
     const needed = room < 1 ? Infinity : Math.ceil(sealed.length / room);
     if (needed <= count) break;
-    if (needed > maxChunks) {
-      throw tooLarge(name, sealed.length, maxBytes, attributes.length);
-    }
     // More pieces lengthen `<count>~`, and so the sealed text: try again.
     count = needed;
+  }
+  if (count > maxChunks) {
+    throw tooLarge(name, sealed.length, maxBytes, attributes);
   }
   const pieces = cut(sealed, count);
   // Each pair in the Cookie header, with its "; " separator.
@@ -140,9 +150,7 @@ async function write(
   for (let index = 0; index < count; index++) {
     bytes += chunkName(name, index).length + 3 + pieces[index].length;
   }
-  if (bytes > maxBytes) {
-    throw tooLarge(name, bytes, maxBytes, attributes.length);
-  }
+  if (bytes > maxBytes) throw tooLarge(name, bytes, maxBytes, attributes);
   const headers = [`${name}=${count}~${pieces[0]}${attributes}`];
   for (let index = 1; index < count; index++) {
     headers.push(`${name}.${index}=${pieces[index]}${attributes}`);
@@ -206,16 +214,23 @@ function tooLarge(
   name: string,
   bytes: number,
   maxBytes: number,
-  attributeBytes: number,
+  attributes: string,
 ): RangeError {
+  if (attributes.length > MAX_HEADER_BYTES - 1024) {
+    return new RangeError(
+      `Cookie ${JSON.stringify(name)}: its attributes take ` +
+        `${attributes.length} of the ${MAX_HEADER_BYTES} bytes a cookie may ` +
+        'have, which leaves too little room for chunks (option "chunked"). ' +
+        "Shorten the path or the domain.",
+    );
+  }
   return new RangeError(
     `Cookie ${JSON.stringify(name)}: the value would take about ${bytes} ` +
       `bytes of cookies, over the ${maxBytes} bytes of option "chunked" ` +
-      `(maxBytes), in chunks of at most ${MAX_HEADER_BYTES} bytes with ` +
-      `${attributeBytes} bytes of attributes each. Store less in the cookie, ` +
-      "raise maxBytes if every server and proxy in front of yours accepts " +
-      "the larger Cookie header, or keep the data in a server-side store " +
-      "such as createFsSessionStorage so the cookie holds only an id.",
+      "(maxBytes). Store less in the cookie, raise maxBytes if every server " +
+      "and proxy in front of yours accepts the larger Cookie header, or keep " +
+      "the data in a server-side store such as createFsSessionStorage so " +
+      "the cookie holds only an id.",
   );
 }
 

@@ -198,6 +198,19 @@ describe("chunked cookie", () => {
         !error.message.includes("abcdef"),
     );
     await assert.rejects(
+      cookie.serializeAll("x".repeat(1_000_000), null),
+      /over the 10240 bytes of option "chunked" \(maxBytes\)/,
+    );
+    const noRoom = createCookie("sid", {
+      secrets: [SECRET],
+      chunked: true,
+      path: "/" + "p".repeat(4080),
+    });
+    await assert.rejects(
+      noRoom.serializeAll(valueOfSize(100), null),
+      /its attributes take 4112 of the 4096 bytes a cookie may have, .* Shorten the path/,
+    );
+    await assert.rejects(
       cookie.serialize(valueOfSize(5_000)),
       /This cookie is chunked: write it with serializeAll/,
     );
