@@ -2,7 +2,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import fc from "fast-check";
-import { decodeBase64url, encodeBase64url } from "./_base64url.ts";
+import {
+  allocBytes,
+  decodeBase64url,
+  encodeAllocated,
+  encodeBase64url,
+} from "./_base64url.ts";
 
 test("base64url: encodes as Buffer does, and decodes back", () => {
   fc.assert(
@@ -10,6 +15,9 @@ test("base64url: encodes as Buffer does, and decodes back", () => {
       const text = encodeBase64url(bytes);
       assert.equal(text, Buffer.from(bytes).toString("base64url"));
       assert.deepEqual(decodeBase64url(text), bytes);
+      const allocated = allocBytes(bytes.length);
+      allocated.set(bytes);
+      assert.equal(encodeAllocated(allocated), text);
     }),
   );
 });

@@ -3,7 +3,12 @@
 // here: the keys derived from the secrets, the scratch buffers, the nonce
 // pool and the per-runtime choice of HMAC. Not part of the public API.
 
-import { allocBytes, decodeBase64url, encodeBase64url } from "./_base64url.ts";
+import {
+  allocBytes,
+  decodeBase64url,
+  encodeAllocated,
+  encodeBase64url,
+} from "./_base64url.ts";
 import { describeValue } from "./_describe.ts";
 import { byteString, createHmacSha256 } from "./_hmac_sha256.ts";
 
@@ -167,7 +172,7 @@ function nodeEncryptingCodec(
       out.set(head, IV_BYTES);
       out.set(cipher.final(), IV_BYTES + head.length);
       out.set(cipher.getAuthTag(), IV_BYTES + encoded.length);
-      return encodeBase64url(out);
+      return encodeAllocated(out);
     },
     unwrap(raw) {
       const sealed = decodeBase64url(raw);
@@ -293,7 +298,7 @@ function createSigner(
         );
       }
       inJavaScript(message, expectedSignature);
-      return encodeBase64url(expectedSignature);
+      return encodeAllocated(expectedSignature);
     },
     verify(message, signature) {
       let expected: Uint8Array = expectedSignature;
@@ -376,9 +381,9 @@ function takeRandomBytes(
     crypto.getRandomValues(randomPool);
     randomPoolOffset = 0;
   }
-  target.set(
-    randomPool.subarray(randomPoolOffset, randomPoolOffset + IV_BYTES),
-  );
+  for (let i = 0; i < IV_BYTES; i++) {
+    target[i] = randomPool[randomPoolOffset + i];
+  }
   randomPoolOffset += IV_BYTES;
   return target.subarray(0, IV_BYTES);
 }

@@ -290,7 +290,8 @@ function deferHeaders(
       ]);
       if (!saving) {
         saving = true;
-        void save();
+        // Nothing may reject unseen: Node ends the process on it.
+        save().catch((error) => console.error(error));
       }
       return name === "write" ? true : res;
     };

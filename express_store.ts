@@ -19,13 +19,19 @@
  * @module
  */
 
-import { createSession, type Session, type SessionStorage } from "./session.ts";
-import { describeValue } from "./_describe.ts";
+import type { ServerSessionStorageOptions, SessionStorage } from "./session.ts";
+import {
+  assertMethods,
+  backendCalls,
+  createServerSessionStorage,
+  inTurn,
+  serverOptions,
+} from "./_server_storage.ts";
 
 /**
  * What {@linkcode fromExpressStore} hands an express-session store to keep:
  * the `cookie` express-session stores expect, from which they take the
- * record's lifetime, and the session's data.
+ * record's lifetime, and the session's record, as this package encodes it.
  *
  * @example
  * ```ts
@@ -33,7 +39,7 @@ import { describeValue } from "./_describe.ts";
  *
  * const record: ExpressSessionRecord = {
  *   cookie: { originalMaxAge: 3_600_000, maxAge: 3_600_000, expires: new Date() },
- *   data: [{ userId: "mj" }, {}],
+ *   record: '{"v":1}',
  * };
  * ```
  */
@@ -48,8 +54,8 @@ export interface ExpressSessionRecord {
     maxAge?: number;
     expires?: Date | string | null;
   };
-  /** The session's `[values, flash]` pair. */
-  data?: unknown;
+  /** The session's values, flash values and expiry, encoded as text. */
+  record?: string;
 }
 
 /**
@@ -92,12 +98,12 @@ export interface ExpressStore {
  * const options: ExpressStoreOptions = { ttl: 60 * 60 * 24 };
  * ```
  */
-export interface ExpressStoreOptions {
+export interface ExpressStoreOptions extends ServerSessionStorageOptions {
   /**
    * Seconds of inactivity after which a session is gone. Every save renews
    * it, and an unchanged session is written again once less than half of
-   * its ttl is left, so a session in use never expires. The store is told the same lifetime, so it can drop
-   * expired records by itself.
+   * its ttl is left, so a session in use never expires. The store is told
+   * the same lifetime, so it can drop expired records by itself.
    *
    * @default {undefined} (sessions expire when the store's own default
    * says, such as a day for connect-redis and memorystore, never for
@@ -110,14 +116,18 @@ export interface ExpressStoreOptions {
  * Turns an express-session store into a {@linkcode SessionStorage}, with
  * the rules of this package's own stores: an id the store does not hold is
  * not adopted (the client gets a new session with a new id), an expired
- * session reads as a new one, `regenerateId(true)` deletes the old record
- * after the new one is written, and `destroy()` deletes the record.
+ * session reads as a new one, `regenerateId(true)` deletes the old record,
+ * `destroy()` deletes the record, and a save merges its request's changes
+ * onto a record another request saved in the meantime.
  *
- * Such a store cannot give what its callback API lacks: two overlapping
- * requests of one session both write it whole, and the last write wins (no
- * compare-and-set), and deletes and writes are separate calls, so a crash
- * between the write of a regenerated session and the delete of its old id
- * leaves the old record until it expires.
+ * An express-session store has no compare-and-set, so the bridge checks
+ * and writes in turn per session within one process: overlapping requests
+ * that one process serves lose no update, and a logout stays final. Across
+ * processes sharing the store, a check and its write can interleave with
+ * another process's, and the last write wins; a regenerated session's new
+ * record and the delete of its old one are two calls, so a crash in between
+ * leaves the old record until it expires. Use this package's own Redis, KV
+ * or fs store where that matters.
  *
  * @example connect-redis
  * ```ts ignore
@@ -151,120 +161,82 @@ export interface ExpressStoreOptions {
  * ```
  *
  * @param store An express-session store.
- * @param options How sessions expire.
+ * @param options How sessions expire, and whether unknown ids are adopted.
  * @returns The session storage.
- * @throws {TypeError} When `store` lacks `get`, `set` or `destroy`.
+ * @throws {TypeError} When `store` lacks `get`, `set` or `destroy`, or
+ * `useUnknownIds` is not a boolean.
  * @throws {RangeError} When `ttl` is not a positive number of seconds.
  */
 export function fromExpressStore(
   store: ExpressStore,
   options: ExpressStoreOptions = {},
 ): SessionStorage {
-  for (const method of ["get", "set", "destroy"] as const) {
-    if (typeof store?.[method] !== "function") {
-      throw new TypeError(
-        `fromExpressStore: argument "store" must be an express-session ` +
-          `store with get(), set() and destroy(), got ` +
-          `${describeValue(store)}, which has no ${method}().`,
-      );
-    }
-  }
-  const { ttl } = options;
-  if (ttl !== undefined && !(Number.isFinite(ttl) && ttl > 0)) {
-    throw new RangeError(
-      `fromExpressStore: option "ttl" must be a positive number of seconds, ` +
-        `got ${describeValue(ttl)}. Leave it out to use the store's default.`,
-    );
-  }
-  const ttlMs = ttl === undefined ? undefined : ttl * 1000;
-  // When each session read or saved expires (Unix ms).
-  const expiries = new WeakMap<Session, number>();
-
-  const call = <T>(
-    method: (callback: (error: unknown, value?: T) => void) => void,
+  const factory = "fromExpressStore";
+  assertMethods(factory, "store", store, {
+    what: "an express-session store",
+    methods: ["get", "set", "destroy"],
+    advice: "Pass a store written for express-session, such as " +
+      "new RedisStore({ client }) from connect-redis.",
+  });
+  const { useUnknownIds, expiry } = serverOptions(factory, options);
+  const backend = backendCalls(
+    factory,
+    "Check that the express-session store works and its backend is reachable.",
+  );
+  const call = (
+    action: string,
+    method: (callback: (error: unknown, value?: unknown) => void) => void,
   ) =>
-    new Promise<T | undefined>((resolve, reject) => {
-      method((error, value) => error ? reject(error) : resolve(value));
-    });
-  const destroy = (id: string) =>
-    call((callback) => store.destroy(id, callback));
-
-  function recordOf(session: Session): ExpressSessionRecord {
-    if (ttlMs === undefined) {
-      return {
-        cookie: { originalMaxAge: null, expires: null },
-        data: session.data,
-      };
-    }
-    const expires = Date.now() + ttlMs;
-    expiries.set(session, expires);
-    return {
-      cookie: {
-        originalMaxAge: ttlMs,
-        maxAge: ttlMs,
-        expires: new Date(expires),
-      },
-      data: session.data,
-    };
-  }
-
-  return {
-    async read(cookie) {
-      if (!cookie) return createSession();
-      const record = await call<unknown>((callback) =>
-        store.get(cookie, callback)
-      ) as Partial<ExpressSessionRecord> | null | undefined;
-      const data = dataOf(record);
-      const expires = expiresOf(record);
-      if (data === undefined || expires <= Date.now()) {
-        if (data !== undefined) await destroy(cookie).catch(() => {});
-        return createSession();
-      }
-      const session = createSession(cookie, data);
-      if (Number.isFinite(expires)) expiries.set(session, expires);
-      return session;
-    },
-
-    async save(session) {
-      const { id, deleteId } = session;
-      if (session.destroyed) {
-        if (deleteId !== undefined) await destroy(deleteId);
-        await destroy(id);
-        return "";
-      }
-      const expires = expiries.get(session);
-      if (
-        !session.dirty && (ttlMs === undefined || expires === undefined ||
-          expires - Date.now() > ttlMs / 2)
-      ) {
-        return null;
-      }
-      await call((callback) => store.set(id, recordOf(session), callback));
-      if (deleteId !== undefined) await destroy(deleteId);
-      return id;
-    },
+    backend(
+      action,
+      () =>
+        new Promise<unknown>((resolve, reject) => {
+          method((error, value) => error ? reject(error) : resolve(value));
+        }),
+    );
+  // The record's text, or undefined when there is none or the record is not
+  // one this bridge wrote (such as a session express-session wrote).
+  const load = async (id: string) => {
+    const found = await call("read a session", (done) => store.get(id, done));
+    const text = (found as ExpressSessionRecord | null | undefined)?.record;
+    return typeof text === "string" ? text : undefined;
   };
-}
+  const destroy = (id: string) =>
+    call("delete a session", (done) => store.destroy(id, done));
+  // The check-then-write of each id takes turns, in this process.
+  const turns = new Map<string, Promise<unknown>>();
 
-type Data = [Record<string, unknown>, Record<string, unknown>];
-
-// The [values, flash] pair of a record this module wrote, or undefined for
-// anything else, such as a session express-session itself wrote.
-function dataOf(record: Partial<ExpressSessionRecord> | null | undefined) {
-  const data = record?.data;
-  if (!Array.isArray(data) || data.length !== 2) return undefined;
-  return data.every((part) =>
-      typeof part === "object" && part !== null && !Array.isArray(part)
-    )
-    ? data as Data
-    : undefined;
-}
-
-function expiresOf(
-  record: Partial<ExpressSessionRecord> | null | undefined,
-): number {
-  const expires = record?.cookie?.expires;
-  if (expires === null || expires === undefined) return Infinity;
-  const time = new Date(expires).getTime();
-  return Number.isNaN(time) ? Infinity : time;
+  return createServerSessionStorage({
+    // The text itself is the version: the flow compares it by value.
+    async load(id) {
+      const text = await load(id);
+      return text === undefined ? undefined : { text, version: text };
+    },
+    write({ id, text, expires, expected, oldId, oldExpected }) {
+      return inTurn(turns, oldId ?? id, async () => {
+        if (await load(id) !== expected) return false;
+        if (oldId !== undefined && await load(oldId) !== oldExpected) {
+          return false;
+        }
+        const record: ExpressSessionRecord = {
+          cookie: { originalMaxAge: null, expires: null },
+          record: text,
+        };
+        if (expires !== null) {
+          const ttl = expires - Date.now();
+          record.cookie = {
+            originalMaxAge: ttl,
+            maxAge: ttl,
+            expires: new Date(expires),
+          };
+        }
+        await call("save a session", (done) => store.set(id, record, done));
+        if (oldId !== undefined) await destroy(oldId);
+        return true;
+      });
+    },
+    async delete(ids) {
+      for (const id of ids) await inTurn(turns, id, () => destroy(id));
+    },
+  }, { useUnknownIds, expiry });
 }

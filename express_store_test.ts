@@ -54,8 +54,9 @@ describe("express store bridge", () => {
     const before = Date.now();
     await storage.save(visitor);
     const { cookie } = records[0];
-    assert.equal(cookie.maxAge, 60_000);
-    assert.equal(cookie.originalMaxAge, 60_000);
+    // Milliseconds left, as express-session's stores read them.
+    assert.ok(cookie.maxAge! > 55_000 && cookie.maxAge! <= 60_000);
+    assert.equal(cookie.originalMaxAge, cookie.maxAge);
     const expires = new Date(cookie.expires!).getTime();
     assert.ok(expires >= before + 60_000 && expires <= Date.now() + 60_000);
   });
@@ -70,7 +71,9 @@ describe("express store bridge", () => {
     await new Promise((resolve) => setTimeout(resolve, 120));
     calls.length = 0;
     assert.equal(await storage.save(await storage.read(id)), id);
-    assert.deepEqual(calls, ["get", "set"]);
+    // One get to read; the save checks the record is still the one read,
+    // then writes.
+    assert.deepEqual(calls, ["get", "get", "set"]);
     assert.equal((await storage.read(id)).get("user"), "mj");
   });
 
@@ -92,16 +95,22 @@ describe("express store bridge", () => {
       set: (_sid, _record, callback) => callback?.(new Error("read-only")),
       destroy: (_sid, callback) => callback?.(),
     });
-    await assert.rejects(storage.read("some-id"), /connection refused/);
+    await assert.rejects(
+      storage.read("some-id"),
+      /^Error: fromExpressStore: could not read a session \(connection refused\)/,
+    );
     const visitor = await storage.read(null);
     visitor.set("user", "mj");
-    await assert.rejects(storage.save(visitor), /read-only/);
+    await assert.rejects(
+      storage.save(visitor),
+      /could not (read|save) a session \((connection refused|read-only)\)/,
+    );
   });
 
   it("express store bridge: a store without get, set or destroy, or a bad ttl, is refused", () => {
     assert.throws(
       () => fromExpressStore({} as ExpressStore),
-      /^TypeError: fromExpressStore: argument "store" must be an express-session store with get\(\), set\(\) and destroy\(\)/,
+      /^TypeError: fromExpressStore: argument "store" must be an express-session store with a "get" method/,
     );
     for (const ttl of [0, -1, Number.NaN, Infinity]) {
       assert.throws(

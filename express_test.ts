@@ -1,8 +1,14 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import {
+  createServer,
+  get,
+  type IncomingMessage,
+  type Server,
+} from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
+import { Readable } from "node:stream";
 import express from "express";
 import { CookieJar } from "tough-cookie";
 import { sessionMiddleware } from "./express.ts";
@@ -58,6 +64,7 @@ async function listen(server: Server) {
   const jar = new CookieJar();
   return {
     jar,
+    base,
     async fetch(path: string, init: RequestInit = {}): Promise<Response> {
       const url = base + path;
       const cookie = await jar.getCookieString(url);
@@ -137,6 +144,24 @@ describe("express", () => {
       res.writeHead(201, { "Set-Cookie": "theme=dark; Path=/" });
       res.end("created");
     });
+    app.get("/pipe", (req, res) => {
+      sessionOf(req).set("via", "pipe");
+      Readable.from(["piped ", "body"]).pipe(res);
+    });
+    app.get("/raw-head", (req, res) => {
+      sessionOf(req).set("via", "raw writeHead");
+      res.writeHead(200, [
+        "Set-Cookie",
+        "a=1; Path=/",
+        "Set-Cookie",
+        "b=2; Path=/",
+      ]);
+      res.end("raw");
+    });
+    app.post("/invalid", (req, res) => {
+      sessionOf(req).flash("error", "Name a user");
+      res.status(400).send("invalid");
+    });
     app.get("/flush", (req, res) => {
       sessionOf(req).set("via", "flushHeaders");
       res.flushHeaders();
@@ -195,6 +220,8 @@ describe("express", () => {
       "/empty": [200, ""],
       "/head": [201, "created"],
       "/flush": [200, "flushed"],
+      "/pipe": [200, "piped body"],
+      "/raw-head": [200, "raw"],
     };
     for (const [path, [status, body]] of Object.entries(expected)) {
       const response = await client.fetch(path);
@@ -207,6 +234,20 @@ describe("express", () => {
       head.headers.getSetCookie().includes("theme=dark; Path=/"),
       "writeHead's own Set-Cookie is kept",
     );
+    const raw = await client.fetch("/raw-head");
+    assert.deepEqual(
+      raw.headers.getSetCookie().filter((c) => !c.startsWith("sid=")),
+      ["a=1; Path=/", "b=2; Path=/"],
+      "writeHead's raw array of headers is kept",
+    );
+  });
+
+  it("express: a client error response (4xx) still saves the session", async () => {
+    const saves = store.saves;
+    const response = await client.fetch("/invalid", { method: "POST" });
+    assert.equal(response.status, 400);
+    assert.ok(hasSessionCookie(response));
+    assert.equal(store.saves, saves + 1);
   });
 
   it("express: a destroyed session clears the cookie", async () => {
@@ -258,20 +299,43 @@ describe("express", () => {
       }
     });
   });
-
-  it("express: an unsigned cookie is refused when the middleware is created", () => {
-    assert.throws(
-      () =>
-        sessionMiddleware({
-          cookie: createCookie("sid"),
-          storage: createMemorySessionStorage(),
-        }),
-      /^TypeError: sessionMiddleware: option "cookie" is the unsigned cookie "sid"/,
-    );
-  });
 });
 
 describe("node:http", () => {
+  it("node:http: a cookie without Secure sent to a host other than localhost is warned about", async () => {
+    const sessions = sessionMiddleware({
+      cookie: createCookie("sid", { secrets: [SECRET] }),
+      storage: createMemorySessionStorage(),
+    });
+    const client = await listen(createServer((req, res) => {
+      sessions(req, res, () => {
+        sessionOf(req).set("seen", true);
+        res.end("ok");
+      });
+    }));
+    const warnings: unknown[] = [];
+    const original = console.warn;
+    console.warn = (...args: unknown[]) => warnings.push(args[0]);
+    try {
+      const { port } = new URL(client.base);
+      await new Promise<void>((resolve, reject) => {
+        get({
+          host: "127.0.0.1",
+          port,
+          headers: { host: "shop.example" },
+        }, (response) => response.resume().on("end", resolve)).on(
+          "error",
+          reject,
+        );
+      });
+      assert.match(String(warnings[0]), /without the Secure attribute/);
+      assert.match(String(warnings[0]), /"shop\.example"/);
+    } finally {
+      console.warn = original;
+      await client.close();
+    }
+  });
+
   it("node:http: a handler that throws saves nothing, and the middleware's promise rejects", async () => {
     const store = recordingStorage();
     const sessions = sessionMiddleware({
