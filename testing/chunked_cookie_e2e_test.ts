@@ -16,29 +16,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import { serve, type ServerType } from "@hono/node-server";
-import {
-  type BrowserContext,
-  chromium,
-  type Cookie as JarCookie,
-  type Page,
+import type {
+  BrowserContext,
+  Cookie as JarCookie,
+  Page,
 } from "playwright-core";
 import { withSession } from "../middleware.ts";
 import { createCookie } from "../cookie.ts";
 import { createCookieSessionStorage } from "../cookie_storage.ts";
-
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-// Every wait of a page, a navigation or the browser's start is bounded.
-const WAIT_MS = 30_000;
+import { launchChromium } from "./chromium.ts";
 // Characters of session data that make about 12 kB and 1 kB of cookies.
 const LARGE = 8_900;
 const SMALL = 700;
@@ -91,14 +77,7 @@ describe("chunked session cookies in Chromium", { timeout: 180_000 }, () => {
       );
     });
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      args: CHROMIUM_FLAGS,
-      headless: true,
-      timeout: WAIT_MS,
-    });
-    context.setDefaultTimeout(WAIT_MS);
-    context.setDefaultNavigationTimeout(WAIT_MS);
+    context = await launchChromium(profile);
     page = context.pages()[0] ?? await context.newPage();
   });
 
