@@ -221,11 +221,12 @@ export function createCsrfProtection(
       key = encodeBase64url(crypto.getRandomValues(new Uint8Array(32)));
       session.set(KEY, key);
     }
-    // HMAC-SHA256 of the id's UTF-8 bytes under the key's, in JavaScript.
+    // HMAC-SHA256 of the id's UTF-8 bytes under the key's, in JavaScript;
+    // printable ASCII is its own UTF-8.
     const id = session.id;
     const mac = new Uint8Array(32);
     createHmacSha256(new TextEncoder().encode(key as string))(
-      /^[\x00-\x7f]*$/.test(id) ? id : byteString(new TextEncoder().encode(id)),
+      /^[ -~]*$/.test(id) ? id : byteString(new TextEncoder().encode(id)),
       mac,
     );
     return encodeBase64url(mac);
