@@ -25,6 +25,11 @@ function valueOfSize(bytes: number, seed = "a"): string {
     .slice(0, bytes);
 }
 
+/** `list` with `changes` (index: new item) applied (Node 20 lacks Array#with). */
+function replaced(list: string[], changes: Record<number, string>): string[] {
+  return list.map((item, index) => changes[index] ?? item);
+}
+
 /** The pairs of a chunk set that holds `sealed` cut into `count` equal pieces. */
 function cutInto(sealed: string, count: number): string[] {
   const short = Math.floor(sealed.length / count);
@@ -129,22 +134,28 @@ describe("chunked cookie", () => {
       const valueOf = (pair: string) => pair.slice(pair.indexOf("=") + 1);
       const sets: string[][] = [];
       for (let i = 0; i < m.length; i++) {
-        sets.push(m.with(i, t[i]), m.with(i, o[i]));
-        sets.push(m.toSpliced(i, 1));
+        sets.push(replaced(m, { [i]: t[i] }), replaced(m, { [i]: o[i] }));
+        sets.push(m.filter((_, index) => index !== i));
       }
       for (let i = 1; i < m.length; i++) {
         // Values of neighbours exchanged: each chunk in the other's place.
         const name = (pair: string) => pair.slice(0, pair.indexOf("="));
         sets.push(
-          m.with(i - 1, `${name(m[i - 1])}=${valueOf(m[i])}`)
-            .with(i, `${name(m[i])}=${valueOf(m[i - 1])}`),
+          replaced(m, {
+            [i - 1]: `${name(m[i - 1])}=${valueOf(m[i])}`,
+            [i]: `${name(m[i])}=${valueOf(m[i - 1])}`,
+          }),
         );
       }
       // The head's count changed; the same sealed text cut into one more
       // piece; a single cookie whose value starts like a head, cut in two.
       const count = Number(valueOf(m[0]).split("~")[0]);
-      sets.push(m.with(0, m[0].replace(`sid=${count}~`, `sid=${count + 1}~`)));
-      sets.push(m.with(0, m[0].replace(`sid=${count}~`, `sid=${count - 1}~`)));
+      sets.push(
+        replaced(m, { 0: m[0].replace(`sid=${count}~`, `sid=${count + 1}~`) }),
+      );
+      sets.push(
+        replaced(m, { 0: m[0].replace(`sid=${count}~`, `sid=${count - 1}~`) }),
+      );
       const sealed = [valueOf(m[0]).slice(`${count}~`.length)]
         .concat(m.slice(1).map(valueOf)).join("");
       sets.push(cutInto(sealed, count + 1));
@@ -329,7 +340,7 @@ describe("chunked cookie properties", () => {
         const variants: string[][] = [];
         values.forEach((value, index) => {
           const replace = (changed: string) =>
-            variants.push(values.with(index, changed));
+            variants.push(replaced(values, { [index]: changed }));
           for (let i = 0; i < value.length; i++) {
             for (let byte = 0; byte < 256; byte++) {
               if (byte === value.charCodeAt(i)) continue;
@@ -353,10 +364,14 @@ describe("chunked cookie properties", () => {
             const left = values[index - 1];
             const right = values[index];
             variants.push(
-              values.with(index - 1, left.slice(0, -shift))
-                .with(index, left.slice(-shift) + right),
-              values.with(index - 1, left + right.slice(0, shift))
-                .with(index, right.slice(shift)),
+              replaced(values, {
+                [index - 1]: left.slice(0, -shift),
+                [index]: left.slice(-shift) + right,
+              }),
+              replaced(values, {
+                [index - 1]: left + right.slice(0, shift),
+                [index]: right.slice(shift),
+              }),
             );
           }
         }
