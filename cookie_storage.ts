@@ -1,8 +1,9 @@
 /**
  * A session store that keeps all session data in the cookie itself: no
  * server-side storage at all, at the price of a cookie of at most about
- * 4 kB. The cookie must be signed or encrypted, or clients can write their
- * own sessions.
+ * 4 kB, or of several with a cookie created with option `chunked`. The
+ * cookie must be signed or encrypted, or clients can write their own
+ * sessions.
  *
  * @example
  * ```ts
