@@ -5,7 +5,6 @@ import { createCookieSessionStorage } from "./cookie_storage.ts";
 import { type Cookie, createCookie } from "./cookie.ts";
 import type { Session, SessionStorage } from "./session.ts";
 import { testSessionStorage } from "./conformance/mod.ts";
-import { withClock } from "./testing/clock.ts";
 import { nextCookieHeader } from "./testing/cookie_jar.ts";
 
 describe("cookie store", () => {
