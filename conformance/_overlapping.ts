@@ -9,9 +9,9 @@
 // in many orders: a store that checks versions without atomicity fails
 // one of them.
 
-import assert from "node:assert/strict";
 import type { Session, SessionStorage } from "../session.ts";
 import {
+  assert,
   readSession,
   type Rule,
   saveChanged,
