@@ -17,7 +17,6 @@ import {
   ttlMilliseconds,
 } from "./_record.ts";
 import { describeValue } from "./_describe.ts";
-import { setTimeout as sleep } from "node:timers/promises";
 
 /**
  * A record as {@linkcode RecordStore.load} found it: its text and its
@@ -197,7 +196,8 @@ export function inTurn<T>(
   key: string,
   work: () => Promise<T>,
 ): Promise<T> {
-  const result = (queues.get(key) ?? Promise.resolve()).then(work, work);
+  const previous = queues.get(key);
+  const result = previous ? previous.then(work, work) : work();
   const settled = result.catch(() => {});
   queues.set(key, settled);
   settled.then(() => {
@@ -302,4 +302,9 @@ export function createServerSessionStorage(
       });
     },
   };
+}
+
+/** Waits `ms` milliseconds, on a plain timer: no `node:` module needed. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -242,25 +242,34 @@ describe("fs store", () => {
     assert.equal(await shortLived.deleteExpired(), 0);
   });
 
-  it("fs store: deleteExpired removes stale temporary files and keeps a save in progress", async () => {
+  it("fs store: deleteExpired removes stale temporary and lock files and keeps those of a save in progress", async () => {
     const dir = tempDir();
     const storage = createFsSessionStorage(dir, { ttl: 60 });
-    const session = await storage.read(null);
-    session.set("n", 1);
-    const cookie = (await storage.save(session))!;
-    const file = fileOf(dir, cookie);
-    const stale = `${file}.0123456789ab.tmp`;
-    const fresh = `${file}.ba9876543210.tmp`;
-    await writeFile(stale, "{");
-    await writeFile(fresh, "{");
+    const files: string[] = [];
+    for (const n of [1, 2]) {
+      const session = await storage.read(null);
+      session.set("n", n);
+      files.push(fileOf(dir, (await storage.save(session))!));
+    }
+    const staleTemp = `${files[0]}.0123456789ab.tmp`;
+    const freshTemp = `${files[0]}.ba9876543210.tmp`;
+    const freshLock = `${files[0]}.lock`;
+    const staleLock = `${files[1]}.lock`;
+    for (const file of [staleTemp, freshTemp, freshLock, staleLock]) {
+      await writeFile(file, "");
+    }
     // Left by a process that died two minutes ago.
     const twoMinutesAgo = new Date(Date.now() - 120_000);
-    await utimes(stale, twoMinutesAgo, twoMinutesAgo);
+    await utimes(staleTemp, twoMinutesAgo, twoMinutesAgo);
+    await utimes(staleLock, twoMinutesAgo, twoMinutesAgo);
     assert.equal(await storage.deleteExpired(), 0);
-    assert.deepEqual((await filesBelow(dir)).sort(), [file, fresh].sort());
+    assert.deepEqual(
+      (await filesBelow(dir)).sort(),
+      [...files, freshTemp, freshLock].sort(),
+    );
   });
 
-  it("fs store: a session expires at exactly its ttl, not a millisecond later", () =>
+  it("fs store: deleteExpired deletes a session at exactly its ttl, not a millisecond before", () =>
     withClock(async (clock) => {
       const dir = tempDir();
       const storage = createFsSessionStorage(dir, { ttl: 60 });
@@ -269,8 +278,8 @@ describe("fs store", () => {
       const cookie = await storage.save(session);
       const saved = clock.now;
       clock.now = saved + 59_999;
-      assert.equal((await storage.read(cookie)).get("n"), 1);
       assert.equal(await storage.deleteExpired(), 0);
+      assert.equal((await storage.read(cookie)).get("n"), 1);
       clock.now = saved + 60_000;
       assert.equal(await storage.deleteExpired(), 1);
       assert.deepEqual(await filesBelow(dir), []);
