@@ -13,10 +13,10 @@ import {
   type PostgresSessionClient,
   postgresSessionTableSql,
 } from "./postgres_storage.ts";
-import type { Session, SessionStorage } from "./session.ts";
 import { testSessionStorage } from "./conformance/mod.ts";
 import { readFileSync } from "node:fs";
 import { repoPath } from "./testing/repo_root.ts";
+import { request } from "./conformance/_harness.ts";
 
 // Started here rather than in a hook: Bun gives a hook 5 seconds, which a
 // busy machine can take to start PostgreSQL.
@@ -50,17 +50,6 @@ function recordingClient(statements: string[]): PostgresSessionClient {
       return pool.query(text, values);
     },
   };
-}
-
-async function request(
-  storage: SessionStorage,
-  cookie: string | null,
-  change: (session: Session) => void = () => {},
-) {
-  const session = await storage.read(cookie);
-  change(session);
-  const saved = await storage.save(session);
-  return { session, cookie: saved === null ? cookie : saved };
 }
 
 interface Row {

@@ -13,25 +13,15 @@ import {
   createSqliteSessionStorage,
   type SqliteDatabase,
 } from "./sqlite_storage.ts";
-import type { Session, SessionStorage } from "./session.ts";
+import type { SessionStorage } from "./session.ts";
 import { testSessionStorage } from "./conformance/mod.ts";
 import { repoPath } from "./testing/repo_root.ts";
+import { request } from "./conformance/_harness.ts";
 
 const folder = mkdtempSync(join(tmpdir(), "x-session-sqlite-"));
 after(() => rmSync(folder, { recursive: true, force: true }));
 let files = 0;
 const freshFile = () => join(folder, `sessions-${++files}.db`);
-
-async function request(
-  storage: SessionStorage,
-  cookie: string | null,
-  change: (session: Session) => void = () => {},
-) {
-  const session = await storage.read(cookie);
-  change(session);
-  const saved = await storage.save(session);
-  return { session, cookie: saved === null ? cookie : saved };
-}
 
 interface Row {
   id: string;

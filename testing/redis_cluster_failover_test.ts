@@ -19,6 +19,7 @@ import {
 } from "./redis_cluster.ts";
 import { createRedisSessionStorage } from "../redis_storage.ts";
 import type { Session, SessionStorage } from "../session.ts";
+import { request } from "../conformance/_harness.ts";
 
 const PREFIX = "session:";
 const PROMOTION_POLLS = 300;
@@ -39,17 +40,6 @@ async function connect(): Promise<SessionStorage> {
   await client.connect();
   clients.push(client);
   return createRedisSessionStorage(client, { ttl: 3600 });
-}
-
-async function request(
-  storage: SessionStorage,
-  cookie: string | null,
-  change: (session: Session) => void = () => {},
-) {
-  const session = await storage.read(cookie);
-  change(session);
-  const saved = await storage.save(session);
-  return { session, cookie: saved === null ? cookie : saved };
 }
 
 /** The master that serves `id`'s key and its replica, per CLUSTER NODES. */
