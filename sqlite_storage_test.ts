@@ -34,20 +34,28 @@ function rows(database: DatabaseSync, table = "sessions"): Row[] {
   return database.prepare(`SELECT * FROM "${table}"`).all() as unknown as Row[];
 }
 
-// Opened and closed per case, on a file of its own: what an app does.
-const open = new Map<SessionStorage, { close(): void }>();
-testSessionStorage({
-  name: "sqlite store",
-  create({ ttl }) {
-    const database = new DatabaseSync(freshFile());
-    const storage = createSqliteSessionStorage(database, { ttl });
-    open.set(storage, database);
-    return storage;
-  },
-  cleanup: (storage) => open.get(storage)?.close(),
-  ttl: 0.5,
-  maxValueBytes: 1_000_000,
-});
+// Runs the suite on databases that `open` opens, one file per case, closed
+// after it: what an app does.
+function testDriver(
+  name: string,
+  open: (path: string) => SqliteDatabase & { close(): void },
+) {
+  const databases = new Map<SessionStorage, { close(): void }>();
+  testSessionStorage({
+    name,
+    create({ ttl }) {
+      const database = open(freshFile());
+      const storage = createSqliteSessionStorage(database, { ttl });
+      databases.set(storage, database);
+      return storage;
+    },
+    cleanup: (storage) => databases.get(storage)?.close(),
+    ttl: 0.5,
+    maxValueBytes: 1_000_000,
+  });
+}
+
+testDriver("sqlite store", (path) => new DatabaseSync(path));
 
 // Bun's own driver, which has the same shape.
 if ("Bun" in globalThis) {
@@ -55,18 +63,7 @@ if ("Bun" in globalThis) {
   const { Database } = await import(driver) as {
     Database: new (path: string) => SqliteDatabase & { close(): void };
   };
-  testSessionStorage({
-    name: "sqlite store on bun:sqlite",
-    create({ ttl }) {
-      const database = new Database(freshFile());
-      const storage = createSqliteSessionStorage(database, { ttl });
-      open.set(storage, database);
-      return storage;
-    },
-    cleanup: (storage) => open.get(storage)?.close(),
-    ttl: 0.5,
-    maxValueBytes: 1_000_000,
-  });
+  testDriver("sqlite store on bun:sqlite", (path) => new Database(path));
 }
 
 describe("sqlite store", () => {
