@@ -214,14 +214,12 @@ export function createPostgresSessionStorage(
     "Check that the database is reachable and the table is there.",
   );
 
+  const create = CREATE_LOCK + postgresSessionTableSql(options.table);
   let created: Promise<unknown> | undefined;
   async function query(text: string, values: (string | number | null)[]) {
     if (options.createTable ?? true) {
-      created ??= client.query(
-        CREATE_LOCK + postgresSessionTableSql(
-          options.table,
-        ),
-      ).catch((error) => {
+      // Once, before the first statement; tried again after a failure.
+      created ??= client.query(create).catch((error) => {
         created = undefined;
         throw error;
       });
