@@ -1,11 +1,17 @@
-// Test helper: starts a throwaway PostgreSQL 15 server on a free loopback
+// Test helper: starts a throwaway PostgreSQL server on a free loopback
 // port, in a temporary data directory it removes when stopped, for the tests
 // of the Postgres store. PostgreSQL refuses to run as root, so under root the
 // server runs as the `postgres` user that Debian's package creates. Not part
 // of the public API.
 
 import { execFile, execFileSync } from "node:child_process";
-import { chownSync, mkdtempSync, rmSync } from "node:fs";
+import {
+  chownSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -27,7 +33,19 @@ export interface PostgresServer {
   stop(): Promise<void>;
 }
 
-const BIN = "/usr/lib/postgresql/15/bin";
+// Debian's postgresql package puts each major version's programs here; the
+// newest one installed is used.
+const VERSIONS = "/usr/lib/postgresql";
+const BIN = join(
+  VERSIONS,
+  String(
+    Math.max(
+      ...(existsSync(VERSIONS) ? readdirSync(VERSIONS) : []).map(Number)
+        .filter(Number.isInteger),
+    ),
+  ),
+  "bin",
+);
 const START_ATTEMPTS = 5;
 
 /**
@@ -99,7 +117,7 @@ export async function startPostgresServer(): Promise<PostgresServer> {
   }
   rmSync(folder, { recursive: true, force: true });
   throw new Error(
-    `Could not start PostgreSQL from ${BIN}; install it with ` +
+    `Could not start PostgreSQL from ${VERSIONS}; install it with ` +
       "`apt-get install postgresql`.",
     { cause: lastError },
   );
