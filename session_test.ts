@@ -1,6 +1,12 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { createSession, createSessionId, Session } from "./session.ts";
+import {
+  createSession,
+  createSessionId,
+  Session,
+  type SessionData,
+  type SessionValues,
+} from "./session.ts";
 
 /** What the next request sees: a store keeps `data` and reads it back. */
 function nextRequest(session: Session): Session {
@@ -148,5 +154,57 @@ describe("session", () => {
       ids.add(id);
     }
     assert.equal(ids.size, 1000);
+  });
+
+  it("session: changes lists the keys set and unset, the flash added and consumed, and regeneration", () => {
+    const session = createSession<SessionValues, SessionValues>("id", [
+      { a: 1, b: 2 },
+      { note: "hi" },
+    ]);
+    session.set("a", 10);
+    session.unset("b");
+    session.set("c", 3);
+    session.unset("c");
+    session.flash("next", "soon");
+    session.regenerateId();
+    const changes = session.changes;
+    assert.deepEqual([...changes.set], [["a", 10]]);
+    assert.deepEqual([...changes.unset].sort(), ["b", "c"]);
+    assert.deepEqual([...changes.flashed], [["next", "soon"]]);
+    assert.deepEqual([...changes.consumedFlash], [["note", "hi"]]);
+    assert.equal(changes.regenerated, true);
+    assert.equal(changes.destroyed, false);
+  });
+
+  it("session: mergeOnto applies this request's changes onto a newer record and keeps the rest", () => {
+    const session = createSession<SessionValues, SessionValues>("id", [
+      { a: 1, b: 2 },
+      { note: "hi" },
+    ]);
+    session.set("a", 10);
+    session.unset("b");
+    session.flash("next", "soon");
+    // Another request saved in between: it set "other" and flashed "more".
+    const newer: SessionData = [
+      { a: 1, b: 2, other: true },
+      { note: "hi", more: "yes" },
+    ];
+    assert.deepEqual(session.mergeOnto(newer), [
+      { a: 10, other: true },
+      { more: "yes", next: "soon" },
+    ]);
+    assert.deepEqual(newer[0], { a: 1, b: 2, other: true }, "not modified");
+  });
+
+  it("session: mergeOnto keeps a flash value another request put under a key this one consumed", () => {
+    const session = createSession<SessionValues, SessionValues>("id", [
+      {},
+      { note: "first" },
+    ]);
+    session.set("seen", true);
+    assert.deepEqual(session.mergeOnto([{}, { note: "second" }]), [
+      { seen: true },
+      { note: "second" },
+    ]);
   });
 });
