@@ -109,8 +109,14 @@ export interface RecordStore {
 /**
  * How many times a save tries its compare-and-set before it gives up: each
  * failed try means another save of the same session landed in between.
+ * Another process whose own saves of the session take turns can land one
+ * after another for a while, so the bound is generous; the waits between
+ * tries are capped (see below), which keeps a give-up to about a second.
  */
-export const MAX_SAVE_TRIES = 10;
+export const MAX_SAVE_TRIES = 30;
+
+// The longest wait between two tries, in milliseconds.
+const MAX_BACKOFF_MS = 50;
 
 /** How the sessions of a store expire and whether it adopts unknown ids. */
 export interface ServerStorageOptions {
@@ -292,7 +298,9 @@ export function createServerSessionStorage(
           if (base?.record) data = session.mergeOnto(base.record.data);
           // A second miss means another process writes this session too:
           // step aside for a random while, longer each time.
-          if (tries > 0) await sleep(Math.random() * 2 ** tries);
+          if (tries > 0) {
+            await sleep(Math.random() * Math.min(2 ** tries, MAX_BACKOFF_MS));
+          }
         }
         throw new Error(
           `Cannot save the session: ${MAX_SAVE_TRIES} other saves of the same ` +
