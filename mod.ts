@@ -30,6 +30,8 @@ export * from "./fs_storage.ts";
 export * from "./cookie_storage.ts";
 export * from "./redis_storage.ts";
 export * from "./kv_storage.ts";
+export * from "./sqlite_storage.ts";
+export * from "./postgres_storage.ts";
 export * from "./cookie.ts";
 export * from "./middleware.ts";
 export * from "./csrf.ts";

@@ -1,6 +1,6 @@
 // Test helper: starts shared_store_app.ts as a child process, and plays a
 // browser that keeps one session cookie while it hops between servers.
-// Shared by the Redis and the Deno KV several-servers tests.
+// Shared by the several-servers tests of each store.
 
 import { it } from "node:test";
 import assert from "node:assert/strict";

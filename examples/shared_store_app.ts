@@ -6,12 +6,18 @@
 //   SESSION_STORE=redis REDIS_URL=redis://127.0.0.1:6379 deno run -A examples/shared_store_app.ts
 //   SESSION_STORE=kv KV_PATH=.tmp/sessions.sqlite deno run -A --unstable-kv examples/shared_store_app.ts
 //   SESSION_STORE=fs SESSION_DIR=.tmp/shared-sessions deno run -A examples/shared_store_app.ts
+//   SESSION_STORE=postgres POSTGRES_URL=postgres://127.0.0.1/app deno run -A examples/shared_store_app.ts
+//   SESSION_STORE=redis-cluster REDIS_CLUSTER_NODES=redis://127.0.0.1:7000,redis://127.0.0.1:7001 deno run -A examples/shared_store_app.ts
 //
 // Environment variables:
-//   SESSION_STORE   redis, kv, or fs (servers on one machine sharing a folder)
+//   SESSION_STORE   redis, redis-cluster, kv, postgres, or fs (servers on
+//                   one machine sharing a folder)
 //   REDIS_URL       the Redis server, for the redis store
+//   REDIS_CLUSTER_NODES  comma-separated URLs of Redis Cluster nodes (one is
+//                   enough: the client finds the others), for redis-cluster
 //   KV_PATH         the Deno KV database file, for the kv store
 //   SESSION_DIR     the sessions folder, for the fs store
+//   POSTGRES_URL    the PostgreSQL database, for the postgres store
 //   SESSION_SECRET  the cookie secret; every server must share it
 //   SERVER_NAME     a name the app puts in every answer (default "app")
 //   PORT, HOST      where to listen (default 0, a free port, on 127.0.0.1)
@@ -30,7 +36,8 @@
 // Once it listens, it prints one line: "listening on http://HOST:PORT/".
 
 import process from "node:process";
-import { createClient } from "redis";
+import { createClient, createCluster } from "redis";
+import pg from "pg";
 import { createCookie } from "../cookie.ts";
 import { withSession } from "../middleware.ts";
 import { createRedisSessionStorage } from "../redis_storage.ts";
@@ -39,6 +46,7 @@ import {
   createKvSessionStorage,
   type KvSessionDatabase,
 } from "../kv_storage.ts";
+import { createPostgresSessionStorage } from "../postgres_storage.ts";
 import type { Session, SessionStorage } from "../session.ts";
 
 type Handler = (request: Request) => Promise<Response>;
@@ -58,6 +66,16 @@ async function openStorage(): Promise<SessionStorage> {
     await client.connect();
     return createRedisSessionStorage(client, { ttl });
   }
+  if (store === "redis-cluster") {
+    const nodes = process.env.REDIS_CLUSTER_NODES ??
+      fail("REDIS_CLUSTER_NODES is not set.");
+    const cluster = createCluster({
+      rootNodes: nodes.split(",").map((url) => ({ url })),
+    });
+    cluster.on("error", (error) => console.error(`redis cluster: ${error}`));
+    await cluster.connect();
+    return createRedisSessionStorage(cluster, { ttl });
+  }
   if (store === "kv") {
     const path = process.env.KV_PATH ?? fail("KV_PATH is not set.");
     return createKvSessionStorage(await openKv(path), { ttl });
@@ -66,10 +84,15 @@ async function openStorage(): Promise<SessionStorage> {
     const dir = process.env.SESSION_DIR ?? fail("SESSION_DIR is not set.");
     return createFsSessionStorage(dir, { ttl });
   }
+  if (store === "postgres") {
+    const url = process.env.POSTGRES_URL ?? fail("POSTGRES_URL is not set.");
+    const pool = new pg.Pool({ connectionString: url });
+    pool.on("error", (error) => console.error(`postgres: ${error}`));
+    return createPostgresSessionStorage(pool, { ttl });
+  }
   fail(
-    `SESSION_STORE must be "redis", "kv" or "fs", got ${
-      JSON.stringify(store)
-    }.`,
+    'SESSION_STORE must be "redis", "redis-cluster", "kv", "postgres" or ' +
+      `"fs", got ${JSON.stringify(store)}.`,
   );
 }
 

@@ -3,8 +3,9 @@
 // API.
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { createConnection, createServer } from "node:net";
+import { createConnection } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
+import { freePort } from "./free_port.ts";
 
 /** A running redis-server that the tests own. */
 export interface RedisServer {
@@ -30,6 +31,7 @@ export async function startRedisServer(): Promise<RedisServer> {
   let lastError: unknown;
   for (let attempt = 0; attempt < START_ATTEMPTS; attempt++) {
     const port = await freePort();
+    if (port === undefined) continue;
     const child = spawn(REDIS_SERVER, [
       "--port",
       String(port),
@@ -77,19 +79,8 @@ async function stop(child: ChildProcess, exited: Promise<void>) {
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function answersPing(port: number): Promise<boolean> {
+/** Whether a Redis server on `port` of 127.0.0.1 answers PING. */
+export function answersPing(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = createConnection({ host: "127.0.0.1", port });
     let reply = "";

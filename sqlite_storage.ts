@@ -1,0 +1,293 @@
+/**
+ * A session store that keeps sessions in a SQLite database: the store for
+ * an app on one machine. Several processes can share one database file, a
+ * killed process loses nothing that was saved, and expiry is an indexed
+ * column.
+ *
+ * The store takes an open database: a `DatabaseSync` from `node:sqlite`
+ * (Deno, Node 22.13 or later, Bun), a `Database` from `bun:sqlite`, or
+ * anything with the same `prepare` and `exec` methods. This module imports
+ * no SQLite driver itself, so it loads where there is none.
+ *
+ * @example
+ * ```ts
+ * import { DatabaseSync } from "node:sqlite";
+ * import { createSqliteSessionStorage } from "@x/session/sqlite-storage";
+ * import assert from "node:assert/strict";
+ *
+ * const storage = createSqliteSessionStorage(new DatabaseSync(":memory:"));
+ * const session = await storage.read(null);
+ * session.set("theme", "dark");
+ * const cookie = await storage.save(session);
+ * assert.equal((await storage.read(cookie)).get("theme"), "dark");
+ * ```
+ *
+ * @module
+ */
+
+import type { ServerSessionStorageOptions, SessionStorage } from "./session.ts";
+import {
+  assertMethods,
+  backendCalls,
+  createServerSessionStorage,
+  serverOptions,
+} from "./_server_storage.ts";
+import { checkTableName, firstVersion } from "./_sql.ts";
+
+/**
+ * A value the store binds to a statement parameter, or reads from a column.
+ *
+ * @example
+ * ```ts
+ * import type { SqliteValue } from "@x/session/sqlite-storage";
+ *
+ * const expires: SqliteValue = Date.now() + 3_600_000;
+ * ```
+ */
+export type SqliteValue = string | number | bigint | null;
+
+/**
+ * A prepared statement, as {@linkcode SqliteDatabase.prepare} returns it.
+ * Parameters are positional (`?` in the SQL).
+ *
+ * @example
+ * ```ts
+ * import { DatabaseSync } from "node:sqlite";
+ * import type { SqliteStatement } from "@x/session/sqlite-storage";
+ * import assert from "node:assert/strict";
+ *
+ * const statement: SqliteStatement = new DatabaseSync(":memory:")
+ *   .prepare("SELECT ? + 1 AS n");
+ * assert.deepEqual({ ...statement.get(1) as object }, { n: 2 });
+ * ```
+ */
+export interface SqliteStatement {
+  /** The first row as an object keyed by column name; no row: `undefined` or `null`. */
+  get(...params: SqliteValue[]): unknown;
+  /** Runs the statement; `changes` is the number of rows it changed. */
+  run(...params: SqliteValue[]): { changes: number | bigint };
+}
+
+/**
+ * The part of a SQLite database the store uses. A `DatabaseSync` from
+ * `node:sqlite` and a `Database` from `bun:sqlite` are ones as they are.
+ *
+ * @example With bun:sqlite
+ * ```ts ignore
+ * import { Database } from "bun:sqlite";
+ * import { createSqliteSessionStorage } from "@x/session/sqlite-storage";
+ *
+ * const storage = createSqliteSessionStorage(new Database("sessions.db"));
+ * ```
+ */
+export interface SqliteDatabase {
+  /** Compiles one SQL statement. */
+  prepare(sql: string): SqliteStatement;
+  /** Runs one SQL statement that takes no parameters. */
+  exec(sql: string): unknown;
+}
+
+/**
+ * Options for {@linkcode createSqliteSessionStorage}.
+ *
+ * @example
+ * ```ts
+ * import type { SqliteSessionStorageOptions } from "@x/session/sqlite-storage";
+ *
+ * const options: SqliteSessionStorageOptions = { table: "app_sessions", ttl: 86400 };
+ * ```
+ */
+export interface SqliteSessionStorageOptions
+  extends ServerSessionStorageOptions {
+  /**
+   * The table that holds the sessions, created with its index when missing:
+   * letters, digits and underscores, not starting with a digit.
+   *
+   * @default {"sessions"}
+   */
+  table?: string;
+}
+
+/**
+ * A session storage backed by SQLite, with a method to sweep out expired
+ * sessions.
+ *
+ * @example
+ * ```ts
+ * import { DatabaseSync } from "node:sqlite";
+ * import { createSqliteSessionStorage } from "@x/session/sqlite-storage";
+ * import assert from "node:assert/strict";
+ *
+ * const storage = createSqliteSessionStorage(new DatabaseSync(":memory:"), {
+ *   ttl: 3600,
+ * });
+ * assert.equal(await storage.deleteExpired(), 0);
+ * ```
+ */
+export interface SqliteSessionStorage extends SessionStorage {
+  /**
+   * Deletes every expired session in one indexed `DELETE` and resolves to
+   * how many it deleted. `read` never returns an expired session either
+   * way; run this now and then, for example once an hour, to keep the
+   * table small.
+   */
+  deleteExpired(): Promise<number>;
+}
+
+const BUSY_TIMEOUT_MS = 5000;
+
+/**
+ * Creates a session storage that keeps each session as one row of a SQLite
+ * table: the id, the session as JSON, a version that every save increments,
+ * and the expiry time (Unix ms, indexed; `NULL` for none).
+ *
+ * At creation the store creates the table and its index if they are
+ * missing, switches the database to write-ahead logging (`journal_mode =
+ * WAL`) with `synchronous = NORMAL` (a killed process loses no save; a power
+ * cut can lose the last ones but never corrupts the file: run
+ * `PRAGMA synchronous = FULL` on the database afterwards to sync every
+ * save), and sets a busy timeout of 5 seconds unless one is set, so that
+ * several processes can share the file.
+ *
+ * Every save is a compare-and-set on the version: a request that saves a
+ * session someone else saved since it was read merges its changes into the
+ * newer row instead of overwriting it.
+ *
+ * @example Counting visits
+ * ```ts
+ * import { DatabaseSync } from "node:sqlite";
+ * import { createSqliteSessionStorage } from "@x/session/sqlite-storage";
+ * import assert from "node:assert/strict";
+ *
+ * const storage = createSqliteSessionStorage(new DatabaseSync(":memory:"));
+ *
+ * async function countVisit(cookie: string | null) {
+ *   const session = await storage.read(cookie);
+ *   session.set("count", Number(session.get("count") ?? 0) + 1);
+ *   return { session, cookie: await storage.save(session) };
+ * }
+ *
+ * const first = await countVisit(null);
+ * const second = await countVisit(first.cookie);
+ * assert.equal(second.session.get("count"), 2);
+ * ```
+ *
+ * @param database An open database; the store never closes it.
+ * @param options The table, how sessions expire and whether unknown ids are
+ * adopted.
+ * @returns The session storage.
+ * @throws {TypeError} When `database` lacks `prepare` or `exec`, or `table`
+ * is not a plain SQL name.
+ * @throws {RangeError} When `ttl` is not a positive number.
+ */
+export function createSqliteSessionStorage(
+  database: SqliteDatabase,
+  options: SqliteSessionStorageOptions = {},
+): SqliteSessionStorage {
+  const factory = "createSqliteSessionStorage";
+  assertMethods(factory, "database", database, {
+    what: "a SQLite database",
+    methods: ["prepare", "exec"],
+    advice: 'Pass `new DatabaseSync(path)` from "node:sqlite", or ' +
+      '`new Database(path)` from "bun:sqlite".',
+  });
+  const table = checkTableName(factory, options.table ?? "sessions");
+  const { useUnknownIds, expiry } = serverOptions(factory, options);
+  const call = backendCalls(
+    factory,
+    "Check that the database is open and its file writable.",
+  );
+
+  const busy = database.prepare("PRAGMA busy_timeout").get() as
+    | { timeout?: number }
+    | undefined;
+  if (!busy?.timeout) database.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  database.exec("PRAGMA journal_mode = WAL");
+  database.exec("PRAGMA synchronous = NORMAL");
+  database.exec(
+    `CREATE TABLE IF NOT EXISTS "${table}" (id TEXT PRIMARY KEY NOT NULL, ` +
+      "data TEXT NOT NULL, version INTEGER NOT NULL, expires INTEGER)",
+  );
+  database.exec(
+    `CREATE INDEX IF NOT EXISTS "${table}_expires" ON "${table}" (expires) ` +
+      "WHERE expires IS NOT NULL",
+  );
+
+  const select = database.prepare(
+    `SELECT data, version FROM "${table}" WHERE id = ?`,
+  );
+  // Creates the row, or takes over an expired one left under the same id.
+  const insert = database.prepare(
+    `INSERT INTO "${table}" (id, data, version, expires) VALUES (?, ?, ?, ?) ` +
+      "ON CONFLICT (id) DO UPDATE SET data = excluded.data, " +
+      `version = "${table}".version + 1, expires = excluded.expires ` +
+      `WHERE "${table}".expires <= ?`,
+  );
+  const update = database.prepare(
+    `UPDATE "${table}" SET data = ?, version = version + 1, expires = ? ` +
+      "WHERE id = ? AND version = ?",
+  );
+  const deleteVersion = database.prepare(
+    `DELETE FROM "${table}" WHERE id = ? AND version = ?`,
+  );
+  const deleteId = database.prepare(`DELETE FROM "${table}" WHERE id = ?`);
+  const sweep = database.prepare(`DELETE FROM "${table}" WHERE expires <= ?`);
+
+  // Each statement runs to completion before any other JavaScript: the
+  // transactions below never interleave with another save of this process,
+  // and SQLite's locks keep other processes out.
+  function inTransaction(body: () => boolean): boolean {
+    database.exec("BEGIN IMMEDIATE");
+    try {
+      const done = body();
+      database.exec(done ? "COMMIT" : "ROLLBACK");
+      return done;
+    } catch (error) {
+      database.exec("ROLLBACK");
+      throw error;
+    }
+  }
+
+  const storage = createServerSessionStorage({
+    load: (id) =>
+      call("read a session", async () => {
+        const row = select.get(id) as
+          | { data: string; version: number | bigint }
+          | null
+          | undefined;
+        return row
+          ? { text: row.data, version: Number(row.version) }
+          : undefined;
+      }),
+    write: ({ id, text, expires, expected, oldId, oldExpected }) =>
+      call("write a session", async () => {
+        const write = () =>
+          expected === undefined
+            ? insert.run(id, text, firstVersion(), expires, Date.now())
+              .changes > 0
+            : update.run(text, expires, id, expected as number).changes > 0;
+        if (oldId === undefined) return write();
+        return inTransaction(() =>
+          write() && deleteVersion.run(oldId, oldExpected as number).changes > 0
+        );
+      }),
+    delete: (ids) =>
+      call("delete a session", async () => {
+        if (ids.length === 1) deleteId.run(ids[0]);
+        else inTransaction(() => (ids.forEach((id) => deleteId.run(id)), true));
+      }),
+    discard: (id, version) =>
+      call("delete an expired session", async () => {
+        deleteVersion.run(id, version as number);
+      }),
+  }, { useUnknownIds, expiry });
+
+  return {
+    ...storage,
+    deleteExpired: () =>
+      call(
+        "delete expired sessions",
+        async () => Number(sweep.run(Date.now()).changes),
+      ),
+  };
+}
