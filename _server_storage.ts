@@ -197,12 +197,14 @@ export function inTurn<T>(
   key: string,
   work: () => Promise<T>,
 ): Promise<T> {
-  const result = (queues.get(key) ?? Promise.resolve()).then(work, work);
-  const settled = result.catch(() => {});
-  queues.set(key, settled);
-  settled.then(() => {
+  const before = queues.get(key);
+  // With no save of this key under way, the work starts at once.
+  const result = before === undefined ? work() : before.then(work, work);
+  const release = () => {
     if (queues.get(key) === settled) queues.delete(key);
-  });
+  };
+  const settled = result.then(release, release);
+  queues.set(key, settled);
   return result;
 }
 
