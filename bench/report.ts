@@ -150,7 +150,7 @@ export function targets(results: Results): Target[] {
   }
   for (const { group, store, timings } of results.floors ?? []) {
     const ours = timings.find((timing) => timing.kind === "module")!;
-    const floor = timings.find((timing) => timing.kind === "floor");
+    const floor = timings.find((timing) => timing.name === "floor");
     const remix = timings.find((timing) => timing.kind === "peer");
     if (floor && group !== "memory") {
       const ratio = ours.minNs / floor.minNs;
@@ -377,24 +377,32 @@ function floorTables(floors: FloorGroup[] | undefined): string[] {
     "stores, which never wait on I/O, are timed by the process's CPU time; " +
     "the others by the clock.",
     "",
-    "| store | floor: what it does | @x/session | floor | @x/session / floor | @remix-run/session 0.4.1 | remix / @x/session |",
+    "The floors: " +
+    floors.filter(({ floor }) => floor).map(({ store, floor }) =>
+      `${store}, ${floor}`
+    ).join("; ") + ". The CPU column adds the CPU of redis-server (its " +
+    "main thread) for Redis. A ratio is @x/session's time over the row's: " +
+    "1.15x means 15% more time than that row.",
+    "",
+    "| store | case | time/call (fastest batch) | median batch | @x/session / this | CPU/call (median batch) | @x/session / this by CPU |",
     "| :-- | :-- | --: | --: | --: | --: | --: |",
   ];
-  const cell = (timing: Timing | undefined) =>
-    timing
-      ? `${formatNs(timing.minNs)} (median ${formatNs(timing.medianNs)})`
-      : "";
-  for (const { store, floor: method, timings } of floors) {
+  for (const { store, timings } of floors) {
     const ours = timings.find((timing) => timing.kind === "module")!;
-    const floor = timings.find((timing) => timing.kind === "floor");
-    const remix = timings.find((timing) => timing.kind === "peer");
-    out.push(
-      `| ${store} | ${method ?? "none"} | ${cell(ours)} | ${cell(floor)} | ${
-        floor ? `${(ours.minNs / floor.minNs).toFixed(2)}x` : ""
-      } | ${cell(remix)} | ${
-        remix ? `${(remix.minNs / ours.minNs).toFixed(2)}x` : ""
-      } |`,
-    );
+    for (const timing of timings) {
+      const mine = timing === ours;
+      const cpu = timing.cpuMedianNs;
+      out.push(
+        `| ${store} | ${mine ? `**${timing.name}**` : timing.name} | ` +
+          `${formatNs(timing.minNs)} | ${formatNs(timing.medianNs)} | ${
+            mine ? "" : `${(ours.minNs / timing.minNs).toFixed(2)}x`
+          } | ${cpu === undefined ? "" : formatNs(cpu)} | ${
+            cpu === undefined || mine
+              ? ""
+              : `${(ours.cpuMedianNs! / cpu).toFixed(2)}x`
+          } |`,
+      );
+    }
   }
   out.push("");
   return out;
