@@ -24,8 +24,8 @@
 
 import process from "node:process";
 import { createServer } from "node:http";
+import { createRequire } from "node:module";
 import express from "express";
-import expressSession from "express-session";
 import { Hono } from "hono";
 import { type SessionEnv as HonoSessionEnv, useSession } from "@hono/session";
 import { createRouter, type Middleware } from "@remix-run/fetch-router";
@@ -43,6 +43,12 @@ import type { Session } from "../session.ts";
 import { MAX_AGE, SECRET, SESSION_DATA } from "./_fixtures.ts";
 
 const mode = process.argv[2];
+// Loaded without its types: @types/express-session declares req.session for
+// the whole program, which clashes with examples/express_app.ts's under
+// `deno check .`.
+const expressSession = createRequire(import.meta.url)("express-session") as (
+  options: Record<string, unknown>,
+) => Parameters<ReturnType<typeof express>["use"]>[0];
 const cookieOptions = { secrets: [SECRET], secure: true, maxAge: MAX_AGE };
 
 /**
