@@ -30,6 +30,21 @@ export interface Pair {
   bare: { name: string; mode: string };
 }
 
+function honoPair(runtime: string): Pair {
+  return {
+    id: `hono-${runtime}`,
+    stack: "Hono 4.13",
+    runtime,
+    store: "encrypted cookie",
+    peer: { name: "@hono/session 0.2.1", mode: "hono-session" },
+    ours: {
+      name: "@x/session/hono, cookie store, encrypted cookie",
+      mode: "hono-ours",
+    },
+    bare: { name: "no session", mode: "hono-bare" },
+  };
+}
+
 /** The pairs measured, in order. */
 export const PAIRS: Pair[] = [
   {
@@ -44,30 +59,8 @@ export const PAIRS: Pair[] = [
     ours: { name: "@x/session/express, memory store", mode: "express-ours" },
     bare: { name: "no session", mode: "express-bare" },
   },
-  {
-    id: "hono-deno",
-    stack: "Hono 4.13",
-    runtime: "deno",
-    store: "encrypted cookie",
-    peer: { name: "@hono/session 0.2.1", mode: "hono-session" },
-    ours: {
-      name: "@x/session/hono, cookie store, encrypted cookie",
-      mode: "hono-ours",
-    },
-    bare: { name: "no session", mode: "hono-bare" },
-  },
-  {
-    id: "hono-bun",
-    stack: "Hono 4.13",
-    runtime: "bun",
-    store: "encrypted cookie",
-    peer: { name: "@hono/session 0.2.1", mode: "hono-session" },
-    ours: {
-      name: "@x/session/hono, cookie store, encrypted cookie",
-      mode: "hono-ours",
-    },
-    bare: { name: "no session", mode: "hono-bare" },
-  },
+  honoPair("deno"),
+  honoPair("bun"),
   {
     id: "remix",
     stack: "Deno.serve",
