@@ -3,17 +3,14 @@
 // here: the keys derived from the secrets, the scratch buffers, the nonce
 // pool and the per-runtime choice of HMAC. Not part of the public API.
 
-import { Buffer } from "node:buffer";
 import {
-  createCipheriv,
-  createDecipheriv,
-  createHmac,
-  createSecretKey,
-  hkdfSync,
-  randomFillSync,
-} from "node:crypto";
+  allocBytes,
+  decodeBase64url,
+  encodeAllocated,
+  encodeBase64url,
+} from "./_base64url.ts";
 import { describeValue } from "./_describe.ts";
-import { createHmacSha256 } from "./_hmac_sha256.ts";
+import { byteString, createHmacSha256 } from "./_hmac_sha256.ts";
 
 /**
  * How one cookie's values are protected, chosen once by
@@ -25,16 +22,67 @@ export interface CookieCodec {
   readonly signed: boolean;
   /** Whether the client cannot read the value. */
   readonly encrypted: boolean;
-  /** The cookie value that carries `encoded`. */
-  wrap(encoded: string): string;
-  /** The value `wrap` was given, or `null` when `raw` is not authentic. */
-  unwrap(raw: string): string | null;
+  /**
+   * The cookie value that carries `encoded`. A promise only where
+   * encryption has to go through Web Crypto.
+   */
+  wrap(encoded: string): string | Promise<string>;
+  /**
+   * The value `wrap` was given, or `null` when `raw` is not authentic. A
+   * promise only where decryption has to go through Web Crypto.
+   */
+  unwrap(raw: string): string | null | Promise<string | null>;
 }
 
 const MIN_SECRET_BYTES = 32;
 const SIGNATURE_CHARS = 43; // base64url of a 32-byte HMAC-SHA256, unpadded
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
+
+/**
+ * What this file uses of `node:crypto`, typed here so that no Node types
+ * are needed.
+ */
+export interface NodeCrypto {
+  createSecretKey(key: Uint8Array): object;
+  createHmac(algorithm: "sha256", key: object): {
+    update(message: string): {
+      digest(): Uint8Array;
+      digest(encoding: "base64url"): string;
+    };
+  };
+  createCipheriv(
+    algorithm: "aes-256-gcm",
+    key: Uint8Array,
+    iv: Uint8Array,
+    options: { authTagLength: number },
+  ): {
+    setAAD(aad: Uint8Array): unknown;
+    update(data: string, inputEncoding: "latin1"): Uint8Array;
+    final(): Uint8Array;
+    getAuthTag(): Uint8Array;
+  };
+  createDecipheriv(
+    algorithm: "aes-256-gcm",
+    key: Uint8Array,
+    iv: Uint8Array,
+    options: { authTagLength: number },
+  ): {
+    setAAD(aad: Uint8Array): unknown;
+    setAuthTag(tag: Uint8Array): unknown;
+    update(data: Uint8Array, inputEncoding: undefined, out: "latin1"): string;
+    final(out: "latin1"): string;
+  };
+}
+
+// Deno, Bun and Node offer `node:crypto` without a static import, which
+// would fail to load where there is none (Cloudflare Workers without
+// `nodejs_compat`). Where it exists, its synchronous HMAC and AES-GCM serve
+// long messages and encryption; elsewhere the HMAC in JavaScript and Web
+// Crypto do.
+const nodeCrypto = (globalThis as {
+  process?: { getBuiltinModule?(id: string): unknown };
+}).process?.getBuiltinModule?.("node:crypto") as NodeCrypto | undefined;
 
 const PLAIN: CookieCodec = {
   signed: false,
@@ -46,15 +94,18 @@ const PLAIN: CookieCodec = {
 /**
  * The codec of the cookie named `name`: plain without `secrets`, else signed
  * or, with `encrypt`, encrypted under keys derived from each secret, here.
- * Throws an error that starts with `context` for unusable options.
+ * Throws an error that starts with `context` for unusable options. `node`
+ * is `node:crypto` where the runtime offers it; without it (tests pass
+ * `undefined`) the HMAC in JavaScript and Web Crypto do all the work.
  */
 export function createCodec(
   context: string,
   name: string,
   secrets: string[] | undefined,
   encrypt: boolean,
+  node: NodeCrypto | undefined = nodeCrypto,
 ): CookieCodec {
-  const keys = deriveKeys(context, secrets);
+  const keys = deriveKeys(context, secrets, node);
   if (keys.length === 0) {
     if (encrypt) {
       throw new TypeError(
@@ -67,7 +118,11 @@ export function createCodec(
   }
   // The name is bound into every MAC and ciphertext, so a value cannot be
   // moved from one cookie to another.
-  return encrypt ? encryptingCodec(keys, name) : signingCodec(keys, name + "=");
+  if (!encrypt) return signingCodec(keys, name + "=");
+  const aad = new TextEncoder().encode(name);
+  return node === undefined
+    ? webEncryptingCodec(keys, aad)
+    : nodeEncryptingCodec(node, keys, aad);
 }
 
 function signingCodec(keys: CookieKeys[], macPrefix: string): CookieCodec {
@@ -80,58 +135,54 @@ function signingCodec(keys: CookieKeys[], macPrefix: string): CookieCodec {
     unwrap(raw) {
       const dot = raw.length - SIGNATURE_CHARS - 1;
       if (dot < 0 || raw.charCodeAt(dot) !== 0x2e) return null;
-      const signature = raw.slice(dot + 1);
-      if (!CANONICAL_SIGNATURE.test(signature)) return null;
-      givenSignature.write(signature, "base64url");
+      // Decoding refuses a second spelling of the same signature.
+      const signature = decodeBase64url(raw.slice(dot + 1), givenSignature);
+      if (signature === null) return null;
       const encoded = raw.slice(0, dot);
       const message = macPrefix + encoded;
       for (const key of keys) {
-        if (key.verify(message, givenSignature)) return encoded;
+        if (key.verify(message, signature)) return encoded;
       }
       return null;
     },
   };
 }
 
-function encryptingCodec(keys: CookieKeys[], name: string): CookieCodec {
-  const aad = Buffer.from(name);
+function nodeEncryptingCodec(
+  node: NodeCrypto,
+  keys: CookieKeys[],
+  aad: Uint8Array,
+): CookieCodec {
   return {
     signed: true,
     encrypted: true,
     wrap(encoded) {
-      const plain = Buffer.from(encoded, "latin1");
-      const out = Buffer.allocUnsafe(IV_BYTES + plain.length + TAG_BYTES);
-      takeRandomBytes(out, IV_BYTES);
-      const cipher = createCipheriv(
+      const out = allocBytes(IV_BYTES + encoded.length + TAG_BYTES);
+      const iv = takeRandomBytes(out);
+      const cipher = node.createCipheriv(
         "aes-256-gcm",
         keys[0].encryption,
-        out.subarray(0, IV_BYTES),
-        { authTagLength: TAG_BYTES },
+        iv,
+        {
+          authTagLength: TAG_BYTES,
+        },
       );
       cipher.setAAD(aad);
-      const head = cipher.update(plain);
-      const tail = cipher.final();
-      head.copy(out, IV_BYTES);
-      tail.copy(out, IV_BYTES + head.length);
-      cipher.getAuthTag().copy(out, IV_BYTES + plain.length);
-      return out.toString("base64url");
+      const head = cipher.update(encoded, "latin1");
+      out.set(head, IV_BYTES);
+      out.set(cipher.final(), IV_BYTES + head.length);
+      out.set(cipher.getAuthTag(), IV_BYTES + encoded.length);
+      return encodeAllocated(out);
     },
     unwrap(raw) {
-      const sealed = Buffer.from(raw, "base64url");
-      // base64url decoding ignores stray bits and characters; refuse any
-      // string that is not the one encoding of its bytes.
-      if (
-        sealed.length < IV_BYTES + TAG_BYTES ||
-        sealed.toString("base64url") !== raw
-      ) {
-        return null;
-      }
+      const sealed = decodeBase64url(raw);
+      if (sealed === null || sealed.length < IV_BYTES + TAG_BYTES) return null;
       const iv = sealed.subarray(0, IV_BYTES);
       const body = sealed.subarray(IV_BYTES, sealed.length - TAG_BYTES);
       const tag = sealed.subarray(sealed.length - TAG_BYTES);
       for (const key of keys) {
         try {
-          const decipher = createDecipheriv(
+          const decipher = node.createDecipheriv(
             "aes-256-gcm",
             key.encryption,
             iv,
@@ -139,9 +190,64 @@ function encryptingCodec(keys: CookieKeys[], name: string): CookieCodec {
           );
           decipher.setAAD(aad);
           decipher.setAuthTag(tag);
-          const head = decipher.update(body);
-          const tail = decipher.final();
-          return head.toString("latin1") + tail.toString("latin1");
+          return decipher.update(body, undefined, "latin1") +
+            decipher.final("latin1");
+        } catch {
+          // Wrong key or tampered value: try the next secret.
+        }
+      }
+      return null;
+    },
+  };
+}
+
+function webEncryptingCodec(
+  keys: CookieKeys[],
+  aad: Uint8Array<ArrayBuffer>,
+): CookieCodec {
+  // Imported on first use: createCookie is synchronous, importKey is not.
+  let imported: Promise<CryptoKey[]> | undefined;
+  const cryptoKeys = () =>
+    imported ??= Promise.all(
+      keys.map((key) =>
+        crypto.subtle.importKey("raw", key.encryption, "AES-GCM", false, [
+          "encrypt",
+          "decrypt",
+        ])
+      ),
+    );
+  const algorithm = (iv: Uint8Array<ArrayBuffer>): AesGcmParams => ({
+    name: "AES-GCM",
+    iv,
+    additionalData: aad,
+    tagLength: TAG_BYTES * 8,
+  });
+  return {
+    signed: true,
+    encrypted: true,
+    async wrap(encoded) {
+      const [key] = await cryptoKeys();
+      const iv = takeRandomBytes(new Uint8Array(IV_BYTES));
+      const sealed = await crypto.subtle.encrypt(
+        algorithm(iv),
+        key,
+        new TextEncoder().encode(encoded),
+      );
+      const out = new Uint8Array(IV_BYTES + sealed.byteLength);
+      out.set(iv);
+      out.set(new Uint8Array(sealed), IV_BYTES);
+      return encodeBase64url(out);
+    },
+    async unwrap(raw) {
+      const sealed = decodeBase64url(raw);
+      if (sealed === null || sealed.length < IV_BYTES + TAG_BYTES) return null;
+      const iv = sealed.subarray(0, IV_BYTES);
+      const body = sealed.subarray(IV_BYTES);
+      for (const key of await cryptoKeys()) {
+        try {
+          const plain = await crypto.subtle.decrypt(algorithm(iv), key, body);
+          // What wrap encrypted is ASCII, so any byte decoding gives it back.
+          return new TextDecoder().decode(plain);
         } catch {
           // Wrong key or tampered value: try the next secret.
         }
@@ -156,11 +262,11 @@ interface Signer {
   /** The signature of `message`, in base64url. */
   sign(message: string): string;
   /** Whether `signature` is that of `message`, compared in constant time. */
-  verify(message: string, signature: Buffer): boolean;
+  verify(message: string, signature: Uint8Array): boolean;
 }
 
 interface CookieKeys extends Signer {
-  encryption: Buffer;
+  encryption: Uint8Array<ArrayBuffer>;
 }
 
 // Messages up to this many bytes are signed by the HMAC in JavaScript, keyed
@@ -170,30 +276,35 @@ interface CookieKeys extends Signer {
 // bytes in Deno, 300 to 500 in Node 20 and 26, and 60 to 100 in Bun, whose
 // createHmac costs least per call. A cookie that carries a session id (a
 // name of up to 22 characters, "=" and 32 characters: one block) takes the
-// JavaScript path everywhere.
+// JavaScript path everywhere, and every message does without `node:crypto`.
 const JS_HMAC_MAX_BYTES = "Deno" in globalThis
   ? 1000
   : "Bun" in globalThis
   ? 55
   : 400;
 
-function createSigner(key: Buffer): Signer {
+function createSigner(
+  key: Uint8Array,
+  node: NodeCrypto | undefined,
+): Signer {
   const inJavaScript = createHmacSha256(key);
-  const keyObject = createSecretKey(key);
+  const keyObject = node?.createSecretKey(key);
+  const maxJsBytes = node === undefined ? Infinity : JS_HMAC_MAX_BYTES;
   return {
     sign(message) {
-      if (message.length > JS_HMAC_MAX_BYTES) {
-        return createHmac("sha256", keyObject).update(message).digest(
+      if (message.length > maxJsBytes) {
+        return node!.createHmac("sha256", keyObject!).update(message).digest(
           "base64url",
         );
       }
       inJavaScript(message, expectedSignature);
-      return expectedSignature.toString("base64url");
+      return encodeAllocated(expectedSignature);
     },
     verify(message, signature) {
-      let expected = expectedSignature;
-      if (message.length > JS_HMAC_MAX_BYTES) {
-        expected = createHmac("sha256", keyObject).update(message).digest();
+      let expected: Uint8Array = expectedSignature;
+      if (message.length > maxJsBytes) {
+        expected = node!.createHmac("sha256", keyObject!).update(message)
+          .digest();
       } else {
         inJavaScript(message, expected);
       }
@@ -205,6 +316,7 @@ function createSigner(key: Buffer): Signer {
 function deriveKeys(
   context: string,
   secrets: string[] | undefined,
+  node: NodeCrypto | undefined,
 ): CookieKeys[] {
   if (secrets === undefined) return [];
   if (!Array.isArray(secrets) || secrets.length === 0) {
@@ -236,7 +348,7 @@ function deriveKeys(
           `secrets[${earlier}] and secrets[${index}]. Remove the second one.`,
       );
     }
-    const bytes = Buffer.from(secret);
+    const bytes = new TextEncoder().encode(secret);
     if (bytes.length < MIN_SECRET_BYTES) {
       throw new RangeError(
         `${context}: secrets[${index}] is ${
@@ -246,7 +358,7 @@ function deriveKeys(
       );
     }
     keys.push({
-      ...createSigner(hkdf(bytes, "signing")),
+      ...createSigner(hkdf(bytes, "signing"), node),
       encryption: hkdf(bytes, "encryption"),
     });
   }
@@ -255,24 +367,31 @@ function deriveKeys(
 
 // One call to the random generator per 341 nonces instead of one per
 // cookie: each call costs about a quarter of an HMAC in Node, more in Bun.
-const randomPool = Buffer.alloc(IV_BYTES * 341);
+const randomPool = new Uint8Array(IV_BYTES * 341);
 let randomPoolOffset = randomPool.length;
 
-/** Copies fresh random bytes, never handed out before, into `target`. */
-function takeRandomBytes(target: Buffer, count: number): void {
-  if (randomPoolOffset + count > randomPool.length) {
-    randomFillSync(randomPool);
+/**
+ * Copies fresh random bytes, never handed out before, into the start of
+ * `target`, a nonce's worth, and returns them.
+ */
+function takeRandomBytes(
+  target: Uint8Array<ArrayBuffer>,
+): Uint8Array<ArrayBuffer> {
+  if (randomPoolOffset + IV_BYTES > randomPool.length) {
+    crypto.getRandomValues(randomPool);
     randomPoolOffset = 0;
   }
-  randomPool.copy(target, 0, randomPoolOffset, randomPoolOffset + count);
-  randomPoolOffset += count;
+  for (let i = 0; i < IV_BYTES; i++) {
+    target[i] = randomPool[randomPoolOffset + i];
+  }
+  randomPoolOffset += IV_BYTES;
+  return target.subarray(0, IV_BYTES);
 }
 
-// Where signatures are computed and decoded; signing and verifying run
-// synchronously, one at a time.
-const signatureScratch = Buffer.alloc(2 * 32);
-const givenSignature = signatureScratch.subarray(0, 32);
-const expectedSignature = signatureScratch.subarray(32);
+// Where signatures are computed; signing and verifying run synchronously,
+// one at a time.
+const expectedSignature = allocBytes(32);
+const givenSignature = new Uint8Array(32);
 
 /**
  * Whether two 32-byte signatures are equal, in time that depends neither on
@@ -280,7 +399,7 @@ const expectedSignature = signatureScratch.subarray(32);
  * Written out because `node:crypto`'s `timingSafeEqual` costs about 1 µs
  * a call in Deno, a sixth of a whole signed cookie's parse.
  */
-function signaturesMatch(expected: Buffer, given: Buffer): boolean {
+function signaturesMatch(expected: Uint8Array, given: Uint8Array): boolean {
   let difference = 0;
   for (let i = 0; i < 32; i++) {
     difference |= expected[i] ^ given[i];
@@ -288,12 +407,16 @@ function signaturesMatch(expected: Buffer, given: Buffer): boolean {
   return difference === 0;
 }
 
-// The last of 43 base64url characters carries 4 bits of the 32 bytes; the
-// other 2 must be zero, or two spellings would decode to one signature.
-const CANONICAL_SIGNATURE = /^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/;
-
-function hkdf(secret: Buffer, purpose: string): Buffer {
-  return Buffer.from(
-    hkdfSync("sha256", secret, "", `@x/session cookie ${purpose} v1`, 32),
-  );
+/**
+ * HKDF-SHA256 (RFC 5869) of `secret` with an empty salt, 32 bytes long:
+ * extract, then one block of expand, both with the HMAC in JavaScript, so
+ * that keys are derived synchronously everywhere.
+ */
+function hkdf(secret: Uint8Array, purpose: string): Uint8Array<ArrayBuffer> {
+  const key = new Uint8Array(32);
+  createHmacSha256(new Uint8Array(0))(byteString(secret), key);
+  const out = new Uint8Array(32);
+  createHmacSha256(key)(`@x/session cookie ${purpose} v1\x01`, out);
+  key.fill(0);
+  return out;
 }

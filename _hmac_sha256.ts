@@ -166,6 +166,16 @@ export function createHmacSha256(key: Uint8Array): HmacSha256 {
   };
 }
 
+/**
+ * `bytes` as a byte string, one character per byte: how an
+ * {@linkcode HmacSha256} takes bytes that are not ASCII text.
+ */
+export function byteString(bytes: Uint8Array): string {
+  let out = "";
+  for (const byte of bytes) out += String.fromCharCode(byte);
+  return out;
+}
+
 /** The SHA-256 state after one block of the key XORed with `pad`. */
 function paddedKeyState(keyBlock: Uint8Array, pad: number): Int32Array {
   const block = new Int32Array(16);

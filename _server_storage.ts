@@ -17,7 +17,6 @@ import {
   ttlMilliseconds,
 } from "./_record.ts";
 import { describeValue } from "./_describe.ts";
-import { setTimeout as sleep } from "node:timers/promises";
 
 /**
  * A record as {@linkcode RecordStore.load} found it: its text and its
@@ -310,4 +309,9 @@ export function createServerSessionStorage(
       });
     },
   };
+}
+
+/** Waits `ms` milliseconds, on a plain timer: no `node:` module needed. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -17,6 +17,7 @@
  * @module
  */
 
+import { createChunking, MAX_HEADER_BYTES } from "./_cookie_chunks.ts";
 import { createCodec } from "./_cookie_codec.ts";
 import { describeValue } from "./_describe.ts";
 import {
@@ -153,6 +154,22 @@ export interface CookieOptions extends CookieAttributes {
    * @default {false}
    */
   encrypt?: boolean;
+  /**
+   * Whether a value too long for one cookie may spread over several:
+   * `name`, `name.1`, `name.2`, ..., each within the 4096 bytes browsers
+   * accept, and authenticated as one whole, so that a chunk changed,
+   * dropped, reordered or taken from another value makes the set read as
+   * `null`. Needs `secrets`. A value that fits one cookie is written as
+   * without this option. `maxBytes` bounds what the set adds to a
+   * request's `Cookie` header, which servers limit: Node and Bun to 16 KiB
+   * for all request headers by default, nginx and Apache to 8 KiB per
+   * header line (see the README).
+   * {@linkcode Cookie.serializeAll} writes such a set; `withSession` and
+   * `commitSession` use it.
+   *
+   * @default {false}; `true` is `{ maxBytes: 10240 }`
+   */
+  chunked?: boolean | { maxBytes?: number };
 }
 
 /**
@@ -180,6 +197,8 @@ export interface Cookie {
   readonly signed: boolean;
   /** Whether the value is encrypted, so the client cannot read it. */
   readonly encrypted: boolean;
+  /** Whether a value may spread over several cookies (option `chunked`). */
+  readonly chunked: boolean;
   /**
    * Returns this cookie's value from a `Cookie` request header, or `null`
    * when the cookie is missing, its signature is wrong, it does not decrypt
@@ -188,7 +207,9 @@ export interface Cookie {
    * so a cookie planted under the same name by a sibling subdomain
    * (`sid=planted; sid=<valid>`) cannot hide the one this server wrote; an
    * unsigned cookie reads the first occurrence, as RFC 6265 has browsers
-   * send the most specific cookie first. Never rejects.
+   * send the most specific cookie first. A chunked cookie also reads a
+   * value spread over several cookies; a set with a chunk missing, changed,
+   * out of place or from another set reads as `null`. Never rejects.
    *
    * @param cookieHeader The `Cookie` header, or `null` when absent.
    * @returns The value {@linkcode Cookie.serialize} was given, or `null`.
@@ -201,7 +222,8 @@ export interface Cookie {
    *
    * Rejects with a `TypeError` or `RangeError` naming the attribute when
    * browsers would reject or misread the header, including when the header
-   * is longer than the 4096 bytes browsers accept.
+   * is longer than the 4096 bytes browsers accept (a chunked cookie's
+   * {@linkcode Cookie.serializeAll} spreads such a value instead).
    *
    * @param value The value to store.
    * @param overrides Attributes that replace the cookie's own for this
@@ -209,10 +231,48 @@ export interface Cookie {
    * @returns The `Set-Cookie` header value.
    */
   serialize(value: string, overrides?: CookieAttributes): Promise<string>;
+  /**
+   * Returns the `Set-Cookie` header values that set this cookie to `value`
+   * in the response to a request whose `Cookie` header is `cookieHeader`.
+   * Without option `chunked`, the one header of
+   * {@linkcode Cookie.serialize}. With it, a header per chunk the value
+   * takes (one when it fits a cookie), then one that deletes each chunk
+   * cookie the request carried that the value no longer needs; with
+   * `{ maxAge: 0 }` among `overrides`, headers that delete the cookie and
+   * every chunk the request carried.
+   *
+   * Rejects like {@linkcode Cookie.serialize}, and with a `RangeError`
+   * naming `maxBytes` when the chunks would take more.
+   *
+   * @example Spreading a long value over several cookies
+   * ```ts
+   * import { createCookie } from "@x/session/cookie";
+   * import assert from "node:assert/strict";
+   *
+   * const cookie = createCookie("sid", {
+   *   secrets: ["a secret of 32 bytes or more, read from the environment"],
+   *   chunked: true,
+   * });
+   * const value = "x".repeat(6000);
+   * const setCookies = await cookie.serializeAll(value, null);
+   * assert.equal(setCookies.length, 2);
+   * const header = setCookies.map((h) => h.slice(0, h.indexOf(";"))).join("; ");
+   * assert.equal(await cookie.parse(header), value);
+   * ```
+   *
+   * @param value The value to store.
+   * @param cookieHeader The `Cookie` header of the request being answered,
+   *   or `null`.
+   * @param overrides Attributes that replace the cookie's own for these
+   *   headers only.
+   * @returns The `Set-Cookie` header values, in order.
+   */
+  serializeAll(
+    value: string,
+    cookieHeader: string | null,
+    overrides?: CookieAttributes,
+  ): Promise<string[]>;
 }
-
-/** Browsers drop a cookie whose `Set-Cookie` line is longer than this. */
-const MAX_HEADER_BYTES = 4096;
 
 /**
  * Creates a cookie. With `secrets`, its value is signed (or encrypted with
@@ -266,6 +326,13 @@ export function createCookie(
     options.secrets,
     options.encrypt === true,
   );
+  const chunking = createChunking(
+    context,
+    name,
+    options.chunked,
+    options.secrets,
+    options.encrypt === true,
+  );
   const defaults: CookieAttributes = {
     domain: options.domain,
     path: options.path,
@@ -278,19 +345,44 @@ export function createCookie(
   };
   const defaultAttributes = formatAttributes(context, name, defaults);
   const prefix = name + "=";
+  const where = `Cookie ${JSON.stringify(name)}: serialize`;
+
+  function attributesFor(value: string, overrides?: CookieAttributes) {
+    if (typeof value !== "string") {
+      throw new TypeError(
+        `${where} takes the value as a string, got ${describeValue(value)}. ` +
+          "Convert it first, e.g. with JSON.stringify.",
+      );
+    }
+    return overrides === undefined
+      ? defaultAttributes
+      : formatAttributes(where, name, { ...defaults, ...overrides });
+  }
 
   return {
     name,
     signed: codec.signed,
     encrypted: codec.encrypted,
+    chunked: chunking !== undefined,
 
     async parse(cookieHeader) {
       if (typeof cookieHeader !== "string") return null;
       let start = findCookie(cookieHeader, name, 0);
       while (start !== -1) {
         const raw = cookieValueAt(cookieHeader, start);
-        const encoded = COOKIE_OCTETS.test(raw) ? codec.unwrap(raw) : null;
-        if (encoded !== null) return decodeValue(encoded);
+        if (COOKIE_OCTETS.test(raw)) {
+          let encoded = chunking === undefined
+            ? null
+            : await chunking.read(cookieHeader, raw);
+          if (encoded === null) {
+            let unwrapped = codec.unwrap(raw);
+            if (typeof unwrapped === "object" && unwrapped !== null) {
+              unwrapped = await unwrapped;
+            }
+            encoded = unwrapped;
+          }
+          if (encoded !== null) return decodeValue(encoded);
+        }
         // A cookie another site planted under this name (cookie tossing)
         // must not hide the one this server wrote.
         if (!codec.signed) return null;
@@ -300,31 +392,57 @@ export function createCookie(
     },
 
     async serialize(value, overrides) {
-      if (typeof value !== "string") {
-        throw new TypeError(
-          `Cookie ${JSON.stringify(name)}: serialize takes the value as a ` +
-            `string, got ${describeValue(value)}. Convert it first, e.g. ` +
-            "with JSON.stringify.",
-        );
+      const attributes = attributesFor(value, overrides);
+      // No await on the synchronous path: an async function that never
+      // awaits costs less per call (7% of a signed serialize in Bun).
+      const wrapped = codec.wrap(encodeValue(value));
+      return typeof wrapped === "string"
+        ? setCookieHeader(wrapped, attributes)
+        : wrapped.then((sealed) => setCookieHeader(sealed, attributes));
+    },
+
+    async serializeAll(value, cookieHeader, overrides) {
+      if (chunking === undefined) {
+        return [await this.serialize(value, overrides)];
       }
-      const attributes = overrides === undefined ? defaultAttributes : (
-        formatAttributes(
-          `Cookie ${JSON.stringify(name)}: serialize`,
-          name,
-          { ...defaults, ...overrides },
-        )
-      );
-      const header = prefix + codec.wrap(encodeValue(value)) + attributes;
-      if (header.length > MAX_HEADER_BYTES) {
-        throw new RangeError(
-          `Cookie ${JSON.stringify(name)}: the Set-Cookie header would be ` +
-            `${header.length} bytes, over the ${MAX_HEADER_BYTES} bytes ` +
-            "browsers accept (they drop larger cookies silently). Store " +
-            "less in the cookie, or keep the data in a server-side store " +
-            "such as createFsSessionStorage so the cookie holds only an id.",
-        );
+      const attributes = attributesFor(value, overrides);
+      const encoded = encodeValue(value);
+      let headers: string[] | undefined;
+      if (encoded.length < MAX_HEADER_BYTES) {
+        const header = prefix + await codec.wrap(encoded) + attributes;
+        if (header.length <= MAX_HEADER_BYTES) headers = [header];
       }
-      return header;
+      headers ??= await chunking.write(encoded, attributes);
+      const stale = chunking.carried(cookieHeader, headers.length);
+      if (stale.length > 0) {
+        const expired = "=" + formatAttributes(where, name, {
+          ...defaults,
+          ...overrides,
+          maxAge: 0,
+          expires: new Date(0),
+        });
+        for (const chunkName of stale) headers.push(chunkName + expired);
+      }
+      return headers;
     },
   };
+
+  function setCookieHeader(wrapped: string, attributes: string): string {
+    const header = prefix + wrapped + attributes;
+    if (header.length > MAX_HEADER_BYTES) {
+      throw new RangeError(
+        `Cookie ${JSON.stringify(name)}: the Set-Cookie header would be ` +
+          `${header.length} bytes, over the ${MAX_HEADER_BYTES} bytes ` +
+          "browsers accept (they drop larger cookies silently). " +
+          (chunking === undefined
+            ? "Store less in the cookie, keep the data in a server-side " +
+              "store such as createFsSessionStorage so the cookie holds " +
+              'only an id, or create the cookie with option "chunked" to ' +
+              "spread the value over several cookies."
+            : "This cookie is chunked: write it with serializeAll, which " +
+              "spreads the value over several cookies."),
+      );
+    }
+    return header;
+  }
 }

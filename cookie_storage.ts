@@ -1,8 +1,9 @@
 /**
  * A session store that keeps all session data in the cookie itself: no
  * server-side storage at all, at the price of a cookie of at most about
- * 4 kB. The cookie must be signed or encrypted, or clients can write their
- * own sessions.
+ * 4 kB, or of several with a cookie created with option `chunked`. The
+ * cookie must be signed or encrypted, or clients can write their own
+ * sessions.
  *
  * @example
  * ```ts
@@ -14,7 +15,7 @@
  * @module
  */
 
-import { Buffer } from "node:buffer";
+import { decodeBase64url, encodeBase64url } from "./_base64url.ts";
 import { createSession, type SessionStorage } from "./session.ts";
 import {
   decodeRecord,
@@ -108,14 +109,15 @@ export function createCookieSessionStorage(
       const expires = expiry.fromNow();
       const text = encodeRecord(session.data, expires, session.id);
       expiry.remember(session, expires);
-      return Buffer.from(text).toString("base64url");
+      return encodeBase64url(new TextEncoder().encode(text));
     },
   };
 }
 
 function decode(cookie: string) {
-  // base64url decoding skips characters outside its alphabet; refuse them so
-  // that one session has exactly one cookie value.
-  if (!/^[A-Za-z0-9_-]+$/.test(cookie)) return undefined;
-  return decodeRecord(Buffer.from(cookie, "base64url").toString());
+  // Decoding refuses what encoding would not have written, so that one
+  // session has exactly one cookie value.
+  const bytes = decodeBase64url(cookie);
+  if (bytes === null) return undefined;
+  return decodeRecord(new TextDecoder().decode(bytes));
 }

@@ -42,8 +42,8 @@
  * @module
  */
 
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import { Buffer } from "node:buffer";
+import { encodeBase64url } from "./_base64url.ts";
+import { byteString, createHmacSha256 } from "./_hmac_sha256.ts";
 import type { Session } from "./session.ts";
 import type { SessionHandler } from "./middleware.ts";
 import { describeValue } from "./_describe.ts";
@@ -130,9 +130,10 @@ export interface CsrfProtection {
   readonly header: string;
   /**
    * The token of `session`, to put in a hidden form field or a header.
-   * The first call stores a random key in the session (so save it); the
-   * token is derived from that key and the session id, so it changes when
-   * the id is regenerated. Render it after `regenerateId()`, not before.
+   * The first call stores a random key in the session, under the key
+   * `"@x/session/csrf"` (so save the session); the token is derived from
+   * that key and the session id, so it changes when the id is regenerated.
+   * Render it after `regenerateId()`, not before.
    */
   token(session: Session): string;
   /**
@@ -218,12 +219,18 @@ export function createCsrfProtection(
   function token(session: Session): string {
     let key = session.get(KEY);
     if (typeof key !== "string") {
-      key = randomBytes(32).toString("base64url");
+      key = encodeBase64url(crypto.getRandomValues(new Uint8Array(32)));
       session.set(KEY, key);
     }
-    return createHmac("sha256", key as string).update(session.id).digest(
-      "base64url",
+    // HMAC-SHA256 of the id's UTF-8 bytes under the key's, in JavaScript;
+    // printable ASCII is its own UTF-8.
+    const id = session.id;
+    const mac = new Uint8Array(32);
+    createHmacSha256(new TextEncoder().encode(key as string))(
+      /^[ -~]*$/.test(id) ? id : byteString(new TextEncoder().encode(id)),
+      mac,
     );
+    return encodeBase64url(mac);
   }
 
   async function check(
@@ -237,8 +244,8 @@ export function createCsrfProtection(
       await formField(request, field, maxFormBytes);
     if (typeof sent !== "string" || sent === "") {
       return `the request carries no CSRF token: send it in the ` +
-        `"${header}" header or the "${field}" form field of a form ` +
-        `with a Content-Length of at most ${maxFormBytes} bytes`;
+        `"${header}" header, or the "${field}" field of a form of at most ` +
+        `${maxFormBytes} bytes`;
     }
     if (typeof session.get(KEY) !== "string") {
       return "the session has no CSRF token yet: render the page that " +
@@ -368,10 +375,13 @@ async function readAtMost(
 
 function sameToken(sent: string, expected: string): boolean {
   if (sent.length !== TOKEN_LENGTH) return false;
-  const given = Buffer.from(sent);
-  // A character outside ASCII makes the bytes longer than the characters.
-  if (given.length !== TOKEN_LENGTH) return false;
-  return timingSafeEqual(given, Buffer.from(expected));
+  // In time that does not depend on where they differ; a character outside
+  // ASCII differs from every character of a token.
+  let difference = 0;
+  for (let i = 0; i < TOKEN_LENGTH; i++) {
+    difference |= sent.charCodeAt(i) ^ expected.charCodeAt(i);
+  }
+  return difference === 0;
 }
 
 function nonEmptyString(option: string, value: unknown): string {

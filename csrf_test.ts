@@ -1,6 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
+import { createHmac } from "node:crypto";
 import fc from "fast-check";
 import { createCsrfProtection } from "./csrf.ts";
 import { createCookie } from "./cookie.ts";
@@ -72,6 +73,19 @@ describe("csrf", () => {
     session.regenerateId();
     assert.notEqual(csrf.token(session), first);
     assert.notEqual(csrf.token(createSession()), first);
+  });
+
+  it("csrf: the token is HMAC-SHA256 of the session id under the session's key, so tokens issued before stay valid", () => {
+    const csrf = createCsrfProtection();
+    for (const id of ["Y2KO7syTmdMPIlnPIBlklDNvxY9_NjGb", "café ☃ id"]) {
+      const session = createSession(id);
+      const token = csrf.token(session);
+      const key = session.get("@x/session/csrf") as string;
+      assert.equal(
+        token,
+        createHmac("sha256", key).update(id).digest("base64url"),
+      );
+    }
   });
 
   it("csrf: a form longer than maxFormBytes is refused, and a streamed one is read no further than the limit", async () => {

@@ -14,6 +14,7 @@ import { CookieJar } from "tough-cookie";
 import { sessionMiddleware } from "./express.ts";
 import { createCookie } from "./cookie.ts";
 import { createMemorySessionStorage } from "./memory_storage.ts";
+import { createCookieSessionStorage } from "./cookie_storage.ts";
 import type { Session, SessionStorage } from "./session.ts";
 
 const SECRET = "a test secret that is at least 32 bytes long";
@@ -360,6 +361,40 @@ describe("node:http", () => {
       assert.equal(await ok.text(), "ok");
       assert.ok(hasSessionCookie(ok));
       assert.equal(store.saves, 1);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("express: a chunked cookie's session goes out in several cookies, and the stale ones are expired when it shrinks", async () => {
+    const app = express();
+    app.use(sessionMiddleware({
+      cookie: createCookie("sid", {
+        secrets: [SECRET],
+        chunked: { maxBytes: 14 * 1024 },
+      }),
+      storage: createCookieSessionStorage(),
+    }));
+    app.get("/set/:bytes", (req, res) => {
+      sessionOf(req).set("data", "d".repeat(Number(req.params.bytes)));
+      res.send("set");
+    });
+    app.get("/", (req, res) => {
+      res.send(String(sessionOf(req).get("data")).length + "");
+    });
+    const client = await listen(createServer(app));
+    try {
+      const url = "http://127.0.0.1/";
+      const names = async () =>
+        (await client.jar.getCookies(url)).map((c) => c.key).sort();
+      const grown = await client.fetch("/set/9000");
+      assert.equal(grown.headers.getSetCookie().length, 3);
+      assert.deepEqual(await names(), ["sid", "sid.1", "sid.2"]);
+      assert.equal(await (await client.fetch("/")).text(), "9000");
+
+      await client.fetch("/set/10");
+      assert.deepEqual(await names(), ["sid"]);
+      assert.equal(await (await client.fetch("/")).text(), "10");
     } finally {
       await client.close();
     }

@@ -213,7 +213,12 @@ export function createFsSessionStorage(
           });
           continue;
         }
-        if (codeOf(error) !== "EEXIST") throw failure(action, error);
+        if (codeOf(error) !== "EEXIST") {
+          // Created, then not written (a full disk): the file is this
+          // save's, and left in place it would block the session.
+          await unlink(path).catch(() => {});
+          throw failure(action, error);
+        }
       }
       const info = await stat(path).catch(() => undefined);
       if (info && Date.now() - info.mtimeMs > STALE_LOCK_MS) {

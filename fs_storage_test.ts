@@ -30,6 +30,24 @@ async function filesBelow(dir: string): Promise<string[]> {
   );
 }
 
+/**
+ * A store with one saved session `{ n: 1 }`, whose lock file holds `content`
+ * as if another process held the lock, and a read of that session with
+ * `n` set to 2, ready to save.
+ */
+async function lockedByAnother(content: string) {
+  const dir = tempDir();
+  const storage = createFsSessionStorage(dir);
+  const first = await storage.read(null);
+  first.set("n", 1);
+  const cookie = (await storage.save(first))!;
+  const lock = `${fileOf(dir, cookie)}.lock`;
+  await writeFile(lock, content);
+  const session = await storage.read(cookie);
+  session.set("n", 2);
+  return { dir, storage, cookie, lock, session };
+}
+
 function fileOf(dir: string, id: string): string {
   const hash = createHash("sha256").update(id).digest("hex");
   return join(dir, hash.slice(0, 2), hash.slice(2));
@@ -170,15 +188,9 @@ describe("fs store", () => {
   });
 
   it("fs store: a save waits while another process holds the session's lock file", async () => {
-    const dir = tempDir();
-    const storage = createFsSessionStorage(dir);
-    const first = await storage.read(null);
-    first.set("n", 1);
-    const cookie = (await storage.save(first))!;
-    const lock = `${fileOf(dir, cookie)}.lock`;
-    await writeFile(lock, "another process");
-    const session = await storage.read(cookie);
-    session.set("n", 2);
+    const { dir, storage, cookie, lock, session } = await lockedByAnother(
+      "another process",
+    );
     let settled = false;
     const saving = storage.save(session).finally(() => settled = true);
     await sleep(100);
@@ -193,17 +205,11 @@ describe("fs store", () => {
   });
 
   it("fs store: a lock file a dead process left is broken, and the save goes through", async () => {
-    const dir = tempDir();
-    const storage = createFsSessionStorage(dir);
-    const first = await storage.read(null);
-    first.set("n", 1);
-    const cookie = (await storage.save(first))!;
-    const lock = `${fileOf(dir, cookie)}.lock`;
-    await writeFile(lock, "a process that died");
+    const { dir, storage, cookie, lock, session } = await lockedByAnother(
+      "a process that died",
+    );
     const past = new Date(Date.now() - 5_000);
     await utimes(lock, past, past);
-    const session = await storage.read(cookie);
-    session.set("n", 2);
     assert.equal(await storage.save(session), cookie);
     assert.equal((await storage.read(cookie)).get("n"), 2);
     assert.deepEqual(await filesBelow(dir), [fileOf(dir, cookie)]);
@@ -236,25 +242,34 @@ describe("fs store", () => {
     assert.equal(await shortLived.deleteExpired(), 0);
   });
 
-  it("fs store: deleteExpired removes stale temporary files and keeps a save in progress", async () => {
+  it("fs store: deleteExpired removes stale temporary and lock files and keeps those of a save in progress", async () => {
     const dir = tempDir();
     const storage = createFsSessionStorage(dir, { ttl: 60 });
-    const session = await storage.read(null);
-    session.set("n", 1);
-    const cookie = (await storage.save(session))!;
-    const file = fileOf(dir, cookie);
-    const stale = `${file}.0123456789ab.tmp`;
-    const fresh = `${file}.ba9876543210.tmp`;
-    await writeFile(stale, "{");
-    await writeFile(fresh, "{");
+    const files: string[] = [];
+    for (const n of [1, 2]) {
+      const session = await storage.read(null);
+      session.set("n", n);
+      files.push(fileOf(dir, (await storage.save(session))!));
+    }
+    const staleTemp = `${files[0]}.0123456789ab.tmp`;
+    const freshTemp = `${files[0]}.ba9876543210.tmp`;
+    const freshLock = `${files[0]}.lock`;
+    const staleLock = `${files[1]}.lock`;
+    for (const file of [staleTemp, freshTemp, freshLock, staleLock]) {
+      await writeFile(file, "");
+    }
     // Left by a process that died two minutes ago.
     const twoMinutesAgo = new Date(Date.now() - 120_000);
-    await utimes(stale, twoMinutesAgo, twoMinutesAgo);
+    await utimes(staleTemp, twoMinutesAgo, twoMinutesAgo);
+    await utimes(staleLock, twoMinutesAgo, twoMinutesAgo);
     assert.equal(await storage.deleteExpired(), 0);
-    assert.deepEqual((await filesBelow(dir)).sort(), [file, fresh].sort());
+    assert.deepEqual(
+      (await filesBelow(dir)).sort(),
+      [...files, freshTemp, freshLock].sort(),
+    );
   });
 
-  it("fs store: a session expires at exactly its ttl, not a millisecond later", () =>
+  it("fs store: deleteExpired deletes a session at exactly its ttl, not a millisecond before", () =>
     withClock(async (clock) => {
       const dir = tempDir();
       const storage = createFsSessionStorage(dir, { ttl: 60 });
@@ -263,8 +278,8 @@ describe("fs store", () => {
       const cookie = await storage.save(session);
       const saved = clock.now;
       clock.now = saved + 59_999;
-      assert.equal((await storage.read(cookie)).get("n"), 1);
       assert.equal(await storage.deleteExpired(), 0);
+      assert.equal((await storage.read(cookie)).get("n"), 1);
       clock.now = saved + 60_000;
       assert.equal(await storage.deleteExpired(), 1);
       assert.deepEqual(await filesBelow(dir), []);

@@ -5,6 +5,8 @@ import { HTTPException } from "hono/http-exception";
 import { type SessionEnv, sessionMiddleware } from "./hono.ts";
 import { createCookie } from "./cookie.ts";
 import { createMemorySessionStorage } from "./memory_storage.ts";
+import { createCookieSessionStorage } from "./cookie_storage.ts";
+import { nextCookieHeader } from "./testing/cookie_jar.ts";
 import type { Session, SessionStorage } from "./session.ts";
 
 const SECRET = "a test secret that is at least 32 bytes long";
@@ -66,6 +68,28 @@ describe("hono", () => {
       headers: { Cookie: pairOf(sessionCookie(first)) },
     });
     assert.equal(await second.text(), "2");
+  });
+
+  it("hono: a login regenerates the earlier session: its data moves to a new id and the old id is gone", async () => {
+    const app = appWith();
+    app.get("/count", (c) => {
+      const count = Number(c.var.session.get("count") ?? 0) + 1;
+      c.var.session.set("count", count);
+      return c.text(String(count));
+    });
+    const before = pairOf(sessionCookie(await app.request("/count")));
+    const login = await app.request("/login", {
+      method: "POST",
+      headers: { Cookie: before },
+    });
+    const after = pairOf(sessionCookie(login));
+    assert.notEqual(after, before, "the login gives the session a new id");
+    const counted = await app.request("/count", { headers: { Cookie: after } });
+    assert.equal(await counted.text(), "2", "the visits before login are kept");
+    const home = await app.request("/", { headers: { Cookie: after } });
+    assert.equal(await home.text(), "mj");
+    const old = await app.request("/", { headers: { Cookie: before } });
+    assert.equal(await old.text(), "nobody", "the pre-login id reads nothing");
   });
 
   it("hono: a redirect carries the cookie, from c.redirect or Response.redirect", async () => {
@@ -160,5 +184,43 @@ describe("hono", () => {
     const response = await appWith().request("/");
     assert.equal(await response.text(), "nobody");
     assert.equal(sessionCookie(response), undefined);
+  });
+
+  it("hono: a chunked cookie's session goes out in several cookies, and the stale ones are expired when it shrinks", async () => {
+    const app = new Hono<SessionEnv>();
+    app.use(sessionMiddleware({
+      cookie: createCookie("sid", {
+        secrets: [SECRET],
+        chunked: { maxBytes: 16 * 1024 },
+      }),
+      storage: createCookieSessionStorage(),
+    }));
+    app.get("/set/:bytes", (c) => {
+      c.var.session.set("data", "d".repeat(Number(c.req.param("bytes"))));
+      return c.text("set");
+    });
+    app.get("/", (c) => c.text(String(c.var.session.get("data")).length + ""));
+
+    const grown = await app.request("/set/9000");
+    const names = (setCookies: string[]) =>
+      setCookies.map((h) => h.slice(0, h.indexOf("=")));
+    assert.deepEqual(names(grown.headers.getSetCookie()), [
+      "sid",
+      "sid.1",
+      "sid.2",
+    ]);
+    let jar = nextCookieHeader(null, grown.headers.getSetCookie())!;
+    assert.equal(
+      await (await app.request("/", { headers: { Cookie: jar } })).text(),
+      "9000",
+    );
+
+    const shrunk = await app.request("/set/10", { headers: { Cookie: jar } });
+    jar = nextCookieHeader(jar, shrunk.headers.getSetCookie())!;
+    assert.deepEqual(names(jar.split("; ")), ["sid"]);
+    assert.equal(
+      await (await app.request("/", { headers: { Cookie: jar } })).text(),
+      "10",
+    );
   });
 });

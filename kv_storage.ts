@@ -22,13 +22,13 @@
  */
 
 import type { ServerSessionStorageOptions, SessionStorage } from "./session.ts";
-import { setTimeout as sleep } from "node:timers/promises";
 import { describeValue } from "./_describe.ts";
 import {
   assertMethods,
   backendCalls,
   createServerSessionStorage,
   serverOptions,
+  sleep,
 } from "./_server_storage.ts";
 
 /**

@@ -94,7 +94,8 @@ export type SessionHandler<Info = unknown> = (
  * The returned function has the shape `Deno.serve` and `Bun.serve` expect.
  * For each request it reads the session from the cookie, calls the handler,
  * saves the session and adds a `Set-Cookie` header to the response when the
- * cookie must change (one with `Max-Age=0` when the session was destroyed).
+ * cookie must change (one with `Max-Age=0` when the session was destroyed;
+ * several for a chunked cookie, see {@linkcode commitSession}).
  * The `Set-Cookie` headers the handler set are kept; when the handler set
  * the session cookie itself, its header is the one sent. A response with
  * immutable headers, such as `Response.redirect()` or a `fetch()` result,
@@ -212,9 +213,11 @@ export async function readSession(
   options: SessionMiddlewareOptions,
 ): Promise<Session> {
   checkOptions("readSession", options);
-  const value = await options.cookie.parse(request.headers.get("Cookie"));
+  const cookieHeader = request.headers.get("Cookie");
+  const value = await options.cookie.parse(cookieHeader);
   const session = await options.storage.read(value);
   if (!warnedCookies.has(options.cookie)) requests.set(session, request);
+  if (options.cookie.chunked === true) cookieHeaders.set(session, cookieHeader);
   return session;
 }
 
@@ -223,7 +226,10 @@ export async function readSession(
  * response, or to the headers of a response being built.
  *
  * No header is added when the cookie can stay as it is, nor when the
- * response already sets the session cookie. When `target` is a `Response`
+ * response already sets the session cookie. A chunked cookie (option
+ * `chunked` of `createCookie`) gets a header per chunk, and one that
+ * expires each chunk the request read by {@linkcode readSession} carried
+ * and the session no longer needs. When `target` is a `Response`
  * and a header is needed, the result is a copy of it with the header added,
  * so a response with immutable headers works, and a response object that a
  * handler reuses never carries one client's cookie to another. `Headers` are
@@ -317,18 +323,25 @@ export async function commitSession(
   const value = await storage.save(session);
   const request = requests.get(session);
   requests.delete(session);
+  const cookieHeader = cookieHeaders.get(session) ?? null;
+  cookieHeaders.delete(session);
   if (value === null) return target;
   const headers = response ? response.headers : target as Headers;
   if (setsCookie(headers, cookie.name)) return target;
 
-  const setCookie = value === ""
-    ? await cookie.serialize("", { maxAge: 0, expires: new Date(0) })
-    : await cookie.serialize(value);
-  if (request !== undefined) warnIfInsecure(cookie, setCookie, request);
+  const overrides = value === ""
+    ? { maxAge: 0, expires: new Date(0) }
+    : undefined;
+  const setCookies = cookie.chunked === true
+    ? await cookie.serializeAll(value, cookieHeader, overrides)
+    : [await cookie.serialize(value, overrides)];
+  if (request !== undefined) warnIfInsecure(cookie, setCookies[0], request);
 
   if (response === undefined) {
     try {
-      headers.append("Set-Cookie", setCookie);
+      for (const setCookie of setCookies) {
+        headers.append("Set-Cookie", setCookie);
+      }
     } catch (error) {
       throw new TypeError(
         "commitSession: cannot add the session cookie to these headers: " +
@@ -342,17 +355,21 @@ export async function commitSession(
   }
   // The Response constructor refuses statuses outside 200-599, such as the
   // 101 of a WebSocket upgrade, which must also stay the same object.
-  if (response.status < 200 || response.status > 599) {
-    response.headers.append("Set-Cookie", setCookie);
-    return response;
+  const out = response.status < 200 || response.status > 599
+    ? response
+    : new Response(response.body, {
+      status: response.status,
+      statusText: response.statusText,
+      // A Headers of its own: in Bun 1.4 the copy sometimes kept the
+      // handler's Headers object (seen in the full test run, never alone),
+      // and the next client given the same Response would carry this
+      // client's cookie.
+      headers: new Headers(response.headers),
+    });
+  for (const setCookie of setCookies) {
+    out.headers.append("Set-Cookie", setCookie);
   }
-  const copy = new Response(response.body, {
-    status: response.status,
-    statusText: response.statusText,
-    headers: response.headers,
-  });
-  copy.headers.append("Set-Cookie", setCookie);
-  return copy;
+  return out;
 }
 
 // Sessions read by readSession, with their request, kept only until the
@@ -361,6 +378,10 @@ export async function commitSession(
 // is needed only when a cookie goes out without Secure.
 const requests = new WeakMap<Session, Request>();
 const warnedCookies = new WeakSet<Cookie>();
+// The Cookie header each session of a chunked cookie was read from, so that
+// commitSession expires the chunks the request carried and the session no
+// longer needs.
+const cookieHeaders = new WeakMap<Session, string | null>();
 
 function warnIfInsecure(
   cookie: Cookie,

@@ -2,13 +2,13 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { Hono } from "hono";
 import { serve } from "@hono/node-server";
 import { commitSession, readSession, withSession } from "./middleware.ts";
 import { createCookie } from "./cookie.ts";
 import { createMemorySessionStorage } from "./memory_storage.ts";
 import { createCookieSessionStorage } from "./cookie_storage.ts";
 import type { Session, SessionStorage } from "./session.ts";
+import { nextCookieHeader } from "./testing/cookie_jar.ts";
 
 const SECRET = "a test secret that is at least 32 bytes long";
 
@@ -452,36 +452,96 @@ describe("readSession and commitSession", () => {
       /argument "target" must be a Response or Headers/,
     );
   });
+});
 
-  it("middleware: keep sessions in a Hono app, including on redirects", async () => {
-    const sessions = options();
-    const app = new Hono<{ Variables: { session: Session } }>();
-    app.use(async (c, next) => {
-      const session = await readSession(c.req.raw, sessions);
-      c.set("session", session);
-      await next();
-      await commitSession(session, c.res.headers, sessions);
-    });
-    app.post("/login", (c) => {
-      c.var.session.set("user", "mj");
-      c.var.session.regenerateId(true);
-      return c.redirect("/", 303);
-    });
-    app.get("/", (c) => c.text(String(c.var.session.get("user") ?? "nobody")));
+describe("chunked session cookies", () => {
+  const chunked = { chunked: { maxBytes: 16 * 1024 } };
 
-    const anonymous = await app.request("/");
-    assert.equal(await anonymous.text(), "nobody");
-    const before = pairOf(anonymous.headers.getSetCookie()[0] ?? "sid=");
-    const login = await app.request("/login", {
-      method: "POST",
-      headers: { Cookie: before },
+  /** A handler that sets `bytes` characters of data, or logs out. */
+  function app(storage = createCookieSessionStorage()) {
+    return withSession(options(storage, chunked), (request, session) => {
+      const url = new URL(request.url);
+      if (url.pathname === "/logout") session.destroy();
+      const bytes = url.searchParams.get("bytes");
+      if (bytes !== null) session.set("data", "d".repeat(Number(bytes)));
+      const headers = new Headers({ "Set-Cookie": "theme=dark; Path=/" });
+      return new Response(String(session.get("data") ?? "").length + "", {
+        headers,
+      });
     });
-    assert.equal(login.status, 303);
-    const [setCookie] = login.headers.getSetCookie();
-    assert.match(setCookie, /^sid=/);
-    const home = await app.request("/", {
-      headers: { Cookie: pairOf(setCookie) },
-    });
-    assert.equal(await home.text(), "mj");
+  }
+
+  it("middleware: a session too large for one cookie travels in several, shrinks with the stale chunks expired, and is deleted whole", async () => {
+    const handler = app();
+    let jar: string | null = null;
+    async function visit(path: string) {
+      const response = await handler(get(path, jar ?? undefined));
+      jar = nextCookieHeader(jar, response.headers.getSetCookie());
+      return { response, body: await response.text() };
+    }
+    const names = () => jar?.split("; ").map((pair) => pair.split("=")[0]);
+
+    const grown = await visit("/?bytes=9000");
+    assert.equal(grown.body, "9000");
+    assert.deepEqual(names(), ["theme", "sid", "sid.1", "sid.2"]);
+    assert.equal((await visit("/")).body, "9000", "read back whole");
+    assert.equal((await visit("/")).body, "9000");
+
+    const shrunk = await visit("/?bytes=1000");
+    assert.equal(shrunk.body, "1000");
+    assert.deepEqual(
+      shrunk.response.headers.getSetCookie().map((h) => h.split(";")[0]),
+      [
+        "theme=dark",
+        sessionCookies(shrunk.response)[0].split(";")[0],
+        "sid.1=",
+        "sid.2=",
+      ],
+    );
+    assert.deepEqual(names(), ["theme", "sid"]);
+    assert.equal((await visit("/")).body, "1000");
+
+    await visit("/?bytes=9000");
+    assert.equal(names()?.length, 4);
+    const logout = await visit("/logout");
+    assert.equal(logout.response.headers.getSetCookie().length, 4);
+    assert.deepEqual(names(), ["theme"]);
+  });
+
+  it("middleware: readSession and commitSession append every chunk to Headers and to an immutable Response", async () => {
+    const sessions = options(createCookieSessionStorage(), chunked);
+    const session = await readSession(get("/"), sessions);
+    session.set("data", "d".repeat(6000));
+    const headers = new Headers();
+    await commitSession(session, headers, sessions);
+    assert.equal(headers.getSetCookie().length, 3);
+    const cookie = nextCookieHeader(null, headers.getSetCookie())!;
+
+    const next = await readSession(get("/", cookie), sessions);
+    assert.equal(String(next.get("data")).length, 6000);
+    next.set("data", "small");
+    const response = await commitSession(
+      next,
+      Response.redirect("http://localhost/", 303),
+      sessions,
+    );
+    const setCookies = response.headers.getSetCookie();
+    assert.equal(setCookies.length, 3);
+    assert.match(setCookies[1], /^sid\.1=; Max-Age=0;/);
+    const last = nextCookieHeader(cookie, setCookies);
+    assert.equal(
+      (await readSession(get("/", last!), sessions)).get("data"),
+      "small",
+    );
+  });
+
+  it("middleware: without option chunked, a session too large for one cookie fails with an error that names it", async () => {
+    const sessions = options(createCookieSessionStorage());
+    const session = await readSession(get("/"), sessions);
+    session.set("data", "d".repeat(6000));
+    await assert.rejects(
+      commitSession(session, new Headers(), sessions),
+      /option "chunked"/,
+    );
   });
 });

@@ -162,8 +162,8 @@ export interface ReactRouterSessionStorage<
  * @typeParam FlashData The flash values the session holds.
  * @param options The session cookie and the storage.
  * @returns `getSession`, `commitSession` and `destroySession`.
- * @throws {TypeError} When the cookie is not signed or the storage is not a
- * session storage.
+ * @throws {TypeError} When the cookie is not signed or is chunked, or the
+ * storage is not a session storage.
  */
 export function createReactRouterSessionStorage<
   Data extends SessionValues = SessionValues,
@@ -173,6 +173,14 @@ export function createReactRouterSessionStorage<
 ): ReactRouterSessionStorage<Data, FlashData> {
   checkSessionOptions("createReactRouterSessionStorage", options);
   const { cookie, storage } = options;
+  if (cookie.chunked === true) {
+    throw new TypeError(
+      `createReactRouterSessionStorage: option "cookie" is the chunked ` +
+        `cookie "${cookie.name}", but commitSession returns one Set-Cookie ` +
+        "header, which cannot carry several cookies. Create the cookie " +
+        'without option "chunked", or keep the data in a server-side store.',
+    );
+  }
   // Sessions this storage read: saving any other object would fail later,
   // in the store, with a less clear error.
   const sessions = new WeakSet<Session>();

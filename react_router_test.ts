@@ -131,6 +131,17 @@ describe("react-router", () => {
     assert.equal((await getSession(cookie)).get("user"), "ada");
   });
 
+  it("react-router: a chunked cookie, whose several Set-Cookie headers one string cannot carry, is refused at creation", () => {
+    assert.throws(
+      () =>
+        createReactRouterSessionStorage({
+          cookie: createCookie("sid", { secrets: [SECRET], chunked: true }),
+          storage: createCookieSessionStorage(),
+        }),
+      /^TypeError: createReactRouterSessionStorage: option "cookie" is the chunked cookie "sid"/,
+    );
+  });
+
   it("react-router: a session it did not read is refused with a clear error", async () => {
     const { commitSession } = sessionsWith();
     await assert.rejects(

@@ -15,7 +15,7 @@
  * @module
  */
 
-import { Buffer } from "node:buffer";
+import { encodeBase64url } from "./_base64url.ts";
 
 /**
  * The shape of the values a session holds: plain, JSON-serializable data.
@@ -483,7 +483,7 @@ export function createSession<
  */
 export function createSessionId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(24));
-  return Buffer.from(bytes.buffer).toString("base64url");
+  return encodeBase64url(bytes);
 }
 
 function toMap(record: SessionValues | undefined): Map<string, unknown> {

@@ -1,8 +1,8 @@
 // Concurrency: requests that overlap in time never mix, lose or tear data.
 
-import assert from "node:assert/strict";
 import type { Session } from "../session.ts";
 import {
+  assert,
   readSession,
   type Rule,
   saveChanged,

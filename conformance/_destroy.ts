@@ -1,8 +1,8 @@
 // Destroy: a destroyed session clears the client's cookie and its data, and
 // the client carries on with a new session.
 
-import assert from "node:assert/strict";
 import {
+  assert,
   assertNewSession,
   readSession,
   request,

@@ -6,9 +6,9 @@
 // that a request took longer than the ttl leaves, the attempt is repeated
 // (at most ATTEMPTS times) instead of blaming the store.
 
-import assert from "node:assert/strict";
 import type { SessionStorage } from "../session.ts";
 import {
+  assert,
   assertNewSession,
   now,
   readSession,

@@ -1,9 +1,9 @@
 // Data fidelity: whatever JSON a session holds reads back exactly, and no
 // object is shared between requests.
 
-import assert from "node:assert/strict";
 import type { SessionStorage } from "../session.ts";
 import {
+  assert,
   readSession,
   request,
   type Rule,

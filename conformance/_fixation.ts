@@ -2,9 +2,9 @@
 // regenerateId() moves a session to a new id, deleting the old one on
 // request.
 
-import assert from "node:assert/strict";
 import { createSessionId } from "../session.ts";
 import {
+  assert,
   assertNewSession,
   readSession,
   request,

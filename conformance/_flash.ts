@@ -1,7 +1,6 @@
 // Flash: a value flashed in one request is read in exactly the next one.
 
-import assert from "node:assert/strict";
-import { readSession, request, type Rule } from "./_harness.ts";
+import { assert, readSession, request, type Rule } from "./_harness.ts";
 
 export const flashRules: Rule[] = [
   {

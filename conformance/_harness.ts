@@ -2,9 +2,38 @@
 // rule, the resolved options, and helpers that play a client's requests.
 // Not part of the public API.
 
-import assert from "node:assert/strict";
-import { setTimeout as sleep } from "node:timers/promises";
+import type * as Assert from "node:assert/strict";
+import type * as NodeTest from "node:test";
 import type { Session, SessionStorage } from "../session.ts";
+
+/**
+ * `node:assert/strict`, and `node:test` for {@linkcode testSessionStorage},
+ * taken from the runtime without a static import, so that the suite loads
+ * where there is no `node:` module (Cloudflare Workers without
+ * `nodejs_compat`). Using one there throws an error saying so.
+ */
+export const assert: typeof Assert = builtin("node:assert/strict");
+export const nodeTest: typeof NodeTest = builtin("node:test");
+
+function builtin<T extends object>(id: string): T {
+  const module = (globalThis as {
+    process?: { getBuiltinModule?(id: string): unknown };
+  }).process?.getBuiltinModule?.(id);
+  if (module !== undefined) return module as T;
+  return new Proxy({} as T, {
+    get() {
+      throw new Error(
+        `@x/session/conformance: the suite needs ${id}, which this runtime ` +
+          "lacks. Run it under Deno, Bun or Node.",
+      );
+    },
+  });
+}
+
+/** Waits `ms` milliseconds. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
 
 /** The suite's options once validated and defaulted. */
 export interface SuiteOptions {
@@ -173,8 +202,6 @@ export async function sleepUntil(time: number): Promise<void> {
   const wait = time - now();
   if (wait > 0) await sleep(Math.ceil(wait));
 }
-
-export { sleep };
 
 /** A short description of a value for failure messages. */
 export function describeValue(value: unknown): string {

@@ -1,8 +1,8 @@
 // Lifecycle: a session is created, saved, read back and changed across
 // requests, and `save` says what the client's cookie must become.
 
-import assert from "node:assert/strict";
 import {
+  assert,
   readSession,
   request,
   type Rule,

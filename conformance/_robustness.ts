@@ -1,9 +1,9 @@
 // Robustness: whatever a client sends as the cookie value, read resolves to
 // a working new session and never rejects.
 
-import assert from "node:assert/strict";
 import type { SessionStorage } from "../session.ts";
 import {
+  assert,
   assertNewSession,
   readSession,
   request,

@@ -20,9 +20,8 @@
  * @module
  */
 
-import { describe, it } from "node:test";
 import type { SessionStorage } from "../session.ts";
-import type { Rule, SuiteOptions } from "./_harness.ts";
+import { nodeTest, type Rule, type SuiteOptions } from "./_harness.ts";
 import { lifecycleRules } from "./_lifecycle.ts";
 import { flashRules } from "./_flash.ts";
 import { fixationRules } from "./_fixation.ts";
@@ -185,6 +184,7 @@ const CASE_TIMEOUT_MS = 60_000;
  */
 export function testSessionStorage(options: SessionStorageTestOptions): void {
   const cases = sessionStorageCases(options);
+  const { describe, it } = nodeTest;
   describe(options.name, () => {
     for (const topic of new Set(cases.map((c) => c.topic))) {
       describe(topic, () => {

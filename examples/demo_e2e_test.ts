@@ -14,25 +14,14 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { type DemoServer, startDemo } from "./_demo_server.ts";
+import { launchChromium, WAIT_MS } from "../testing/chromium.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  // Host names for the two-site tests: the app at app.example.test, a
-  // sibling subdomain at evil.example.test, another site at attacker.test.
-  "--host-resolver-rules=MAP *.example.test 127.0.0.1, MAP attacker.test 127.0.0.1",
-];
-// Every wait of a page, a navigation or the browser's start is bounded.
-const WAIT_MS = 30_000;
+// Host names for the two-site tests: the app at app.example.test, a sibling
+// subdomain at evil.example.test, another site at attacker.test.
+const HOSTS =
+  "--host-resolver-rules=MAP *.example.test 127.0.0.1, MAP attacker.test 127.0.0.1";
 
 describe("the demo in Chromium", { timeout: 180_000 }, () => {
   const sessions = mkdtempSync(join(tmpdir(), "demo-e2e-sessions-"));
@@ -47,16 +36,7 @@ describe("the demo in Chromium", { timeout: 180_000 }, () => {
       SESSION_DIR: sessions,
       SESSION_SECRET: "a secret for the browser test of 32 bytes or more",
     });
-    // Playwright takes the profile folder as an argument rather than as a
-    // --user-data-dir flag.
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      args: CHROMIUM_FLAGS,
-      headless: true,
-      timeout: WAIT_MS,
-    });
-    context.setDefaultTimeout(WAIT_MS);
-    context.setDefaultNavigationTimeout(WAIT_MS);
+    context = await launchChromium(profile, [HOSTS]);
     page = context.pages()[0] ?? await context.newPage();
   });
 
@@ -245,14 +225,7 @@ describe("the demo in Chromium, against a sibling subdomain and another site", {
     });
     app = demo.url.replace("127.0.0.1", "app.example.test");
     attacker = await startAttacker();
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      args: CHROMIUM_FLAGS,
-      headless: true,
-      timeout: WAIT_MS,
-    });
-    context.setDefaultTimeout(WAIT_MS);
-    context.setDefaultNavigationTimeout(WAIT_MS);
+    context = await launchChromium(profile, [HOSTS]);
     page = context.pages()[0] ?? await context.newPage();
   });
 

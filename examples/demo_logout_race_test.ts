@@ -16,6 +16,11 @@ const TRIALS = 100;
 const THIEF_REQUESTS = 4;
 const SECRET = "a secret for the demo logout race test of 32 bytes+";
 
+/** The CSRF token of a page's forms. */
+function tokenOf(html: string): string {
+  return /name="_csrf" value="([^"]+)"/.exec(html)?.[1] ?? "";
+}
+
 /** The `sid=...` pair a response sets, if any. */
 function sessionPair(response: Response): string | undefined {
   for (const setCookie of response.headers.getSetCookie()) {
@@ -57,16 +62,23 @@ describe("demo on its fs store", () => {
           new URL("/login", demo.url),
           anonymous,
           "POST",
-          "username=victim",
+          `_csrf=${tokenOf(first.text)}&username=victim`,
         );
         const cookie = sessionPair(login.response);
         assert.ok(cookie, "the login sets the session cookie");
+        // The logout form's token, which the login's new id changed.
+        const token = tokenOf((await send(home, cookie)).text);
         // The thief's requests go out first; the victim's logout overlaps.
         const thief = Array.from(
           { length: THIEF_REQUESTS },
           () => send(home, cookie),
         );
-        const logout = await send(new URL("/logout", demo.url), cookie, "POST");
+        const logout = await send(
+          new URL("/logout", demo.url),
+          cookie,
+          "POST",
+          `_csrf=${token}`,
+        );
         assert.equal(logout.response.status, 303);
         await Promise.all(thief);
         const after = await send(home, cookie);

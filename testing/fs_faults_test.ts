@@ -179,8 +179,11 @@ describe("fs store under disk faults", () => {
       assert.equal((await storage.read(cookie)).get("user"), "ada");
 
       assert.deepEqual(
-        filesIn(root).filter((file) => file.endsWith(".tmp")),
+        filesIn(root).filter((file) =>
+          file.endsWith(".tmp") || file.endsWith(".lock")
+        ),
         [],
+        "a save that failed leaves no temporary or lock file",
       );
     } finally {
       unmount(root);
