@@ -3,7 +3,7 @@
 // The Redis store on a real Redis Cluster of 3 masters, through node-redis's
 // cluster client, where two session ids live in different slots.
 
-import { after, before, describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createCluster } from "redis";
 import {
@@ -17,8 +17,12 @@ import {
 import type { Session, SessionStorage } from "./session.ts";
 import { testSessionStorage } from "./conformance/mod.ts";
 
-let cluster: RedisCluster;
-let client: ReturnType<typeof createCluster>;
+// Started here rather than in a hook: Bun gives a hook 5 seconds, which a
+// busy machine can take to start a cluster.
+const cluster: RedisCluster = await startRedisCluster();
+const client = createCluster({ rootNodes: cluster.rootNodes });
+client.on("error", () => {});
+await client.connect();
 let prefixCount = 0;
 
 // Each test works under a prefix of its own, so tests never see each
@@ -55,16 +59,9 @@ const slotOf = async (key: string) =>
   Number(await cluster.nodes[0].command("CLUSTER", "KEYSLOT", key));
 
 describe("redis store on Redis Cluster", () => {
-  before(async () => {
-    cluster = await startRedisCluster();
-    client = createCluster({ rootNodes: cluster.rootNodes });
-    client.on("error", () => {});
-    await client.connect();
-  });
-
   after(async () => {
-    client?.destroy();
-    await cluster?.stop();
+    client.destroy();
+    await cluster.stop();
   });
 
   testSessionStorage({

@@ -198,40 +198,18 @@ export function createSqliteSessionStorage(
     "Check that the database is open and its file writable.",
   );
 
-  const busy = database.prepare("PRAGMA busy_timeout").get() as
-    | { timeout?: number }
-    | undefined;
-  if (!busy?.timeout) database.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
-  database.exec("PRAGMA journal_mode = WAL");
-  database.exec("PRAGMA synchronous = NORMAL");
-  database.exec(
-    `CREATE TABLE IF NOT EXISTS "${table}" (id TEXT PRIMARY KEY NOT NULL, ` +
-      "data TEXT NOT NULL, version INTEGER NOT NULL, expires INTEGER)",
-  );
-  database.exec(
-    `CREATE INDEX IF NOT EXISTS "${table}_expires" ON "${table}" (expires) ` +
-      "WHERE expires IS NOT NULL",
-  );
-
-  const select = database.prepare(
-    `SELECT data, version FROM "${table}" WHERE id = ?`,
-  );
-  // Creates the row, or takes over an expired one left under the same id.
-  const insert = database.prepare(
-    `INSERT INTO "${table}" (id, data, version, expires) VALUES (?, ?, ?, ?) ` +
-      "ON CONFLICT (id) DO UPDATE SET data = excluded.data, " +
-      `version = "${table}".version + 1, expires = excluded.expires ` +
-      `WHERE "${table}".expires <= ?`,
-  );
-  const update = database.prepare(
-    `UPDATE "${table}" SET data = ?, version = version + 1, expires = ? ` +
-      "WHERE id = ? AND version = ?",
-  );
-  const deleteVersion = database.prepare(
-    `DELETE FROM "${table}" WHERE id = ? AND version = ?`,
-  );
-  const deleteId = database.prepare(`DELETE FROM "${table}" WHERE id = ?`);
-  const sweep = database.prepare(`DELETE FROM "${table}" WHERE expires <= ?`);
+  let statements: ReturnType<typeof openTable>;
+  try {
+    statements = openTable(database, table);
+  } catch (error) {
+    throw new Error(
+      `${factory}: could not set up the table "${table}" (${
+        (error as Error)?.message ?? String(error)
+      }). Check that the database is open and its file writable.`,
+      { cause: error },
+    );
+  }
+  const { select, insert, update, deleteVersion, deleteId, sweep } = statements;
 
   // Each statement runs to completion before any other JavaScript: the
   // transactions below never interleave with another save of this process,
@@ -290,4 +268,44 @@ export function createSqliteSessionStorage(
         async () => Number(sweep.run(Date.now()).changes),
       ),
   };
+}
+
+// Prepares the database for several processes, creates the table and its
+// index if they are missing, and compiles the store's statements.
+function openTable(database: SqliteDatabase, table: string) {
+  const busy = database.prepare("PRAGMA busy_timeout").get() as
+    | { timeout?: number }
+    | undefined;
+  if (!busy?.timeout) database.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  database.exec("PRAGMA journal_mode = WAL");
+  database.exec("PRAGMA synchronous = NORMAL");
+  database.exec(
+    `CREATE TABLE IF NOT EXISTS "${table}" (id TEXT PRIMARY KEY NOT NULL, ` +
+      "data TEXT NOT NULL, version INTEGER NOT NULL, expires INTEGER)",
+  );
+  database.exec(
+    `CREATE INDEX IF NOT EXISTS "${table}_expires" ON "${table}" (expires) ` +
+      "WHERE expires IS NOT NULL",
+  );
+
+  const select = database.prepare(
+    `SELECT data, version FROM "${table}" WHERE id = ?`,
+  );
+  // Creates the row, or takes over an expired one left under the same id.
+  const insert = database.prepare(
+    `INSERT INTO "${table}" (id, data, version, expires) VALUES (?, ?, ?, ?) ` +
+      "ON CONFLICT (id) DO UPDATE SET data = excluded.data, " +
+      `version = "${table}".version + 1, expires = excluded.expires ` +
+      `WHERE "${table}".expires <= ?`,
+  );
+  const update = database.prepare(
+    `UPDATE "${table}" SET data = ?, version = version + 1, expires = ? ` +
+      "WHERE id = ? AND version = ?",
+  );
+  const deleteVersion = database.prepare(
+    `DELETE FROM "${table}" WHERE id = ? AND version = ?`,
+  );
+  const deleteId = database.prepare(`DELETE FROM "${table}" WHERE id = ?`);
+  const sweep = database.prepare(`DELETE FROM "${table}" WHERE expires <= ?`);
+  return { select, insert, update, deleteVersion, deleteId, sweep };
 }

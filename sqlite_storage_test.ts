@@ -247,6 +247,17 @@ describe("sqlite store", () => {
     });
   });
 
+  it("sqlite store: a database it cannot write to is refused at creation with an error naming the store", () => {
+    const file = freshFile();
+    new DatabaseSync(file).close();
+    const readOnly = new DatabaseSync(file, { readOnly: true });
+    assert.throws(
+      () => createSqliteSessionStorage(readOnly),
+      /^Error: createSqliteSessionStorage: could not set up the table "sessions" \(.*readonly/,
+    );
+    readOnly.close();
+  });
+
   it("sqlite store: bad arguments are refused with errors naming them", () => {
     const database = new DatabaseSync(":memory:");
     for (const table of ["", "1st", 'x"; DROP TABLE y; --', "a.b", 42]) {

@@ -11,20 +11,25 @@
 //   HOST            the address to listen on (default 127.0.0.1)
 //   SESSION_SECRET  the cookie secret, 32 bytes or more; several separated by
 //                   commas rotate secrets: the first signs, all verify
-//   SESSION_STORE   fs (default), cookie or memory
+//   SESSION_STORE   fs (default), sqlite, cookie or memory
 //   SESSION_DIR     the fs store's folder (default .tmp/demo-sessions)
+//   SESSION_DB      the sqlite store's database file (default
+//                   .tmp/demo-sessions.db); node:sqlite opens it
 //   NODE_ENV        "production" turns on production mode: the cookie is
 //                   Secure and named __Host-sid (so no sibling subdomain can
 //                   set one in its place), a refused forgery's 403 gives no
 //                   reason, and the demo refuses to start without
 //                   SESSION_SECRET instead of using a development secret
 
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { createCookie } from "../cookie.ts";
 import { createCookieSessionStorage } from "../cookie_storage.ts";
 import { createFsSessionStorage } from "../fs_storage.ts";
 import { createMemorySessionStorage } from "../memory_storage.ts";
+import { createSqliteSessionStorage } from "../sqlite_storage.ts";
 import type { SessionStorage } from "../session.ts";
 import { createDemoApp } from "./demo_app.ts";
 
@@ -50,7 +55,7 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-function configure() {
+async function configure() {
   const env = process.env;
   const production = env.NODE_ENV === "production";
   const secrets = (env.SESSION_SECRET ?? "").split(",").filter((s) => s);
@@ -80,12 +85,22 @@ function configure() {
       fileURLToPath(new URL("../.tmp/demo-sessions", import.meta.url));
     storage = createFsSessionStorage(directory, { ttl: SESSION_TTL });
     where = ` in ${directory}`;
+  } else if (store === "sqlite") {
+    const file = env.SESSION_DB ||
+      fileURLToPath(new URL("../.tmp/demo-sessions.db", import.meta.url));
+    mkdirSync(dirname(file), { recursive: true });
+    // Imported only when chosen: the other stores need no SQLite.
+    const { DatabaseSync } = await import("node:sqlite");
+    storage = createSqliteSessionStorage(new DatabaseSync(file), {
+      ttl: SESSION_TTL,
+    });
+    where = ` in ${file}`;
   } else if (store === "cookie") {
     storage = createCookieSessionStorage({ ttl: SESSION_TTL });
   } else if (store === "memory") {
     storage = createMemorySessionStorage({ ttl: SESSION_TTL });
   } else {
-    fail(`SESSION_STORE is "${store}"; use fs, cookie or memory.`);
+    fail(`SESSION_STORE is "${store}"; use fs, sqlite, cookie or memory.`);
   }
 
   const port = Number(env.PORT ?? 8000);
@@ -122,7 +137,7 @@ function configure() {
 async function main() {
   let config;
   try {
-    config = configure();
+    config = await configure();
   } catch (error) {
     fail((error as Error).message);
   }

@@ -10,14 +10,14 @@
 //   SESSION_STORE=redis-cluster REDIS_CLUSTER_NODES=redis://127.0.0.1:7000,redis://127.0.0.1:7001 deno run -A examples/shared_store_app.ts
 //
 // Environment variables:
-//   SESSION_STORE   redis, redis-cluster, kv, postgres, or fs (servers on
-//                   one machine sharing a folder)
+//   SESSION_STORE   redis, redis-cluster, kv, postgres, or fs (servers on one
+//                   machine sharing a folder)
 //   REDIS_URL       the Redis server, for the redis store
 //   REDIS_CLUSTER_NODES  comma-separated URLs of Redis Cluster nodes (one is
 //                   enough: the client finds the others), for redis-cluster
 //   KV_PATH         the Deno KV database file, for the kv store
-//   SESSION_DIR     the sessions folder, for the fs store
 //   POSTGRES_URL    the PostgreSQL database, for the postgres store
+//   SESSION_DIR     the sessions folder, for the fs store
 //   SESSION_SECRET  the cookie secret; every server must share it
 //   SERVER_NAME     a name the app puts in every answer (default "app")
 //   PORT, HOST      where to listen (default 0, a free port, on 127.0.0.1)
@@ -80,15 +80,15 @@ async function openStorage(): Promise<SessionStorage> {
     const path = process.env.KV_PATH ?? fail("KV_PATH is not set.");
     return createKvSessionStorage(await openKv(path), { ttl });
   }
-  if (store === "fs") {
-    const dir = process.env.SESSION_DIR ?? fail("SESSION_DIR is not set.");
-    return createFsSessionStorage(dir, { ttl });
-  }
   if (store === "postgres") {
     const url = process.env.POSTGRES_URL ?? fail("POSTGRES_URL is not set.");
     const pool = new pg.Pool({ connectionString: url });
     pool.on("error", (error) => console.error(`postgres: ${error}`));
     return createPostgresSessionStorage(pool, { ttl });
+  }
+  if (store === "fs") {
+    const dir = process.env.SESSION_DIR ?? fail("SESSION_DIR is not set.");
+    return createFsSessionStorage(dir, { ttl });
   }
   fail(
     'SESSION_STORE must be "redis", "redis-cluster", "kv", "postgres" or ' +

@@ -3,7 +3,7 @@
 // Two app servers, under the runtime running this test, share one
 // PostgreSQL database; one is killed with SIGKILL midway.
 
-import { after, before, describe } from "node:test";
+import { after, describe } from "node:test";
 import { randomBytes } from "node:crypto";
 import {
   type PostgresServer,
@@ -15,16 +15,15 @@ import {
   testSeveralServers,
 } from "./_shared_store_servers.ts";
 
+// Started here rather than in a hook: Bun gives a hook 5 seconds, which a
+// busy machine can take to start it.
+const postgres: PostgresServer = await startPostgresServer();
+
 describe("several servers, one PostgreSQL", () => {
-  let postgres: PostgresServer;
   const secret = randomBytes(32).toString("base64");
 
-  before(async () => {
-    postgres = await startPostgresServer();
-  });
-
   after(async () => {
-    await postgres?.stop();
+    await postgres.stop();
   });
 
   testSeveralServers("postgres store", (name) =>

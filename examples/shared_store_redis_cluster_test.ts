@@ -3,7 +3,7 @@
 // Two app servers, under the runtime running this test, share one Redis
 // Cluster of 3 masters; one is killed with SIGKILL midway.
 
-import { after, before, describe } from "node:test";
+import { after, describe } from "node:test";
 import { randomBytes } from "node:crypto";
 import {
   type RedisCluster,
@@ -15,16 +15,15 @@ import {
   testSeveralServers,
 } from "./_shared_store_servers.ts";
 
+// Started here rather than in a hook: Bun gives a hook 5 seconds, which a
+// busy machine can take to start it.
+const cluster: RedisCluster = await startRedisCluster();
+
 describe("several servers, one Redis Cluster", () => {
-  let cluster: RedisCluster;
   const secret = randomBytes(32).toString("base64");
 
-  before(async () => {
-    cluster = await startRedisCluster();
-  });
-
   after(async () => {
-    await cluster?.stop();
+    await cluster.stop();
   });
 
   testSeveralServers(

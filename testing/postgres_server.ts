@@ -23,7 +23,7 @@ export interface PostgresServer {
    * no password (the server trusts loopback connections).
    */
   url: string;
-  /** Stops the server at once and removes its data directory. */
+  /** Stops the server at once (no checkpoint) and removes its data directory. */
   stop(): Promise<void>;
 }
 
@@ -88,7 +88,7 @@ export async function startPostgresServer(): Promise<PostgresServer> {
         url: `postgres://postgres@127.0.0.1:${port}/postgres`,
         async stop() {
           process.removeListener("exit", stopNow);
-          await asOwner("pg_ctl", ["-D", data, "-m", "fast", "-w", "stop"])
+          await asOwner("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"])
             .catch(stopNow);
           rmSync(folder, { recursive: true, force: true });
         },

@@ -1,0 +1,268 @@
+// The SQLite, PostgreSQL and Redis Cluster stores: a round trip (read,
+// increment a counter, save) against the least any store must do on the
+// same database through the same client (the floor), and against the
+// stores people use there today. The cases of a group run in interleaved
+// rounds (bench/_measure.ts), so that load from elsewhere hits them alike.
+//
+//   deno run -A bench/sql_stores.ts [--rounds N]
+//
+// It starts its own PostgreSQL (fsync off, like every test server here) and
+// Redis Cluster (3 masters) on loopback, and stops them when it is done.
+
+import { mkdirSync, rmSync } from "node:fs";
+import { loadavg } from "node:os";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import pg from "pg";
+import postgres from "postgres";
+import connectPgSimple from "connect-pg-simple";
+import { createCluster } from "redis";
+import { createSqliteSessionStorage } from "../sqlite_storage.ts";
+import { createFsSessionStorage } from "../fs_storage.ts";
+import {
+  createPostgresSessionStorage,
+  type PostgresSessionClient,
+} from "../postgres_storage.ts";
+import { createRedisSessionStorage } from "../redis_storage.ts";
+import { startPostgresServer } from "../testing/postgres_server.ts";
+import { startRedisCluster } from "../testing/redis_cluster.ts";
+import { type Case, type Group, MODULE_NAME } from "./_cookie_cases.ts";
+import { formatNs, measureGroup } from "./_measure.ts";
+import {
+  BENCH_DIR,
+  firstSession,
+  roundTrip,
+  type StoreLike,
+} from "./_stores.ts";
+import { SESSION_DATA } from "./_fixtures.ts";
+
+const at = Deno.args.indexOf("--rounds");
+const options = {
+  rounds: at === -1 ? 31 : Number(Deno.args[at + 1]),
+  batchMs: 20,
+  warmupMs: 300,
+};
+
+/** A case that does a round trip on one session of `store`, over and over. */
+async function storeCase(
+  name: string,
+  kind: Case["kind"],
+  store: StoreLike,
+): Promise<Case> {
+  let cookie = await firstSession(store);
+  return {
+    name,
+    kind,
+    fn: async () => {
+      cookie = await roundTrip(store, cookie);
+    },
+  };
+}
+
+// What a stored session holds, as the stores write it.
+const RECORD = JSON.stringify({
+  d: [{ ...SESSION_DATA, count: 0 }, {}],
+  e: null,
+});
+
+async function sqliteGroup(): Promise<Group> {
+  const folder = join(BENCH_DIR, "sqlite");
+  rmSync(folder, { recursive: true, force: true });
+  mkdirSync(folder, { recursive: true });
+  const database = new DatabaseSync(join(folder, "sessions.db"));
+  const ours = await storeCase(
+    MODULE_NAME,
+    "module",
+    createSqliteSessionStorage(database),
+  );
+  const fs = await storeCase(
+    `${MODULE_NAME} fs store`,
+    "peer",
+    createFsSessionStorage(join(folder, "fs")),
+  );
+  // The same database and connection, so WAL and synchronous = NORMAL too.
+  database.exec("CREATE TABLE floor (id TEXT PRIMARY KEY, data TEXT NOT NULL)");
+  const select = database.prepare("SELECT data FROM floor WHERE id = ?");
+  const upsert = database.prepare(
+    "INSERT INTO floor (id, data) VALUES (?, ?) ON CONFLICT (id) DO UPDATE " +
+      "SET data = excluded.data",
+  );
+  upsert.run("floor", RECORD);
+  return {
+    name: "sqlite store: read + save",
+    cases: [ours, fs, {
+      name: "floor: one SELECT and one upsert",
+      kind: "floor",
+      fn: () => {
+        const row = select.get("floor") as { data: string };
+        return upsert.run("floor", row.data);
+      },
+    }],
+  };
+}
+
+async function postgresGroup(url: string, closers: (() => unknown)[]) {
+  const pool = new pg.Pool({ connectionString: url, max: 1 });
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  closers.push(() => pool.end(), () => sql.end());
+  const postgresJs: PostgresSessionClient = {
+    query: async (text, values) => ({
+      rows: await sql.unsafe(text, values as postgres.ParameterOrJSON<never>[]),
+    }),
+  };
+  await pool.query(
+    "CREATE TABLE floor (id text PRIMARY KEY, data text NOT NULL); " +
+      `INSERT INTO floor VALUES ('floor', '${RECORD}')`,
+  );
+  // express-session's store on the same pool: a request that changed the
+  // session costs it one get and one set. Imported by a name the type
+  // checker does not follow: express-session's types change Express's
+  // Request for every file that deno check sees.
+  const expressSession = "express-session";
+  const { default: session } = await import(expressSession);
+  const PgStore = connectPgSimple(session);
+  const pgSimple = new PgStore({
+    pool,
+    createTableIfMissing: true,
+    pruneSessionInterval: false,
+  });
+  const call = <T>(run: (done: (error: unknown, value?: T) => void) => void) =>
+    new Promise<T>((resolve, reject) =>
+      run((error, value) => error ? reject(error) : resolve(value as T))
+    );
+  const sid = "connect-pg-simple-bench";
+  await call((done) =>
+    pgSimple.set(
+      sid,
+      { cookie: { maxAge: 86_400_000 }, ...SESSION_DATA, count: 0 } as never,
+      done,
+    )
+  );
+  return {
+    name: "postgres store: read + save",
+    cases: [
+      await storeCase(
+        `${MODULE_NAME} on pg`,
+        "module",
+        createPostgresSessionStorage(pool),
+      ),
+      {
+        name: "floor on pg: one SELECT and one UPDATE",
+        kind: "floor",
+        fn: async () => {
+          const { rows } = await pool.query(
+            "SELECT data FROM floor WHERE id = $1",
+            ["floor"],
+          );
+          await pool.query("UPDATE floor SET data = $2 WHERE id = $1", [
+            "floor",
+            rows[0].data,
+          ]);
+        },
+      },
+      {
+        name: "connect-pg-simple on pg: get + set",
+        kind: "peer",
+        fn: async () => {
+          const data = await call<Record<string, unknown>>((done) =>
+            pgSimple.get(sid, done as never)
+          );
+          data.count = Number(data.count) + 1;
+          await call((done) => pgSimple.set(sid, data as never, done));
+        },
+      },
+      await storeCase(
+        `${MODULE_NAME} on postgres.js`,
+        "peer",
+        createPostgresSessionStorage(postgresJs),
+      ),
+      {
+        name: "floor on postgres.js: one SELECT and one UPDATE",
+        kind: "floor",
+        fn: async () => {
+          const [row] = await sql.unsafe(
+            "SELECT data FROM floor WHERE id = $1",
+            ["floor"],
+          );
+          await sql.unsafe("UPDATE floor SET data = $2 WHERE id = $1", [
+            "floor",
+            row.data,
+          ]);
+        },
+      },
+    ],
+  } satisfies Group;
+}
+
+async function clusterGroup(
+  rootNodes: { url: string }[],
+  closers: (() => unknown)[],
+): Promise<Group> {
+  const client = createCluster({ rootNodes });
+  await client.connect();
+  closers.push(() => client.destroy());
+  const key = "floor:session";
+  await client.set(key, RECORD);
+  return {
+    name: "redis store on Redis Cluster: read + save",
+    cases: [
+      await storeCase(MODULE_NAME, "module", createRedisSessionStorage(client)),
+      {
+        name: "floor: one GET and one SET",
+        kind: "floor",
+        fn: async () => {
+          const value = await client.get(key);
+          await client.set(key, value!);
+        },
+      },
+    ],
+  };
+}
+
+function print(
+  group: Group,
+  timings: Awaited<ReturnType<typeof measureGroup>>,
+) {
+  const base = timings.find((t) => t.kind === "module")!;
+  console.log(
+    `\n| ${group.name} | fastest batch | median batch | median, against ${MODULE_NAME} |`,
+  );
+  console.log("| :-- | --: | --: | --: |");
+  for (const t of timings) {
+    const ratio = t === base
+      ? "baseline"
+      : `${(t.medianNs / base.medianNs).toFixed(2)}x`;
+    console.log(
+      `| ${t === base ? `**${t.name}**` : t.name} | ${formatNs(t.minNs)} | ${
+        formatNs(t.medianNs)
+      } | ${ratio} |`,
+    );
+  }
+}
+
+const closers: (() => unknown)[] = [];
+const server = await startPostgresServer();
+const cluster = await startRedisCluster();
+try {
+  console.log(
+    `${new Date().toISOString()}, Deno ${Deno.version.deno}, load average ` +
+      `${loadavg().map((n) => n.toFixed(2)).join(" ")} before, ` +
+      `${options.rounds} interleaved rounds`,
+  );
+  for (
+    const group of [
+      await sqliteGroup(),
+      await postgresGroup(server.url, closers),
+      await clusterGroup(cluster.rootNodes, closers),
+    ]
+  ) {
+    print(group, await measureGroup(group, options));
+  }
+  console.log(
+    `\nload average ${loadavg().map((n) => n.toFixed(2)).join(" ")} after`,
+  );
+} finally {
+  for (const close of closers) await close();
+  await server.stop();
+  await cluster.stop();
+}
