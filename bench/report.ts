@@ -233,10 +233,13 @@ export function markdown(results: Results): string {
     ...breakdownTable(results.breakdown),
     ...bytesTable(results.bytes),
     ...runtimeTables(results.cookies),
-    "### Deno: cookies and stores (`deno bench`)",
+    "### Deno: cookies and whole session work (`deno bench`)",
     "",
-    "The cookie groups again, and the stores, as `deno bench` measures " +
-    "them.",
+    "The cookie groups again; a request's whole session work (verify, " +
+    "read, save, sign) against remix's; the fs stores on 100,000 sessions; " +
+    "10 overlapping requests on one session per store: as `deno bench` " +
+    "measures them, one case after another (the stores alone are in the " +
+    "interleaved table above).",
     "",
     "Time per call is the 75th percentile of `deno bench`'s samples, which " +
     "the other processes on the machine disturb less than the mean; the " +
