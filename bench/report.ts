@@ -54,6 +54,8 @@ export interface Results {
   cookies?: RuntimeCookies[];
   /** The whole request against the stacks people run. */
   peers?: PairResult[];
+  /** The session layer of Express alone, CPU µs per request (Node). */
+  expressLayer?: { name: string; cpuUsPerRequest: number }[];
   /** Each store against its floor, interleaved. */
   floors?: FloorGroup[];
   /** Bytes per session where each server-side store keeps it. */
@@ -358,6 +360,22 @@ function peerTables(results: Results): string[] {
     );
   }
   out.push("");
+  if (results.expressLayer?.length) {
+    out.push(
+      "The session layer of the Express pair alone, without the HTTP server " +
+        "and the router: each middleware given stand-ins for `req` and `res`, " +
+        "running the same visit counter, in one Node process, CPU time per " +
+        "request, median of 7 interleaved rounds of 20,000 " +
+        "(`bench/express_layer.ts`):",
+      "",
+      "| session layer (Node) | CPU/request |",
+      "| :-- | --: |",
+      ...results.expressLayer.map(({ name, cpuUsPerRequest }) =>
+        `| ${name} | ${cpuUsPerRequest.toFixed(1)} µs |`
+      ),
+      "",
+    );
+  }
   return out;
 }
 

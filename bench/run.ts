@@ -173,6 +173,11 @@ if (wanted("peers")) {
     rounds: PEER_ROUNDS,
   });
 }
+if (wanted("peers")) {
+  const file = join(BENCH_DIR, "express_layer.json");
+  run(node26, ["bench/express_layer.ts", "--json", file], "Express layer");
+  results.expressLayer = JSON.parse(readFileSync(file, "utf8"));
+}
 if (wanted("floors")) {
   results.floors = denoJson(
     "store_floors.ts",
