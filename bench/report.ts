@@ -55,13 +55,21 @@ export interface Results {
   /** The whole request against the stacks people run. */
   peers?: PairResult[];
   /** The session layer of Express alone, CPU µs per request (Node). */
-  expressLayer?: { name: string; cpuUsPerRequest: number }[];
+  expressLayer?: LayerResult[];
+  /** The session layer of Hono alone, per runtime. */
+  honoLayer?: Record<string, LayerResult[]>;
   /** Each store against its floor, interleaved. */
   floors?: FloorGroup[];
   /** Bytes per session where each server-side store keeps it. */
   bytes?: SessionBytes[];
   /** A request's session work, step by step. */
   breakdown?: Breakdown[];
+}
+
+/** CPU µs per request of one session layer, without the HTTP server. */
+export interface LayerResult {
+  name: string;
+  cpuUsPerRequest: number;
 }
 
 /** What bench/ci.ts measured on one runtime. */
@@ -360,21 +368,38 @@ function peerTables(results: Results): string[] {
     );
   }
   out.push("");
-  if (results.expressLayer?.length) {
+  const layers: [string, LayerResult[] | undefined][] = [
+    ["Express, Node", results.expressLayer],
+    ["Hono, Deno", results.honoLayer?.deno],
+    ["Hono, Bun", results.honoLayer?.bun],
+  ];
+  if (layers.some(([, rows]) => rows?.length)) {
     out.push(
-      "The session layer of the Express pair alone, without the HTTP server " +
-        "and the router: each middleware given stand-ins for `req` and `res`, " +
-        "running the same visit counter, in one Node process, CPU time per " +
-        "request, median of 7 interleaved rounds of 20,000 " +
-        "(`bench/express_layer.ts`):",
+      "The session layer alone, without the HTTP server: each Express " +
+        "middleware given stand-ins for `req` and `res` " +
+        "(`bench/express_layer.ts`), each Hono app's `fetch` called with a " +
+        "`Request` (`bench/hono_layer.ts`), with the same visit counter; " +
+        "CPU time per request in one process, the median of 7 interleaved " +
+        "rounds. This is what the session costs a server once the HTTP " +
+        "server, the load generator and the scheduler of a shared machine " +
+        "are taken away.",
       "",
-      "| session layer (Node) | CPU/request |",
-      "| :-- | --: |",
-      ...results.expressLayer.map(({ name, cpuUsPerRequest }) =>
-        `| ${name} | ${cpuUsPerRequest.toFixed(1)} µs |`
-      ),
-      "",
+      "| framework, runtime | session layer | CPU/request | peer / @x/session |",
+      "| :-- | :-- | --: | --: |",
     );
+    for (const [label, rows] of layers) {
+      const ours = rows?.find((row) => row.name.startsWith("@x/session"));
+      for (const row of rows ?? []) {
+        const ratio = ours && row !== ours && !row.name.startsWith("no ")
+          ? `${(row.cpuUsPerRequest / ours.cpuUsPerRequest).toFixed(2)}x`
+          : "";
+        out.push(
+          `| ${label} | ${row === ours ? `**${row.name}**` : row.name} | ` +
+            `${row.cpuUsPerRequest.toFixed(1)} µs | ${ratio} |`,
+        );
+      }
+    }
+    out.push("");
   }
   return out;
 }

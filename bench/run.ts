@@ -177,6 +177,21 @@ if (wanted("peers")) {
   const file = join(BENCH_DIR, "express_layer.json");
   run(node26, ["bench/express_layer.ts", "--json", file], "Express layer");
   results.expressLayer = JSON.parse(readFileSync(file, "utf8"));
+  results.honoLayer = {};
+  for (const runtime of ["deno", "bun"] as const) {
+    const out = join(BENCH_DIR, `hono_layer-${runtime}.json`);
+    run(
+      bin(runtime),
+      [
+        ...(runtime === "deno" ? ["run", "-A"] : []),
+        "bench/hono_layer.ts",
+        "--json",
+        out,
+      ],
+      `Hono layer on ${runtime}`,
+    );
+    results.honoLayer[runtime] = JSON.parse(readFileSync(out, "utf8"));
+  }
 }
 if (wanted("floors")) {
   results.floors = denoJson(
