@@ -4,6 +4,7 @@
 // processes only ever adds time, so the fastest batch is the estimate that
 // noise disturbs least, and interleaving exposes every case to the same load.
 
+import process from "node:process";
 import type { Case, CaseKind, Group } from "./_cookie_cases.ts";
 
 /** What was measured for one case. */
@@ -16,6 +17,12 @@ export interface Timing {
   medianNs: number;
   /** Calls timed in all. */
   calls: number;
+  /**
+   * With `cpuToo`: CPU nanoseconds per call (this process, plus the
+   * processes `otherCpuMs` counts) in the batch of least CPU, and the median.
+   */
+  cpuMinNs?: number;
+  cpuMedianNs?: number;
 }
 
 /** How long to measure. */
@@ -26,6 +33,25 @@ export interface MeasureOptions {
   batchMs: number;
   /** Warm-up time per case in milliseconds, before batch sizes are chosen. */
   warmupMs: number;
+  /**
+   * What a batch is timed by: "wall" (the default) or "cpu", the process's
+   * user + system CPU time, which time spent waiting for a core that other
+   * processes hold does not inflate. Only for cases that never wait on I/O.
+   */
+  clock?: "wall" | "cpu";
+  /**
+   * Also time each batch by CPU time, for cases that wait on I/O: the CPU
+   * they cost, which other processes disturb little, beside the latency.
+   */
+  cpuToo?: boolean;
+  /** CPU milliseconds of other processes the cases use (a database). */
+  otherCpuMs?: () => number;
+}
+
+/** The process's CPU time in milliseconds. */
+function cpuNow(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
 }
 
 /** Times every case of a group. */
@@ -47,27 +73,42 @@ export async function measureGroup(
     }
     const perCall = elapsed / calls;
     const batch = Math.max(8, Math.round(options.batchMs / perCall));
-    runners.push({ item, run, batch, samples: [] as number[] });
+    runners.push({
+      item,
+      run,
+      batch,
+      samples: [] as number[],
+      cpuSamples: [] as number[],
+    });
   }
+  const now = options.clock === "cpu" ? cpuNow : () => performance.now();
   for (let round = 0; round < options.rounds; round++) {
     // Rotate the order so that no case always runs right after another.
     for (let i = 0; i < runners.length; i++) {
       const runner = runners[(i + round) % runners.length];
-      const started = performance.now();
+      const cpu = () => cpuNow() + (options.otherCpuMs?.() ?? 0);
+      const cpuStarted = options.cpuToo ? cpu() : 0;
+      const started = now();
       await runner.run(runner.batch);
-      runner.samples.push(
-        (performance.now() - started) * 1e6 / runner.batch,
-      );
+      runner.samples.push((now() - started) * 1e6 / runner.batch);
+      if (options.cpuToo) {
+        runner.cpuSamples.push((cpu() - cpuStarted) * 1e6 / runner.batch);
+      }
     }
   }
-  return runners.map(({ item, batch, samples }) => {
+  const median = (sorted: number[]) => sorted[Math.floor(sorted.length / 2)];
+  return runners.map(({ item, batch, samples, cpuSamples }) => {
     const sorted = samples.toSorted((a, b) => a - b);
+    const cpuSorted = cpuSamples.toSorted((a, b) => a - b);
     return {
       name: item.name,
       kind: item.kind,
       minNs: sorted[0],
-      medianNs: sorted[Math.floor(sorted.length / 2)],
+      medianNs: median(sorted),
       calls: batch * samples.length,
+      ...(options.cpuToo
+        ? { cpuMinNs: cpuSorted[0], cpuMedianNs: median(cpuSorted) }
+        : {}),
     };
   });
 }

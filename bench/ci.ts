@@ -10,7 +10,8 @@
 //
 // --rounds sets the interleaved rounds (21 by default, about 4 seconds);
 // --json writes the timings; --report-only never exits non-zero, for
-// bench/run.ts, which measures longer for BENCHMARKS.md.
+// bench/run.ts, which measures longer for BENCHMARKS.md; --cookies-only
+// leaves out the store groups that Deno otherwise measures too.
 
 import { cookieGroups, type Group, MODULE_NAME } from "./_cookie_cases.ts";
 import {
@@ -46,6 +47,11 @@ const ATTEMPTS = 3;
 
 const started = performance.now();
 const groups = await cookieGroups(libraries);
+// Under Deno (the test command's runtime), the store comparisons too.
+if ("Deno" in globalThis && !process.argv.includes("--cookies-only")) {
+  const { storeGroups } = await import("./_store_cases.ts");
+  groups.push(...await storeGroups());
+}
 const failures: string[] = [];
 const lines: string[] = [];
 const measured: { group: string; timings: Timing[] }[] = [];

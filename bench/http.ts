@@ -92,13 +92,32 @@ async function measure(
   const folder = join(BENCH_DIR, "http-fs");
   rmSync(folder, { recursive: true, force: true });
   mkdirSync(folder, { recursive: true });
-  const server = spawn(deno, [
-    "run",
-    "-A",
-    script,
+  return await measureServer(
+    [deno, "run", "-A", script, mode, folder],
     mode,
-    folder,
-  ], { stdio: ["pipe", "pipe", "inherit"] });
+    seconds,
+    connections,
+  );
+}
+
+/**
+ * Starts the server `command` runs (it prints "listening <port>" and stops
+ * when its stdin closes), gets a session cookie from it, warms it up, then
+ * drives it with autocannon for `seconds`, every request carrying the cookie.
+ * With `counts`, the server is a visit counter whose page ends with the
+ * count, and a second visit must show 2.
+ */
+export async function measureServer(
+  command: string[],
+  mode: string,
+  seconds: number,
+  connections: number,
+  counts = false,
+): Promise<HttpResult> {
+  const server = spawn(command[0], command.slice(1), {
+    cwd: root,
+    stdio: ["pipe", "pipe", "inherit"],
+  });
   const exited = new Promise((resolve) => server.once("exit", resolve));
   try {
     const port = await new Promise<number>((resolve, reject) => {
@@ -122,8 +141,20 @@ async function measure(
     const headers = setCookie
       ? ["-H", `Cookie=${setCookie.split(";")[0]}`]
       : [];
-    if (mode !== "bare" && !setCookie) {
+    if (!mode.endsWith("bare") && !setCookie) {
       throw new Error(`bench/http: the ${mode} server set no cookie`);
+    }
+    if (counts) {
+      // The session must survive the round trip: the second visit counts 2.
+      const second = await fetch(url, {
+        headers: { Cookie: setCookie!.split(";")[0] },
+      });
+      const text = await second.text();
+      if (!text.endsWith(" 2")) {
+        throw new Error(
+          `bench/http: the ${mode} server lost the session (${text})`,
+        );
+      }
     }
     // Warm up the JIT, then measure.
     await autocannonRun(url, headers, 2, connections);

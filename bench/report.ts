@@ -5,6 +5,10 @@
 import { formatNs, formatRate, type Timing } from "./_measure.ts";
 import type { HttpResult } from "./http.ts";
 import type { HeapResult } from "./memory_heap.ts";
+import type { PairResult } from "./http_peers.ts";
+import type { FloorGroup } from "./store_floors.ts";
+import type { SessionBytes } from "./session_bytes.ts";
+import type { Breakdown } from "./breakdown.ts";
 
 /** One row of a group: a case and its time per call. */
 export interface Row {
@@ -48,6 +52,24 @@ export interface Results {
    * batches, the fastest batch of each case.
    */
   cookies?: RuntimeCookies[];
+  /** The whole request against the stacks people run. */
+  peers?: PairResult[];
+  /** The session layer of Express alone, CPU µs per request (Node). */
+  expressLayer?: LayerResult[];
+  /** The session layer of Hono alone, per runtime. */
+  honoLayer?: Record<string, LayerResult[]>;
+  /** Each store against its floor, interleaved. */
+  floors?: FloorGroup[];
+  /** Bytes per session where each server-side store keeps it. */
+  bytes?: SessionBytes[];
+  /** A request's session work, step by step. */
+  breakdown?: Breakdown[];
+}
+
+/** CPU µs per request of one session layer, without the HTTP server. */
+export interface LayerResult {
+  name: string;
+  cpuUsPerRequest: number;
 }
 
 /** What bench/ci.ts measured on one runtime. */
@@ -64,6 +86,11 @@ export interface Target {
 }
 
 const MODULE = "@x/session";
+const RUNTIME_NAMES: Record<string, string> = {
+  deno: "Deno",
+  bun: "Bun",
+  node: "Node",
+};
 
 /** How many times faster the module's row is than `row`. */
 function speedUp(group: GroupResult, row: Row): number {
@@ -119,6 +146,38 @@ export function targets(results: Results): Target[] {
       measured: `${value.toFixed(2)}x`,
       met: value >= 1,
     });
+  }
+  for (const { pair, peer, ours } of results.peers ?? []) {
+    const ratio = ours.requestsPerSecond / peer.requestsPerSecond;
+    const cpu = peer.serverCpuUsPerRequest / ours.serverCpuUsPerRequest;
+    out.push({
+      target: `whole request, ${pair.stack} on ${
+        RUNTIME_NAMES[pair.runtime]
+      }: at least 1.5x the requests/s of ${pair.peer.name}`,
+      measured: `${ratio.toFixed(2)}x (${cpu.toFixed(2)}x by server CPU)`,
+      met: ratio >= 1.5,
+    });
+  }
+  for (const { group, store, timings } of results.floors ?? []) {
+    const ours = timings.find((timing) => timing.kind === "module")!;
+    const floor = timings.find((timing) => timing.name === "floor");
+    const remix = timings.find((timing) => timing.kind === "peer");
+    if (floor && group !== "memory") {
+      const ratio = ours.minNs / floor.minNs;
+      out.push({
+        target: `${store}: read + save in at most 1.3x the time of its floor`,
+        measured: `${ratio.toFixed(2)}x`,
+        met: ratio <= 1.3,
+      });
+    }
+    if (remix && (group === "memory" || group === "cookie")) {
+      const ratio = remix.minNs / ours.minNs;
+      out.push({
+        target: `${store}: read + save at least as fast as ${remix.name}`,
+        measured: `${ratio.toFixed(2)}x`,
+        met: ratio >= 1,
+      });
+    }
   }
   if (results.http) {
     const bare = results.http.find((result) => result.mode === "bare")!;
@@ -179,11 +238,18 @@ export function markdown(results: Results): string {
       `| ${target} | ${measured} | ${met ? "yes" : "**no**"} |`
     ),
     "",
+    ...peerTables(results),
+    ...floorTables(results.floors),
+    ...breakdownTable(results.breakdown),
+    ...bytesTable(results.bytes),
     ...runtimeTables(results.cookies),
-    "### Deno: cookies and stores (`deno bench`)",
+    "### Deno: cookies and whole session work (`deno bench`)",
     "",
-    "The cookie groups again, and the stores, as `deno bench` measures " +
-    "them.",
+    "The cookie groups again; a request's whole session work (verify, " +
+    "read, save, sign) against remix's; the fs stores on 100,000 sessions; " +
+    "10 overlapping requests on one session per store: as `deno bench` " +
+    "measures them, one case after another (the stores alone are in the " +
+    "interleaved table above).",
     "",
     "Time per call is the 75th percentile of `deno bench`'s samples, which " +
     "the other processes on the machine disturb less than the mean; the " +
@@ -256,6 +322,189 @@ export function markdown(results: Results): string {
     );
   }
   return out.join("\n").trimEnd() + "\n";
+}
+
+function peerTables(results: Results): string[] {
+  if (!results.peers?.length) return [];
+  const out = [
+    "### Whole request against the stacks people run",
+    "",
+    "The same visit counter (the first request logs in with the ~150-byte " +
+    "session, every later one adds one to a counter, so every response " +
+    "saves the session and sets a cookie) behind each peer's session " +
+    "middleware and behind this module's, on the same framework, runtime " +
+    "and kind of store, and without a session for scale " +
+    "(`bench/http_peers.ts`, servers in `bench/_peer_server.ts`). autocannon " +
+    "drives each server over loopback with 10 connections for " +
+    `${PEER_SECONDS} seconds after a 2-second warm-up; the servers of a ` +
+    `pair take turns, ${PEER_ROUNDS} rounds each, and each keeps its best ` +
+    "round. Server CPU is the user + system time of the server process per " +
+    "request: on a machine shared with other work it is the steadier " +
+    "figure, since requests/s also depends on how much of the two cores " +
+    "the load generator and the other processes leave the server.",
+    "",
+    "| stack | server | requests/s | @x/session vs peer | server CPU/request | p50 | p99 |",
+    "| :-- | :-- | --: | --: | --: | --: | --: |",
+  ];
+  for (const { pair, peer, ours, bare } of results.peers) {
+    const stack = `${pair.stack}, ${RUNTIME_NAMES[pair.runtime]} ${
+      results.runtimes[pair.runtime] ?? ""
+    }, ${pair.store}`;
+    const row = (name: string, result: HttpResult, versus: string) =>
+      `| ${stack} | ${name} | ${
+        Math.round(result.requestsPerSecond).toLocaleString("en-US")
+      } | ${versus} | ${result.serverCpuUsPerRequest.toFixed(1)} µs | ` +
+      `${result.latencyP50Ms} ms | ${result.latencyP99Ms} ms |`;
+    const rate = ours.requestsPerSecond / peer.requestsPerSecond;
+    const cpu = peer.serverCpuUsPerRequest / ours.serverCpuUsPerRequest;
+    out.push(
+      row(
+        `**${pair.ours.name}**`,
+        ours,
+        `**${rate.toFixed(2)}x** (CPU ${cpu.toFixed(2)}x)`,
+      ),
+      row(pair.peer.name, peer, "baseline"),
+      row(pair.bare.name, bare, ""),
+    );
+  }
+  out.push("");
+  const layers: [string, LayerResult[] | undefined][] = [
+    ["Express, Node", results.expressLayer],
+    ["Hono, Deno", results.honoLayer?.deno],
+    ["Hono, Bun", results.honoLayer?.bun],
+  ];
+  if (layers.some(([, rows]) => rows?.length)) {
+    out.push(
+      "The session layer alone, without the HTTP server: each Express " +
+        "middleware given stand-ins for `req` and `res` " +
+        "(`bench/express_layer.ts`), each Hono app's `fetch` called with a " +
+        "`Request` (`bench/hono_layer.ts`), with the same visit counter; " +
+        "CPU time per request in one process, the median of 7 interleaved " +
+        "rounds. This is what the session costs a server once the HTTP " +
+        "server, the load generator and the scheduler of a shared machine " +
+        "are taken away.",
+      "",
+      "| framework, runtime | session layer | CPU/request | peer / @x/session |",
+      "| :-- | :-- | --: | --: |",
+    );
+    for (const [label, rows] of layers) {
+      const ours = rows?.find((row) => row.name.startsWith("@x/session"));
+      for (const row of rows ?? []) {
+        const ratio = ours && row !== ours && !row.name.startsWith("no ")
+          ? `${(row.cpuUsPerRequest / ours.cpuUsPerRequest).toFixed(2)}x`
+          : "";
+        out.push(
+          `| ${label} | ${row === ours ? `**${row.name}**` : row.name} | ` +
+            `${row.cpuUsPerRequest.toFixed(1)} µs | ${ratio} |`,
+        );
+      }
+    }
+    out.push("");
+  }
+  return out;
+}
+
+/** How bench/run.ts runs bench/http_peers.ts. */
+export const PEER_SECONDS = 8;
+export const PEER_ROUNDS = 2;
+
+function floorTables(floors: FloorGroup[] | undefined): string[] {
+  if (!floors?.length) return [];
+  const out = [
+    "### Stores against their floors",
+    "",
+    "One request of a visit counter (read the session, add one to a " +
+    "counter, save), each store against its floor, the least any store " +
+    "must do there, and against @remix-run/session's store of the same " +
+    "kind where it has one (`bench/store_floors.ts`). The cases of a group " +
+    "run in interleaved batches of about 20 ms, 15 rounds, so the same load " +
+    "falls on each; the fastest batch stands for each case and gives the " +
+    "ratio, the median batch is shown beside it. The memory and cookie " +
+    "stores, which never wait on I/O, are timed by the process's CPU time; " +
+    "the others by the clock.",
+    "",
+    "The floors: " +
+    floors.filter(({ floor }) => floor).map(({ store, floor }) =>
+      `${store}, ${floor}`
+    ).join("; ") + ". The CPU column adds the CPU of redis-server (its " +
+    "main thread) for Redis. A ratio is @x/session's time over the row's: " +
+    "1.15x means 15% more time than that row.",
+    "",
+    "| store | case | time/call (fastest batch) | median batch | @x/session / this | CPU/call (median batch) | @x/session / this by CPU |",
+    "| :-- | :-- | --: | --: | --: | --: | --: |",
+  ];
+  for (const { store, timings } of floors) {
+    const ours = timings.find((timing) => timing.kind === "module")!;
+    for (const timing of timings) {
+      const mine = timing === ours;
+      const cpu = timing.cpuMedianNs;
+      out.push(
+        `| ${store} | ${mine ? `**${timing.name}**` : timing.name} | ` +
+          `${formatNs(timing.minNs)} | ${formatNs(timing.medianNs)} | ${
+            mine ? "" : `${(ours.minNs / timing.minNs).toFixed(2)}x`
+          } | ${cpu === undefined ? "" : formatNs(cpu)} | ${
+            cpu === undefined || mine
+              ? ""
+              : `${(ours.cpuMedianNs! / cpu).toFixed(2)}x`
+          } |`,
+      );
+    }
+  }
+  out.push("");
+  return out;
+}
+
+function breakdownTable(breakdown: Breakdown[] | undefined): string[] {
+  if (!breakdown?.length) return [];
+  const steps = ["verify", "read", "save", "sign", "response", "whole"];
+  const out = [
+    "### A request's session work, step by step (Deno)",
+    "",
+    "Each step timed on its own in interleaved batches, median batch " +
+    "(`bench/breakdown.ts`): verify is the signed cookie's `parse` of a " +
+    "`Cookie` header among five other cookies; read and save the store's " +
+    "(save is timed as read + change + save, less read); sign the cookie's " +
+    "`serialize`; response the copy of the handler's response that adds " +
+    "`Set-Cookie`; whole is `withSession` around a counting handler, given " +
+    "a `Request` built beforehand. What whole takes beyond the steps " +
+    "is the `Session`, promises and garbage collection. CPU time, but the fs " +
+    "store's, which waits on the disk, by the clock.",
+    "",
+    `| store | ${steps.join(" | ")} | whole less the steps |`,
+    `| :-- |${" --: |".repeat(steps.length + 1)}`,
+  ];
+  for (const { store, steps: measured } of breakdown) {
+    const sum = steps.slice(0, -1).reduce(
+      (total, step) => total + measured[step],
+      0,
+    );
+    out.push(
+      `| ${store} | ${
+        steps.map((step) => formatNs(measured[step])).join(" | ")
+      } | ${formatNs(measured.whole - sum)} |`,
+    );
+  }
+  out.push("");
+  return out;
+}
+
+function bytesTable(bytes: SessionBytes[] | undefined): string[] {
+  if (!bytes?.length) return [];
+  return [
+    "### Memory and storage per session",
+    "",
+    "2,000 sessions of the ~150-byte data written through each store, and " +
+    "how much what holds them grew, per session (`bench/session_bytes.ts`).",
+    "",
+    "| store | what was measured | bytes per session |",
+    "| :-- | :-- | --: |",
+    ...bytes.map(({ store, what, bytesPerSession }) =>
+      `| ${store} | ${what} | ${
+        Math.round(bytesPerSession).toLocaleString("en-US")
+      } |`
+    ),
+    "",
+  ];
 }
 
 function runtimeTables(cookies: RuntimeCookies[] | undefined): string[] {

@@ -3,17 +3,21 @@
 // BENCHMARKS.md. Takes about five minutes; the first run takes longer,
 // because it writes 2 x 100,000 session files (kept in .tmp/bench/).
 //
-// Usage: deno run -A bench/run.ts [--only cookies,deno,bun,node,heap,http]
+// Usage: deno run -A bench/run.ts [--only
+//          peers,floors,breakdown,bytes,cookies,deno,bun,node,heap,http]
 //          [--no-write]
 
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { httpBench } from "./http.ts";
+import { httpPeersBench } from "./http_peers.ts";
 import type { HeapResult } from "./memory_heap.ts";
 import {
   type GroupResult,
   markdown,
+  PEER_ROUNDS,
+  PEER_SECONDS,
   type Results,
   type RuntimeCookies,
   targets,
@@ -144,6 +148,68 @@ const results: Results = {
   deno: [],
 };
 
+/** Runs a Deno script of bench/ that writes its results to a JSON file. */
+function denoJson<T>(script: string, flags: string[], what: string): T {
+  const file = join(BENCH_DIR, `${script.replace(/\.ts$/, "")}.json`);
+  run(bin("deno"), [
+    "run",
+    "-A",
+    ...flags,
+    `bench/${script}`,
+    "--json",
+    file,
+  ], what);
+  return JSON.parse(readFileSync(file, "utf8")) as T;
+}
+
+// The whole-request comparisons first: they need the machine's two cores
+// most, and the run's start is when its load was read.
+if (wanted("peers")) {
+  console.error(
+    `bench: whole request against the peers (load ${loadAverage()})`,
+  );
+  results.peers = await httpPeersBench({
+    seconds: PEER_SECONDS,
+    rounds: PEER_ROUNDS,
+  });
+}
+if (wanted("peers")) {
+  const file = join(BENCH_DIR, "express_layer.json");
+  run(node26, ["bench/express_layer.ts", "--json", file], "Express layer");
+  results.expressLayer = JSON.parse(readFileSync(file, "utf8"));
+  results.honoLayer = {};
+  for (const runtime of ["deno", "bun"] as const) {
+    const out = join(BENCH_DIR, `hono_layer-${runtime}.json`);
+    run(
+      bin(runtime),
+      [
+        ...(runtime === "deno" ? ["run", "-A"] : []),
+        "bench/hono_layer.ts",
+        "--json",
+        out,
+      ],
+      `Hono layer on ${runtime}`,
+    );
+    results.honoLayer[runtime] = JSON.parse(readFileSync(out, "utf8"));
+  }
+}
+if (wanted("floors")) {
+  results.floors = denoJson(
+    "store_floors.ts",
+    ["--unstable-kv"],
+    "stores against their floors",
+  );
+}
+if (wanted("breakdown")) {
+  results.breakdown = denoJson("breakdown.ts", [], "session work by step");
+}
+if (wanted("bytes")) {
+  results.bytes = denoJson(
+    "session_bytes.ts",
+    ["--unstable-kv", "--v8-flags=--expose-gc"],
+    "bytes per session",
+  );
+}
 if (wanted("cookies")) {
   results.cookies = [];
   const runtimes: [string, string, string[]][] = [
@@ -161,6 +227,7 @@ if (wanted("cookies")) {
       "--json",
       file,
       "--report-only",
+      "--cookies-only",
     ], `${name}: cookies in interleaved batches`);
     const measured = JSON.parse(readFileSync(file, "utf8")) as RuntimeCookies;
     results.cookies.push({

@@ -1,0 +1,82 @@
+// deno-lint-ignore-file no-import-prefix
+// The store comparisons bench/ci.ts guards under Deno, those met in the run
+// BENCHMARKS.md reports: a request's whole session work (verify the cookie,
+// read, save, sign) with the memory and the cookie store, against
+// @remix-run/session 0.4.1 with @remix-run/cookie 0.5.3. The stores alone
+// are not guarded: against remix, the memory and cookie stores are slower
+// and the fs store level (BENCHMARKS.md says why).
+
+import { createMemorySessionStorage as remixMemory } from "npm:@remix-run/session@0.4.1/memory-storage";
+import { createCookieSessionStorage as remixCookie } from "npm:@remix-run/session@0.4.1/cookie-storage";
+import { createCookie as remixCreateCookie } from "npm:@remix-run/cookie@0.5.3";
+import { createMemorySessionStorage } from "../memory_storage.ts";
+import { createCookieSessionStorage } from "../cookie_storage.ts";
+import { createCookie } from "../cookie.ts";
+import { type Case, type Group, MODULE_NAME } from "./_cookie_cases.ts";
+import { firstSession, roundTrip, type StoreLike } from "./_stores.ts";
+import {
+  COOKIE_NAME,
+  cookieHeader,
+  MAX_AGE,
+  pairOf,
+  SECRET,
+} from "./_fixtures.ts";
+
+const REMIX = "@remix-run/session 0.4.1";
+
+interface RequestCookie {
+  parse(header: string | null): Promise<string | null>;
+  serialize(value: string): Promise<string>;
+}
+
+async function requestCase(
+  name: string,
+  kind: Case["kind"],
+  cookie: RequestCookie,
+  store: StoreLike,
+): Promise<Case> {
+  let header = cookieHeader(
+    pairOf(await cookie.serialize(await firstSession(store))),
+  );
+  return {
+    name,
+    kind,
+    fn: async () => {
+      const value = await cookie.parse(header);
+      if (value === null) throw new Error("bench: the cookie did not verify");
+      const next = await roundTrip(store, value);
+      header = cookieHeader(pairOf(await cookie.serialize(next)));
+    },
+  };
+}
+
+/** The store groups, ready to measure. */
+export async function storeGroups(): Promise<Group[]> {
+  const options = { secrets: [SECRET], secure: true, maxAge: MAX_AGE };
+  const groups: Group[] = [];
+  for (
+    const [kind, ours, remix] of [
+      ["memory", createMemorySessionStorage(), remixMemory()],
+      ["cookie", createCookieSessionStorage(), remixCookie()],
+    ] as const
+  ) {
+    groups.push({
+      name: `signed cookie + ${kind} store: a request's session work`,
+      cases: [
+        await requestCase(
+          MODULE_NAME,
+          "module",
+          createCookie(COOKIE_NAME, options),
+          ours,
+        ),
+        await requestCase(
+          `${REMIX} + @remix-run/cookie 0.5.3`,
+          "peer",
+          remixCreateCookie(COOKIE_NAME, options) as RequestCookie,
+          remix as StoreLike,
+        ),
+      ],
+    });
+  }
+  return groups;
+}
