@@ -97,6 +97,7 @@ describe("redis store", () => {
       createRedisSessionStorage(client, { prefix: uniquePrefix(), ttl }),
     ttl: 0.5,
     maxValueBytes: 1_000_000,
+    cookieSafeValues: true,
   });
 
   it("redis store: the README counter counts across requests", async () => {

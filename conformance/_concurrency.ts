@@ -1,7 +1,7 @@
 // Concurrency: requests that overlap in time never mix, lose or tear data.
 
 import assert from "node:assert/strict";
-import type { Session } from "../session.ts";
+import type { Session } from "./_harness.ts";
 import {
   readSession,
   type Rule,
@@ -44,6 +44,8 @@ function whichOf(
 export const concurrencyRules: Rule[] = [
   {
     rule: `${PARALLEL} sessions saved in parallel all read back intact`,
+    cause:
+      "state shared between overlapping save calls (a module-level buffer, one connection's transaction).",
     async check(storage) {
       const saved = await Promise.all(
         Array.from(
@@ -70,6 +72,7 @@ export const concurrencyRules: Rule[] = [
   },
   {
     rule: "two sessions never see each other's data",
+    cause: "sessions share a key, a file or a cached object.",
     async check(storage) {
       const [ada, mj] = await Promise.all([
         store(storage, { user: "ada", onlyAda: 1 }),
@@ -87,6 +90,8 @@ export const concurrencyRules: Rule[] = [
   },
   {
     rule: "overlapping saves of one session leave one of them whole",
+    cause:
+      "save writes in several steps (truncate, then write; several keys), so overlapping saves interleave.",
     async check(storage) {
       const { cookie } = await store(storage, { start: true });
       const writers = Array.from({ length: 10 }, (_, n) => ({
@@ -118,6 +123,8 @@ export const concurrencyRules: Rule[] = [
   },
   {
     rule: "reads during a save see the old or the new data, never a gap",
+    cause:
+      "save deletes, then writes, or truncates a file before writing it: write in one step, or write a temporary file and rename it.",
     async check(storage) {
       const before = { version: "old", payload: "o".repeat(50_000) };
       const after = { version: "new", payload: "n".repeat(50_000) };
