@@ -362,10 +362,6 @@ const faults: [Fault, string][] = [
     "unset removes a value for later requests",
   ],
   [
-    "merges a save into the stored values",
-    "overlapping saves of one session leave one of them whole",
-  ],
-  [
     "never overwrites a stored session",
     "a value replaced in a later request reads back replaced",
   ],

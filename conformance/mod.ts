@@ -217,6 +217,8 @@ export interface SessionStorageTestCase {
   topic: string;
   /** The store's name and the rule the case checks, as one sentence. */
   name: string;
+  /** The usual cause of a failure of this case, which its failure message ends with. */
+  cause: string;
   /**
    * The milliseconds the case may take on a busy machine: a minute, more
    * for the expiry cases of a long ttl.
@@ -351,6 +353,7 @@ export function sessionStorageCases<T extends SessionStorageLike>(
     rules.map((rule) => ({
       topic,
       name: `${suite.name}: ${rule.rule}`,
+      cause: rule.cause,
       timeout: rule.timeout ?? CASE_TIMEOUT_MS,
       fn: () => runRule(options, suite, rule),
     }))

@@ -64,7 +64,7 @@ test("remix memory store: fails only the cases of its shared objects", async () 
 
 test("remix fs store: fails only the cases of its torn writes", async () => {
   const verdict: Verdict = {
-    "overlapping saves of one session leave one of them whole":
+    "overlapping saves of one session leave whole saves, never a mix":
       "fs.writeFile truncates, then writes, in place: overlapping saves " +
       "interleave, and a shorter write over a longer one leaves a mix",
     "reads during a save see the old or the new data, never a gap":
