@@ -1,34 +1,105 @@
 // The read and save logic the server-side stores share: what a stored record
-// means, when it has expired, when a session must be written, and which ids
-// a save deletes. Each store brings only its own primitives. Not part of the
-// public API.
+// means, when it has expired, when a session must be written, and how a save
+// applies its request's changes by compare-and-set. Each store brings only
+// its own primitives. Not part of the public API yet: this contract is the
+// one a store kit will export.
 
-import { createSession, type SessionStorage } from "./session.ts";
-import { decodeRecord, encodeRecord, type Expiry } from "./_record.ts";
+import {
+  createSession,
+  type ServerSessionStorageOptions,
+  type Session,
+  type SessionStorage,
+} from "./session.ts";
+import {
+  decodeRecord,
+  encodeRecord,
+  Expiry,
+  ttlMilliseconds,
+} from "./_record.ts";
+import { describeValue } from "./_describe.ts";
+import { setTimeout as sleep } from "node:timers/promises";
 
-/** The primitives a server-side store keeps records with. */
-export interface RecordStore {
-  /** The stored text of `id`, or `undefined` when there is none. */
-  load(id: string): Promise<string | undefined> | string | undefined;
+/**
+ * A record as {@linkcode RecordStore.load} found it: its text and its
+ * version.
+ */
+export interface LoadedRecord {
+  /** The stored text, as {@linkcode RecordStore.write} was given it. */
+  text: string;
   /**
-   * Writes `text`, which expires at `expires` (Unix ms, or null), under
-   * `id`, and deletes `oldId` when given, with whatever ordering or
-   * atomicity keeps a failed save from leaving the client with no session.
+   * What identifies this write of the record, opaque to the flow, which only
+   * hands it back to {@linkcode RecordStore.write}: a counter, a Deno KV
+   * versionstamp, a SQL version column, or the text itself compared by
+   * value. Two writes must never leave the same version unless they wrote
+   * the same text. Never `undefined`: that means "no record".
    */
-  write(
+  version: unknown;
+}
+
+/** One conditional write, as the flow hands it to {@linkcode RecordStore.write}. */
+export interface RecordWrite {
+  /** The id to write. */
+  id: string;
+  /** The record's text, which `load` must return as it is. */
+  text: string;
+  /**
+   * When the record expires, in Unix ms, or null for never. A store with
+   * its own expiry (Redis `PX`, Deno KV `expireIn`, a SQL column) uses it;
+   * the text holds it too, and the flow checks it on every load.
+   */
+  expires: number | null;
+  /**
+   * The version `id` must still have for the write to happen, as `load`
+   * returned it; `undefined` means `id` must have no record.
+   */
+  expected: unknown;
+  /**
+   * The id `regenerateId(true)` replaced: deleted in the same write, and
+   * only if its version is still `oldExpected`. Left out otherwise.
+   */
+  oldId?: string;
+  /** The version `oldId` must still have; given whenever `oldId` is. */
+  oldExpected?: unknown;
+}
+
+/**
+ * The primitives a server-side store keeps records with: a versioned
+ * compare-and-set. The flow in {@linkcode createServerSessionStorage} calls
+ * them; a store implements them once, and inherits every rule about
+ * sessions, expiry and overlapping requests.
+ */
+export interface RecordStore {
+  /**
+   * The record stored under `id` with its version, or `undefined` when
+   * there is none. May return an expired record: the flow checks the
+   * expiry in the text.
+   */
+  load(
     id: string,
-    text: string,
-    oldId: string | undefined,
-    expires: number | null,
-  ): Promise<unknown> | void;
-  /** Deletes the records of `ids`: the old id, if any, then the current one. */
+  ): Promise<LoadedRecord | undefined> | LoadedRecord | undefined;
+  /**
+   * Writes `text` under `id` only if `id`'s version is still `expected`
+   * (`undefined`: only if `id` has no record), and, given `oldId`, deletes
+   * `oldId` only if its version is still `oldExpected`. Both checks pass
+   * and both changes happen, or nothing changes: atomically where the
+   * backend allows it, otherwise with the old record deleted only after
+   * the new one is written, so a crash in between leaves the client a
+   * session. Resolves to `true` when it wrote, `false` when a check
+   * failed. Rejects only when the backend fails.
+   */
+  write(write: RecordWrite): Promise<boolean> | boolean;
+  /**
+   * Deletes the records of `ids`, whatever their versions: the old id, if
+   * any, then the current one. An id with no record is no error.
+   */
   delete(ids: readonly string[]): Promise<unknown> | void;
   /**
    * Deletes an expired record `read` found, on a best-effort basis: a
-   * failure is ignored. Stores that drop expired records by themselves
-   * leave it out.
+   * failure is ignored. Deletes it only if its version is still `version`,
+   * where the backend makes that cheap. Stores that drop expired records by
+   * themselves leave it out.
    */
-  discard?(id: string): Promise<unknown>;
+  discard?(id: string, version: unknown): Promise<unknown>;
   /**
    * Whether the store can hold `id`; `read` neither looks up nor adopts an
    * id it cannot. Every id when left out.
@@ -36,28 +107,139 @@ export interface RecordStore {
   accepts?(id: string): boolean;
 }
 
+/**
+ * How many times a save tries its compare-and-set before it gives up: each
+ * failed try means another save of the same session landed in between.
+ */
+export const MAX_SAVE_TRIES = 10;
+
 /** How the sessions of a store expire and whether it adopts unknown ids. */
 export interface ServerStorageOptions {
   useUnknownIds: boolean;
   expiry: Expiry;
+  /** The ttl in milliseconds, or undefined when sessions never expire. */
+  ttl: number | undefined;
+}
+
+/**
+ * Checks the options every server-side store takes and returns them
+ * resolved; `factory` names the store's factory in error messages.
+ */
+export function serverOptions(
+  factory: string,
+  options: ServerSessionStorageOptions,
+): ServerStorageOptions {
+  const useUnknownIds = options.useUnknownIds ?? false;
+  if (typeof useUnknownIds !== "boolean") {
+    throw new TypeError(
+      `${factory}: option "useUnknownIds" must be true or false, got ` +
+        `${describeValue(useUnknownIds)}. Leave it out to refuse unknown ids.`,
+    );
+  }
+  const ttl = ttlMilliseconds(factory, options.ttl);
+  return { useUnknownIds, expiry: new Expiry(ttl), ttl };
+}
+
+/**
+ * Checks that `value`, the store's `argument`, is `what` (such as "a Redis
+ * client"): that it has every method of `methods`. `advice` says what to
+ * pass instead.
+ */
+export function assertMethods(
+  factory: string,
+  argument: string,
+  value: unknown,
+  { what, methods, advice }: {
+    what: string;
+    methods: readonly string[];
+    advice: string;
+  },
+): void {
+  for (const method of methods) {
+    if (typeof (value as Record<string, unknown>)?.[method] !== "function") {
+      throw new TypeError(
+        `${factory}: argument "${argument}" must be ${what} with a ` +
+          `"${method}" method, got ${describeValue(value)}. ${advice}`,
+      );
+    }
+  }
+}
+
+/**
+ * Returns a function that runs one call to a store's backend and turns its
+ * failure into an error naming the store, the action and `hint` (what to
+ * check). The message never names a key: keys hold session ids.
+ */
+export function backendCalls(
+  factory: string,
+  hint: string,
+): <T>(action: string, run: () => Promise<T>) => Promise<T> {
+  return async (action, run) => {
+    try {
+      return await run();
+    } catch (error) {
+      throw new Error(
+        `${factory}: could not ${action} (${
+          (error as Error)?.message ?? String(error)
+        }). ${hint}`,
+        { cause: error },
+      );
+    }
+  };
+}
+
+/**
+ * Runs `work` once every earlier call with the same `key` on `queues` has
+ * settled: a queue per key, in one process.
+ */
+export function inTurn<T>(
+  queues: Map<string, Promise<unknown>>,
+  key: string,
+  work: () => Promise<T>,
+): Promise<T> {
+  const result = (queues.get(key) ?? Promise.resolve()).then(work, work);
+  const settled = result.catch(() => {});
+  queues.set(key, settled);
+  settled.then(() => {
+    if (queues.get(key) === settled) queues.delete(key);
+  });
+  return result;
 }
 
 /** Creates a session storage that keeps records through `store`. */
 export function createServerSessionStorage(
   store: RecordStore,
-  { useUnknownIds, expiry }: ServerStorageOptions,
+  { useUnknownIds, expiry }: Omit<ServerStorageOptions, "ttl">,
 ): SessionStorage {
+  // The version each session had when it was read; none for a new session.
+  const readVersions = new WeakMap<Session, unknown>();
+  // Saves of one record in this process take turns, so that overlapping
+  // requests cost one retry each instead of racing each other's retries.
+  // Requests still run side by side: only the write waits.
+  const saves = new Map<string, Promise<unknown>>();
+
+  /** The live record under `id`, decoded, or undefined. */
+  async function loadLive(id: string) {
+    const loaded = await store.load(id);
+    if (loaded === undefined) return undefined;
+    const record = decodeRecord(loaded.text);
+    const live = record !== undefined && !expiry.isPast(record.expires);
+    return { loaded, record: live ? record : undefined };
+  }
+
   return {
     async read(cookie) {
       if (!cookie || store.accepts?.(cookie) === false) return createSession();
-      const text = await store.load(cookie);
-      const record = text === undefined ? undefined : decodeRecord(text);
-      if (record && !expiry.isPast(record.expires)) {
-        const session = createSession(cookie, record.data);
-        expiry.remember(session, record.expires);
+      const found = await loadLive(cookie);
+      if (found?.record) {
+        const session = createSession(cookie, found.record.data);
+        expiry.remember(session, found.record.expires);
+        readVersions.set(session, found.loaded.version);
         return session;
       }
-      if (record && store.discard) await store.discard(cookie).catch(() => {});
+      if (found && store.discard) {
+        await store.discard(cookie, found.loaded.version).catch(() => {});
+      }
       return createSession(useUnknownIds ? cookie : undefined);
     },
 
@@ -69,15 +251,54 @@ export function createServerSessionStorage(
       }
       // A clean session has no old id to delete: regenerating marks it dirty.
       if (!expiry.mustWrite(session)) return null;
-      const expires = expiry.fromNow();
-      await store.write(
-        id,
-        encodeRecord(session.data, expires),
-        deleteId,
-        expires,
-      );
-      expiry.remember(session, expires);
-      return id;
+      const wasRead = readVersions.has(session);
+      // regenerateId(true) moves the record read under `deleteId` to `id`;
+      // otherwise a read session is written back in place, and a new or
+      // regenerateId() session creates a record.
+      const moves = wasRead && deleteId !== undefined;
+      const inPlace = wasRead && !session.changes.regenerated;
+      const baseId = moves ? deleteId : id;
+      let expected = inPlace ? readVersions.get(session) : undefined;
+      let oldExpected = readVersions.get(session);
+      return inTurn(saves, baseId, async () => {
+        let data = session.data;
+        for (let tries = 0; tries < MAX_SAVE_TRIES; tries++) {
+          const expires = expiry.fromNow();
+          const written = await store.write({
+            id,
+            text: encodeRecord(data, expires),
+            expires,
+            expected,
+            ...(moves ? { oldId: deleteId, oldExpected } : {}),
+          });
+          if (written) {
+            // A session that was never read has no record of its own under
+            // the old id, but an expired or adopted one may linger there.
+            if (deleteId !== undefined && !moves) {
+              await store.delete([deleteId]);
+            }
+            expiry.remember(session, expires);
+            return id;
+          }
+          // Another save landed first. Apply this request's changes onto what
+          // is stored now, unless the record this request read is gone
+          // (destroyed, moved by regenerateId(true), expired or evicted):
+          // writing it again would undo a logout.
+          const base = await loadLive(baseId);
+          if ((inPlace || moves) && !base?.record) return null;
+          if (moves) oldExpected = base!.loaded.version;
+          else expected = base?.loaded.version;
+          if (base?.record) data = session.mergeOnto(base.record.data);
+          // A second miss means another process writes this session too:
+          // step aside for a random while, longer each time.
+          if (tries > 0) await sleep(Math.random() * 2 ** tries);
+        }
+        throw new Error(
+          `Cannot save the session: ${MAX_SAVE_TRIES} other saves of the same ` +
+            "session landed while this one was being written. Retry the " +
+            "request, or make fewer overlapping requests on one session.",
+        );
+      });
     },
   };
 }

@@ -24,12 +24,19 @@ import {
   writeFile,
 } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import type { SessionStorage } from "./session.ts";
-import { decodeRecord, Expiry, ttlMilliseconds } from "./_record.ts";
-import { createServerSessionStorage } from "./_server_storage.ts";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { ServerSessionStorageOptions, SessionStorage } from "./session.ts";
+import { decodeRecord } from "./_record.ts";
+import {
+  createServerSessionStorage,
+  inTurn,
+  serverOptions,
+} from "./_server_storage.ts";
 
 /**
- * Options for {@linkcode createFsSessionStorage}.
+ * Options for {@linkcode createFsSessionStorage}. With a `ttl`, expired
+ * files are removed when read, or all at once by
+ * {@linkcode FsSessionStorage.deleteExpired}.
  *
  * @example
  * ```ts
@@ -38,26 +45,7 @@ import { createServerSessionStorage } from "./_server_storage.ts";
  * const options: FsSessionStorageOptions = { ttl: 60 * 60 * 24 };
  * ```
  */
-export interface FsSessionStorageOptions {
-  /**
-   * Whether `read` adopts an id the store does not hold instead of starting
-   * a session with a new id. Leave it `false`: adopting ids a client chose
-   * opens the door to session fixation.
-   *
-   * @default {false}
-   */
-  useUnknownIds?: boolean;
-  /**
-   * Seconds of inactivity after which a session is gone. Every save renews
-   * it, and an unchanged session is saved again once less than half of its
-   * ttl is left, so a session in use never expires. Expired files are
-   * removed when read, or all at once by
-   * {@linkcode FsSessionStorage.deleteExpired}.
-   *
-   * @default {undefined} (sessions never expire)
-   */
-  ttl?: number;
-}
+export interface FsSessionStorageOptions extends ServerSessionStorageOptions {}
 
 /**
  * The storage {@linkcode createFsSessionStorage} returns.
@@ -89,6 +77,13 @@ export interface FsSessionStorage extends SessionStorage {
 // between writing and renaming it.
 const STALE_TEMP_MS = 60_000;
 const TEMP_SUFFIX = ".tmp";
+// A save holds its session's lock file for the few milliseconds between its
+// check and its rename. One older than this was left by a process that died
+// holding it, and is broken: a crash blocks a session for at most this long.
+const STALE_LOCK_MS = 1_000;
+const LOCK_SUFFIX = ".lock";
+// A save that cannot take a lock for this long gives up with an error.
+const LOCK_TIMEOUT_MS = 10_000;
 
 /**
  * Creates a session storage that keeps each session in its own file below
@@ -128,8 +123,7 @@ export function createFsSessionStorage(
   options: FsSessionStorageOptions = {},
 ): FsSessionStorage {
   const factory = "createFsSessionStorage";
-  const useUnknownIds = options.useUnknownIds ?? false;
-  const expiry = new Expiry(ttlMilliseconds(factory, options.ttl));
+  const { useUnknownIds, expiry } = serverOptions(factory, options);
   if (typeof directory !== "string" || directory === "") {
     throw new TypeError(
       `${factory}: argument "directory" must be a folder path, got ` +
@@ -151,12 +145,68 @@ export function createFsSessionStorage(
     return join(root, hash.slice(0, 2), hash.slice(2));
   }
 
-  async function remove(id: string): Promise<void> {
+  async function remove(file: string): Promise<void> {
     try {
-      await unlink(pathOf(id));
+      await unlink(file);
     } catch (error) {
       if (codeOf(error) !== "ENOENT") throw failure("delete", error);
     }
+  }
+
+  // Saves of one session in this process queue here, so that only one of
+  // them at a time polls for the lock file other processes may hold.
+  const queues = new Map<string, Promise<unknown>>();
+
+  /**
+   * Runs `work` holding the lock of every file of `files`, taken in sorted
+   * order so that two saves never wait for each other.
+   */
+  function locked<T>(files: string[], work: () => Promise<T>): Promise<T> {
+    const [first, ...rest] = [...files].sort();
+    if (first === undefined) return work();
+    return inTurn(
+      queues,
+      first,
+      () => lockFile(first, () => locked(rest, work)),
+    );
+  }
+
+  async function lockFile<T>(file: string, work: () => Promise<T>) {
+    const lock = file + LOCK_SUFFIX;
+    const started = Date.now();
+    for (let attempt = 0;; attempt++) {
+      try {
+        await writeFile(lock, "", { mode: 0o600, flag: "wx" });
+        break;
+      } catch (error) {
+        if (codeOf(error) === "ENOENT") {
+          await makeFolder(dirname(lock)).catch((e) => {
+            throw failure("lock", e);
+          });
+          continue;
+        }
+        if (codeOf(error) !== "EEXIST") throw failure("lock", error);
+      }
+      const info = await stat(lock).catch(() => undefined);
+      if (info && Date.now() - info.mtimeMs > STALE_LOCK_MS) {
+        await unlink(lock).catch(() => {});
+        continue;
+      }
+      if (Date.now() - started > LOCK_TIMEOUT_MS) {
+        throw failure("lock", new Error("another save holds the lock"));
+      }
+      await sleep(Math.min(1 + attempt, 10) * (0.5 + Math.random()));
+    }
+    try {
+      return await work();
+    } finally {
+      await unlink(lock).catch(() => {});
+    }
+  }
+
+  /** The text of `file` now, or undefined when there is none. */
+  function current(file: string): Promise<string | undefined> {
+    return readFile(file, "utf8").catch(() => undefined);
   }
 
   async function writeAtomically(file: string, text: string): Promise<void> {
@@ -190,17 +240,39 @@ export function createFsSessionStorage(
 
   return {
     ...createServerSessionStorage({
-      load: (id) => readFile(pathOf(id), "utf8").catch(() => undefined),
-      async write(id, text, oldId) {
-        await writeAtomically(pathOf(id), text);
-        // Delete the old id only once the new one is on disk: a failed write
-        // or a crash in between must not leave the client with no session.
-        if (oldId !== undefined) await remove(oldId);
+      async load(id) {
+        const text = await current(pathOf(id));
+        // The version of a record is its text: every write has a new
+        // expiry in it.
+        return text === undefined ? undefined : { text, version: text };
+      },
+      write({ id, text, expected, oldId, oldExpected }) {
+        const file = pathOf(id);
+        const oldFile = oldId === undefined ? undefined : pathOf(oldId);
+        return locked([file, ...oldFile ? [oldFile] : []], async () => {
+          if (await current(file) !== expected) return false;
+          if (oldFile && await current(oldFile) !== oldExpected) return false;
+          await writeAtomically(file, text);
+          // Delete the old id only once the new one is on disk: a failed
+          // write or a crash in between must not leave the client with no
+          // session.
+          if (oldFile) await remove(oldFile);
+          return true;
+        });
       },
       async delete(ids) {
-        for (const id of ids) await remove(id);
+        // Under the lock, so that a save in flight cannot write it back.
+        for (const id of ids) {
+          const file = pathOf(id);
+          await locked([file], () => remove(file));
+        }
       },
-      discard: (id) => unlink(pathOf(id)),
+      discard(id, version) {
+        const file = pathOf(id);
+        return locked([file], async () => {
+          if (await current(file) === version) await remove(file);
+        });
+      },
     }, { useUnknownIds, expiry }),
 
     async deleteExpired() {
@@ -212,9 +284,14 @@ export function createFsSessionStorage(
         const names = await readdir(folder).catch(() => []);
         for (const name of names) {
           const file = join(folder, name);
-          if (name.endsWith(TEMP_SUFFIX)) {
+          const stale = name.endsWith(TEMP_SUFFIX)
+            ? STALE_TEMP_MS
+            : name.endsWith(LOCK_SUFFIX)
+            ? STALE_LOCK_MS
+            : undefined;
+          if (stale !== undefined) {
             const info = await stat(file).catch(() => undefined);
-            if (info && now - info.mtimeMs > STALE_TEMP_MS) {
+            if (info && now - info.mtimeMs > stale) {
               await unlink(file).catch(() => {});
             }
             continue;

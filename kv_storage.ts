@@ -21,9 +21,15 @@
  * @module
  */
 
-import type { SessionStorage } from "./session.ts";
-import { Expiry, ttlMilliseconds } from "./_record.ts";
-import { createServerSessionStorage } from "./_server_storage.ts";
+import type { ServerSessionStorageOptions, SessionStorage } from "./session.ts";
+import { setTimeout as sleep } from "node:timers/promises";
+import { describeValue } from "./_describe.ts";
+import {
+  assertMethods,
+  backendCalls,
+  createServerSessionStorage,
+  serverOptions,
+} from "./_server_storage.ts";
 
 /**
  * One part of a Deno KV key. Symbols, which Deno KV also allows, cannot
@@ -51,6 +57,24 @@ export type KvKeyPart = Uint8Array | string | number | bigint | boolean;
 export type KvKey = readonly KvKeyPart[];
 
 /**
+ * A check an atomic commit makes: that `key` still has `versionstamp`, or,
+ * when it is `null`, that `key` has no entry. `Deno.AtomicCheck` is one.
+ *
+ * @example
+ * ```ts
+ * import type { KvSessionCheck } from "@x/session/kv-storage";
+ *
+ * const mustBeNew: KvSessionCheck = { key: ["session", "id"], versionstamp: null };
+ * ```
+ */
+export interface KvSessionCheck {
+  /** The key checked. */
+  key: KvKey;
+  /** The versionstamp it must have, or `null` for "no entry". */
+  versionstamp: string | null;
+}
+
+/**
  * The operations the store queues in one atomic commit. `Deno.AtomicOperation`
  * is one.
  *
@@ -58,20 +82,37 @@ export type KvKey = readonly KvKeyPart[];
  * ```ts
  * import type { KvSessionAtomic } from "@x/session/kv-storage";
  *
- * export async function move(atomic: KvSessionAtomic, record: Uint8Array) {
- *   atomic.set(["session", "new-id"], record, { expireIn: 3_600_000 });
- *   atomic.delete(["session", "old-id"]);
- *   await atomic.commit();
+ * export async function move(
+ *   atomic: KvSessionAtomic,
+ *   record: Uint8Array,
+ *   oldVersionstamp: string,
+ * ) {
+ *   const { ok } = await atomic
+ *     .check({ key: ["session", "new-id"], versionstamp: null })
+ *     .check({ key: ["session", "old-id"], versionstamp: oldVersionstamp })
+ *     .set(["session", "new-id"], record, { expireIn: 3_600_000 })
+ *     .delete(["session", "old-id"])
+ *     .commit();
+ *   return ok;
  * }
  * ```
  */
 export interface KvSessionAtomic {
+  /** Makes the commit fail, changing nothing, unless every check holds. */
+  check(...checks: KvSessionCheck[]): KvSessionAtomic;
   /** Queues a write of `value` under `key`, deleted `expireIn` ms later. */
-  set(key: KvKey, value: Uint8Array, options?: { expireIn?: number }): unknown;
+  set(
+    key: KvKey,
+    value: Uint8Array,
+    options?: { expireIn?: number },
+  ): KvSessionAtomic;
   /** Queues the deletion of `key`. */
-  delete(key: KvKey): unknown;
-  /** Applies the queued operations together. */
-  commit(): Promise<unknown>;
+  delete(key: KvKey): KvSessionAtomic;
+  /**
+   * Applies the queued operations together if every check holds; `ok`
+   * says whether it did.
+   */
+  commit(): Promise<{ ok: boolean }>;
 }
 
 /**
@@ -96,14 +137,11 @@ export interface KvSessionAtomic {
  * ```
  */
 export interface KvSessionDatabase {
-  /** Reads the entry under `key`; its `value` is `null` when there is none. */
-  get(key: KvKey): Promise<{ value: unknown }>;
-  /** Writes `value` under `key`, deleted `expireIn` ms later. */
-  set(
-    key: KvKey,
-    value: Uint8Array,
-    options?: { expireIn?: number },
-  ): Promise<unknown>;
+  /**
+   * Reads the entry under `key`: its `value` and `versionstamp` are `null`
+   * when there is none.
+   */
+  get(key: KvKey): Promise<{ value: unknown; versionstamp: string | null }>;
   /** Deletes `key`. */
   delete(key: KvKey): Promise<unknown>;
   /** Starts an atomic operation. */
@@ -111,7 +149,11 @@ export interface KvSessionDatabase {
 }
 
 /**
- * Options for {@linkcode createKvSessionStorage}.
+ * Options for {@linkcode createKvSessionStorage}. Ids longer than 512
+ * characters are never adopted, whatever `useUnknownIds` says: Deno KV keys
+ * are limited to 2 KiB. With a `ttl`, Deno KV deletes an entry some time
+ * after it expires (`expireIn`), and `read` treats it as gone from the
+ * moment it expires.
  *
  * @example
  * ```ts
@@ -120,7 +162,7 @@ export interface KvSessionDatabase {
  * const options: KvSessionStorageOptions = { prefix: ["shop", "session"], ttl: 86400 };
  * ```
  */
-export interface KvSessionStorageOptions {
+export interface KvSessionStorageOptions extends ServerSessionStorageOptions {
   /**
    * The key parts before the session id, so that sessions do not collide
    * with other data in the same database. A session lives under
@@ -129,26 +171,11 @@ export interface KvSessionStorageOptions {
    * @default {["session"]}
    */
   prefix?: KvKey;
-  /**
-   * Whether `read` adopts an id the store does not hold instead of starting
-   * a session with a new id. Leave it `false`: adopting ids a client chose
-   * opens the door to session fixation. Ids longer than 512 characters are
-   * never adopted: Deno KV keys are limited to 2 KiB.
-   *
-   * @default {false}
-   */
-  useUnknownIds?: boolean;
-  /**
-   * Seconds of inactivity after which a session is gone. Deno KV deletes the
-   * entry some time after it expires (`expireIn`), and `read` treats it as
-   * gone from the moment it expires. Every save renews it, and an unchanged
-   * session is saved again once less than half of its ttl is left, so a
-   * session in use never expires.
-   *
-   * @default {undefined} (sessions never expire)
-   */
-  ttl?: number;
 }
+
+// How many times a commit refused by a busy local database is tried, a
+// random moment apart that grows to 50 ms: about a second and a half at most.
+const BUSY_TRIES = 40;
 
 /** Deno KV refuses values larger than this many bytes. */
 const MAX_VALUE_BYTES = 65_536;
@@ -163,8 +190,10 @@ const decoder = new TextDecoder();
  * Creates a session storage that keeps each session under one Deno KV key,
  * `[...prefix, id]`, holding the session as UTF-8 JSON bytes.
  *
- * Every save is one write, or one atomic commit when it also deletes the old
- * id after `regenerateId(true)`. A session larger than Deno KV's 64 KiB value
+ * Every save is one atomic commit that checks the entry's versionstamp is
+ * still the one `read` saw, and deletes the old id after
+ * `regenerateId(true)` in the same commit (see the README's "Overlapping
+ * requests"). A session larger than Deno KV's 64 KiB value
  * limit is refused by `save` with an error that gives its size; keep large
  * data elsewhere and store its id in the session.
  *
@@ -195,54 +224,58 @@ export function createKvSessionStorage(
   options: KvSessionStorageOptions = {},
 ): SessionStorage {
   const factory = "createKvSessionStorage";
-  for (const method of ["get", "set", "delete", "atomic"] as const) {
-    if (typeof kv?.[method] !== "function") {
-      throw new TypeError(
-        `${factory}: argument "kv" must be a Deno KV database with a ` +
-          `"${method}" method, got ${describe(kv)}. Pass the result of ` +
-          "`await Deno.openKv()`, or of `openKv()` from the @deno/kv package.",
-      );
-    }
-  }
+  assertMethods(factory, "kv", kv, {
+    what: "a Deno KV database",
+    methods: ["get", "delete", "atomic"],
+    advice: "Pass the result of `await Deno.openKv()`, or of `openKv()` " +
+      "from the @deno/kv package.",
+  });
   const prefix = options.prefix ?? ["session"];
   if (!Array.isArray(prefix) || !prefix.every(isKeyPart)) {
     throw new TypeError(
       `${factory}: option "prefix" must be an array of key parts (strings, ` +
-        `numbers, bigints, booleans or Uint8Arrays), got ${describe(prefix)}.`,
+        "numbers, bigints, booleans or Uint8Arrays), got " +
+        `${describeValue(prefix)}.`,
     );
   }
-  const useUnknownIds = options.useUnknownIds ?? false;
-  const ttl = ttlMilliseconds(factory, options.ttl);
-  const expiry = new Expiry(ttl);
+  const { useUnknownIds, expiry, ttl } = serverOptions(factory, options);
   const setOptions = ttl === undefined
     ? undefined
     : { expireIn: Math.max(1, Math.ceil(ttl)) };
   const keyOf = (id: string): KvKey => [...prefix, id];
 
-  async function operation<T>(action: string, run: () => Promise<T>) {
-    try {
-      return await run();
-    } catch (error) {
-      // The message names no key: keys hold session ids.
-      throw new Error(
-        `${factory}: could not ${action} (${
-          (error as Error)?.message ?? String(error)
-        }). Check that the database is open and reachable.`,
-        { cause: error },
-      );
-    }
-  }
+  const call = backendCalls(
+    factory,
+    "Check that the database is open and reachable.",
+  );
+  // Several processes on one local database file take turns at SQLite's
+  // write lock, and a commit that finds it taken fails with "database is
+  // locked" having changed nothing: try it again a moment later.
+  const operation = <T>(action: string, run: () => Promise<T>) =>
+    call(action, async () => {
+      for (let tries = 1;; tries++) {
+        try {
+          return await run();
+        } catch (error) {
+          const busy = /database is locked/i.test(String(error));
+          if (!busy || tries === BUSY_TRIES) throw error;
+          await sleep(Math.random() * Math.min(2 ** tries, 50));
+        }
+      }
+    });
 
   return createServerSessionStorage({
     accepts: (id) => id.length <= MAX_ID_LENGTH,
     async load(id) {
-      const { value } = await operation(
+      const { value, versionstamp } = await operation(
         "read a session from Deno KV",
         () => kv.get(keyOf(id)),
       );
-      return value instanceof Uint8Array ? decoder.decode(value) : undefined;
+      return value instanceof Uint8Array && versionstamp !== null
+        ? { text: decoder.decode(value), version: versionstamp }
+        : undefined;
     },
-    write(id, text, oldId) {
+    async write({ id, text, expected, oldId, oldExpected }) {
       const bytes = encoder.encode(text);
       if (bytes.byteLength > MAX_VALUE_BYTES) {
         throw new RangeError(
@@ -252,13 +285,18 @@ export function createKvSessionStorage(
             "store, and store its id in the session.",
         );
       }
-      return operation("write a session to Deno KV", () => {
-        if (oldId === undefined) return kv.set(keyOf(id), bytes, setOptions);
-        const atomic = kv.atomic();
-        atomic.set(keyOf(id), bytes, setOptions);
-        atomic.delete(keyOf(oldId));
+      const { ok } = await operation("write a session to Deno KV", () => {
+        const atomic = kv.atomic()
+          .check({ key: keyOf(id), versionstamp: stamp(expected) })
+          .set(keyOf(id), bytes, setOptions);
+        if (oldId !== undefined) {
+          atomic
+            .check({ key: keyOf(oldId), versionstamp: stamp(oldExpected) })
+            .delete(keyOf(oldId));
+        }
         return atomic.commit();
       });
+      return ok;
     },
     delete(ids) {
       return operation("delete a session from Deno KV", () => {
@@ -268,20 +306,24 @@ export function createKvSessionStorage(
         return atomic.commit();
       });
     },
-    // Deno KV deletes expired entries lazily; do not leave it to chance.
-    discard: (id) => kv.delete(keyOf(id)),
+    // Deno KV deletes expired entries lazily; do not leave it to chance, but
+    // leave alone a session saved under the same id since.
+    discard: (id, version) =>
+      operation("delete an expired session from Deno KV", () =>
+        kv.atomic()
+          .check({ key: keyOf(id), versionstamp: stamp(version) })
+          .delete(keyOf(id))
+          .commit()),
   }, { useUnknownIds, expiry });
+}
+
+/** A version the flow handed back, as the versionstamp a check expects. */
+function stamp(version: unknown): string | null {
+  return typeof version === "string" ? version : null;
 }
 
 function isKeyPart(part: unknown): part is KvKeyPart {
   return typeof part === "string" || typeof part === "number" ||
     typeof part === "bigint" || typeof part === "boolean" ||
     part instanceof Uint8Array;
-}
-
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (typeof value === "string") return JSON.stringify(value);
-  if (Array.isArray(value)) return "an array with other values";
-  return typeof value;
 }

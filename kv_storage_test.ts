@@ -40,11 +40,6 @@ async function request(
 function recording(kv: Kv, operations: string[]): KvSessionDatabase {
   return {
     get: (key) => (operations.push("get"), kv.get(key)),
-    set: (
-      key,
-      value,
-      options,
-    ) => (operations.push("set"), kv.set(key, value, options)),
     delete: (key) => (operations.push("delete"), kv.delete(key)),
     atomic: () => (operations.push("atomic"), kv.atomic()),
   };

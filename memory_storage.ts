@@ -13,9 +13,12 @@
  * @module
  */
 
-import type { SessionStorage } from "./session.ts";
-import { Expiry, ttlMilliseconds } from "./_record.ts";
-import { createServerSessionStorage } from "./_server_storage.ts";
+import type { ServerSessionStorageOptions, SessionStorage } from "./session.ts";
+import {
+  createServerSessionStorage,
+  serverOptions,
+} from "./_server_storage.ts";
+import { describeValue } from "./_describe.ts";
 
 /**
  * Options for {@linkcode createMemorySessionStorage}.
@@ -27,23 +30,8 @@ import { createServerSessionStorage } from "./_server_storage.ts";
  * const options: MemorySessionStorageOptions = { ttl: 3600, maxSessions: 1000 };
  * ```
  */
-export interface MemorySessionStorageOptions {
-  /**
-   * Whether `read` adopts an id the store does not hold instead of starting
-   * a session with a new id. Leave it `false`: adopting ids a client chose
-   * opens the door to session fixation.
-   *
-   * @default {false}
-   */
-  useUnknownIds?: boolean;
-  /**
-   * Seconds of inactivity after which a session is gone. Every save renews
-   * it, and an unchanged session is saved again once less than half of its
-   * ttl is left, so a session in use never expires.
-   *
-   * @default {undefined} (sessions never expire)
-   */
-  ttl?: number;
+export interface MemorySessionStorageOptions
+  extends ServerSessionStorageOptions {
   /**
    * The most sessions kept at once; when a new one would exceed it, the least
    * recently used session is evicted.
@@ -76,18 +64,23 @@ export function createMemorySessionStorage(
   options: MemorySessionStorageOptions = {},
 ): SessionStorage {
   const factory = "createMemorySessionStorage";
-  const useUnknownIds = options.useUnknownIds ?? false;
-  const expiry = new Expiry(ttlMilliseconds(factory, options.ttl));
+  const { useUnknownIds, expiry } = serverOptions(factory, options);
   const maxSessions = options.maxSessions ?? 100_000;
   if (!Number.isSafeInteger(maxSessions) || maxSessions < 1) {
     throw new RangeError(
       `${factory}: option "maxSessions" must be a whole number of at least 1, ` +
-        `got ${String(options.maxSessions)}.`,
+        `got ${describeValue(options.maxSessions)}.`,
     );
   }
   // A Map iterates in insertion order; re-inserting on every use keeps the
   // least recently used session first.
-  const records = new Map<string, { text: string; expires: number | null }>();
+  const records = new Map<
+    string,
+    { text: string; expires: number | null; version: number }
+  >();
+  // Every write gets a new version, so a save can tell whether the record
+  // it read was written again since.
+  let lastVersion = 0;
 
   return createServerSessionStorage({
     load(id) {
@@ -98,12 +91,17 @@ export function createMemorySessionStorage(
       // could delete a session saved under this id in between.
       if (expiry.isPast(stored.expires)) return undefined;
       records.set(id, stored);
-      return stored.text;
+      return stored;
     },
-    write(id, text, oldId, expires) {
-      if (oldId !== undefined) records.delete(oldId);
+    // Synchronous, so the checks and the changes are atomic.
+    write({ id, text, expires, expected, oldId, oldExpected }) {
+      if (records.get(id)?.version !== expected) return false;
+      if (oldId !== undefined) {
+        if (records.get(oldId)?.version !== oldExpected) return false;
+        records.delete(oldId);
+      }
       records.delete(id);
-      records.set(id, { text, expires });
+      records.set(id, { text, expires, version: ++lastVersion });
       // Evict from the least recently used end: over the bound, or expired.
       for (const [key, record] of records) {
         if (records.size <= maxSessions && !expiry.isPast(record.expires)) {
@@ -111,6 +109,7 @@ export function createMemorySessionStorage(
         }
         records.delete(key);
       }
+      return true;
     },
     delete(ids) {
       for (const id of ids) records.delete(id);

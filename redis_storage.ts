@@ -21,54 +21,37 @@
  * @module
  */
 
-import type { SessionStorage } from "./session.ts";
-import { Expiry, ttlMilliseconds } from "./_record.ts";
-import { createServerSessionStorage } from "./_server_storage.ts";
+import type { ServerSessionStorageOptions, SessionStorage } from "./session.ts";
+import { describeValue } from "./_describe.ts";
+import {
+  assertMethods,
+  backendCalls,
+  createServerSessionStorage,
+  serverOptions,
+} from "./_server_storage.ts";
 
 /**
- * The options the store passes to {@linkcode RedisSessionClient.set}: an
- * expiry in milliseconds (Redis `SET key value PX ms`), or none.
+ * The keys and arguments of a Lua script run by
+ * {@linkcode RedisSessionClient.eval}, as node-redis takes them.
  *
  * @example
  * ```ts
- * import type { RedisSetOptions } from "@x/session/redis-storage";
+ * import type { RedisEvalOptions } from "@x/session/redis-storage";
  *
- * const oneHour: RedisSetOptions = { expiration: { type: "PX", value: 3_600_000 } };
+ * const options: RedisEvalOptions = { keys: ["session:id"], arguments: ["{}"] };
  * ```
  */
-export interface RedisSetOptions {
-  /** Redis deletes the key this many milliseconds after the write. */
-  expiration: { type: "PX"; value: number };
+export interface RedisEvalOptions {
+  /** The script's `KEYS`. */
+  keys: string[];
+  /** The script's `ARGV`. */
+  arguments: string[];
 }
 
 /**
- * The commands the store queues in one transaction (Redis `MULTI`/`EXEC`).
- * Each method queues a command; `exec` runs them all at once.
- *
- * @example What a save after `regenerateId(true)` sends
- * ```ts
- * import type { RedisSessionTransaction } from "@x/session/redis-storage";
- *
- * export async function move(multi: RedisSessionTransaction, json: string) {
- *   multi.set("session:new-id", json);
- *   multi.del("session:old-id");
- *   await multi.exec();
- * }
- * ```
- */
-export interface RedisSessionTransaction {
-  /** Queues `SET key value [PX ms]`. */
-  set(key: string, value: string, options?: RedisSetOptions): unknown;
-  /** Queues `DEL key`. */
-  del(key: string): unknown;
-  /** Runs the queued commands atomically; rejects when Redis refuses them. */
-  exec(): Promise<unknown>;
-}
-
-/**
- * The part of a Redis client the store uses: `GET`, `SET` with an expiry,
- * `DEL` and `MULTI`. A connected node-redis client (`createClient()` from the
- * `redis` package, version 5 or later) is one as it is.
+ * The part of a Redis client the store uses: `GET`, `DEL` and `EVAL`. A
+ * connected node-redis client (`createClient()` from the `redis` package,
+ * version 5 or later) is one as it is.
  *
  * @example Adapting an ioredis client
  * ```ts
@@ -78,22 +61,9 @@ export interface RedisSessionTransaction {
  * export function fromIoredis(redis: Redis): RedisSessionClient {
  *   return {
  *     get: (key) => redis.get(key),
- *     set: (key, value, options) =>
- *       options
- *         ? redis.set(key, value, "PX", options.expiration.value)
- *         : redis.set(key, value),
  *     del: (keys) => redis.del(...[keys].flat()),
- *     multi() {
- *       const multi = redis.multi();
- *       return {
- *         set: (key, value, options) =>
- *           options
- *             ? multi.set(key, value, "PX", options.expiration.value)
- *             : multi.set(key, value),
- *         del: (key) => multi.del(key),
- *         exec: () => multi.exec(),
- *       };
- *     },
+ *     eval: (script, { keys, arguments: args }) =>
+ *       redis.eval(script, keys.length, ...keys, ...args),
  *   };
  * }
  * ```
@@ -101,16 +71,20 @@ export interface RedisSessionTransaction {
 export interface RedisSessionClient {
   /** `GET key`: the stored string, or `null` when there is none. */
   get(key: string): Promise<string | null>;
-  /** `SET key value [PX ms]`. */
-  set(key: string, value: string, options?: RedisSetOptions): Promise<unknown>;
   /** `DEL key [key ...]`. */
   del(keys: string | string[]): Promise<unknown>;
-  /** Starts a transaction, `MULTI`. */
-  multi(): RedisSessionTransaction;
+  /**
+   * `EVAL script numkeys key [key ...] arg [arg ...]`: runs a Lua script
+   * atomically and resolves to what it returns (the store's script returns
+   * the integer 1 or 0).
+   */
+  eval(script: string, options: RedisEvalOptions): Promise<unknown>;
 }
 
 /**
- * Options for {@linkcode createRedisSessionStorage}.
+ * Options for {@linkcode createRedisSessionStorage}. With a `ttl`, Redis
+ * deletes an expired key by itself; without one, Redis keeps sessions until
+ * they are destroyed or evicted by a `maxmemory` policy.
  *
  * @example
  * ```ts
@@ -119,7 +93,8 @@ export interface RedisSessionClient {
  * const options: RedisSessionStorageOptions = { prefix: "shop:session:", ttl: 86400 };
  * ```
  */
-export interface RedisSessionStorageOptions {
+export interface RedisSessionStorageOptions
+  extends ServerSessionStorageOptions {
   /**
    * Prepended to the session id to form the Redis key, so that sessions do
    * not collide with other data in the same database.
@@ -127,33 +102,49 @@ export interface RedisSessionStorageOptions {
    * @default {"session:"}
    */
   prefix?: string;
-  /**
-   * Whether `read` adopts an id the store does not hold instead of starting
-   * a session with a new id. Leave it `false`: adopting ids a client chose
-   * opens the door to session fixation.
-   *
-   * @default {false}
-   */
-  useUnknownIds?: boolean;
-  /**
-   * Seconds of inactivity after which a session is gone: Redis deletes the
-   * key by itself. Every save renews it, and an unchanged session is saved
-   * again once less than half of its ttl is left, so a session in use never
-   * expires.
-   *
-   * @default {undefined} (sessions never expire; Redis keeps them until
-   * they are destroyed or evicted by a `maxmemory` policy)
-   */
-  ttl?: number;
+}
+
+// A save, in one round trip: writes KEYS[1] only if it still holds the
+// text the save read (ARGV[3] "1" and ARGV[4]) or, for a new session, holds
+// nothing (ARGV[3] "0"); with KEYS[2], the id regenerateId(true) replaced,
+// deletes it only if it too still holds what was read (ARGV[5], ARGV[6]).
+// The version of a record is its text: every write has a new expiry in it.
+// Returns 1 when it wrote, 0 when a check failed and nothing changed.
+const COMPARE_AND_SET = `
+local function holds(key, exists, text)
+  local current = redis.call("GET", key)
+  if exists == "0" then return current == false end
+  return current == text
+end
+if not holds(KEYS[1], ARGV[3], ARGV[4]) then return 0 end
+if KEYS[2] then
+  if not holds(KEYS[2], ARGV[5], ARGV[6]) then return 0 end
+  redis.call("DEL", KEYS[2])
+end
+if ARGV[2] == "" then
+  redis.call("SET", KEYS[1], ARGV[1])
+else
+  redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2])
+end
+return 1
+`;
+
+/** A version the flow handed back, as the script's two arguments. */
+function versionArguments(version: unknown): [string, string] {
+  return typeof version === "string" ? ["1", version] : ["0", ""];
 }
 
 /**
  * Creates a session storage that keeps each session under one Redis key,
  * `prefix` followed by the session id, holding the session as JSON.
  *
- * Every save is one Redis command, or one `MULTI` transaction when it also
- * deletes the old id after `regenerateId(true)`: concurrent requests never
- * see half a save, and the last save wins. The store never scans keys.
+ * Every save is one `EVAL` of a Lua script that writes only if the key still
+ * holds what `read` saw, and deletes the old id after `regenerateId(true)`
+ * in the same script: overlapping requests never see half a save and lose
+ * no update (see the README's "Overlapping requests"). The old id and the
+ * new one are both passed as `KEYS`; on Redis Cluster they must hash to one
+ * slot, which random ids do not, so `regenerateId(true)` is refused there
+ * with `CROSSSLOT`. The store never scans keys.
  * When Redis cannot be reached, `read` and `save` reject with an error
  * naming the store.
  *
@@ -191,44 +182,27 @@ export function createRedisSessionStorage(
   options: RedisSessionStorageOptions = {},
 ): SessionStorage {
   const factory = "createRedisSessionStorage";
-  for (const method of ["get", "set", "del", "multi"] as const) {
-    if (typeof client?.[method] !== "function") {
-      throw new TypeError(
-        `${factory}: argument "client" must be a Redis client with a ` +
-          `"${method}" method, got ${describe(client)}. Pass a connected ` +
-          'client from the "redis" package, or an adapter (see ' +
-          "RedisSessionClient).",
-      );
-    }
-  }
+  assertMethods(factory, "client", client, {
+    what: "a Redis client",
+    methods: ["get", "del", "eval"],
+    advice: 'Pass a connected client from the "redis" package, or an ' +
+      "adapter (see RedisSessionClient).",
+  });
   const prefix = options.prefix ?? "session:";
   if (typeof prefix !== "string") {
     throw new TypeError(
-      `${factory}: option "prefix" must be a string, got ${describe(prefix)}.`,
+      `${factory}: option "prefix" must be a string, got ` +
+        `${describeValue(prefix)}.`,
     );
   }
-  const useUnknownIds = options.useUnknownIds ?? false;
-  const ttl = ttlMilliseconds(factory, options.ttl);
-  const expiry = new Expiry(ttl);
+  const { useUnknownIds, expiry, ttl } = serverOptions(factory, options);
   // Redis expiries are whole milliseconds of at least 1.
-  const setOptions: RedisSetOptions | undefined = ttl === undefined
-    ? undefined
-    : { expiration: { type: "PX", value: Math.max(1, Math.ceil(ttl)) } };
+  const px = ttl === undefined ? "" : String(Math.max(1, Math.ceil(ttl)));
 
-  async function command<T>(action: string, run: () => Promise<T>) {
-    try {
-      return await run();
-    } catch (error) {
-      // The message names no key: keys hold session ids.
-      throw new Error(
-        `${factory}: could not ${action} (${
-          (error as Error)?.message ?? String(error)
-        }). Check that the Redis client is connected and the server is ` +
-          "reachable.",
-        { cause: error },
-      );
-    }
-  }
+  const command = backendCalls(
+    factory,
+    "Check that the Redis client is connected and the server is reachable.",
+  );
 
   // Redis deletes expired keys by itself: no `discard`.
   return createServerSessionStorage({
@@ -237,17 +211,20 @@ export function createRedisSessionStorage(
         "read a session from Redis",
         () => client.get(prefix + id),
       );
-      return typeof text === "string" ? text : undefined;
+      return typeof text === "string" ? { text, version: text } : undefined;
     },
-    write(id, text, oldId) {
-      return command("write a session to Redis", () => {
-        const key = prefix + id;
-        if (oldId === undefined) return client.set(key, text, setOptions);
-        const transaction = client.multi();
-        transaction.set(key, text, setOptions);
-        transaction.del(prefix + oldId);
-        return transaction.exec();
-      });
+    async write({ id, text, expected, oldId, oldExpected }) {
+      const keys = [prefix + id];
+      const args = [text, px, ...versionArguments(expected)];
+      if (oldId !== undefined) {
+        keys.push(prefix + oldId);
+        args.push(...versionArguments(oldExpected));
+      }
+      const written = await command(
+        "write a session to Redis",
+        () => client.eval(COMPARE_AND_SET, { keys, arguments: args }),
+      );
+      return Number(written) === 1;
     },
     delete(ids) {
       const keys = ids.map((id) => prefix + id);
@@ -257,10 +234,4 @@ export function createRedisSessionStorage(
       );
     },
   }, { useUnknownIds, expiry });
-}
-
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (typeof value === "string") return JSON.stringify(value);
-  return typeof value;
 }

@@ -100,6 +100,73 @@ export interface SessionStorage {
 }
 
 /**
+ * The options every server-side store takes: the memory, fs, Redis and
+ * Deno KV stores' option types extend it.
+ *
+ * @example
+ * ```ts
+ * import type { ServerSessionStorageOptions } from "@x/session/session";
+ *
+ * const options: ServerSessionStorageOptions = { ttl: 86400 };
+ * ```
+ */
+export interface ServerSessionStorageOptions {
+  /**
+   * Whether `read` adopts an id the store does not hold instead of starting
+   * a session with a new id. Leave it `false`: adopting ids a client chose
+   * opens the door to session fixation.
+   *
+   * @default {false}
+   */
+  useUnknownIds?: boolean;
+  /**
+   * Seconds of inactivity after which a session is gone. Every save renews
+   * it, and an unchanged session is saved again once less than half of its
+   * ttl is left, so a session in use never expires.
+   *
+   * @default {undefined} (sessions never expire)
+   */
+  ttl?: number;
+}
+
+/**
+ * What one request did to a {@linkcode Session}, as
+ * {@linkcode Session.changes} reports it. A store that saves by
+ * compare-and-set uses it, through {@linkcode Session.mergeOnto}, to apply a
+ * request's changes onto a record another request saved in the meantime.
+ *
+ * @example
+ * ```ts
+ * import { createSession, type SessionChanges } from "@x/session/session";
+ * import assert from "node:assert/strict";
+ *
+ * const session = createSession("id", [{ cart: 1, theme: "dark" }, {}]);
+ * session.set("cart", 2);
+ * session.unset("theme");
+ * const changes: SessionChanges = session.changes;
+ * assert.deepEqual([...changes.set], [["cart", 2]]);
+ * assert.deepEqual([...changes.unset], ["theme"]);
+ * ```
+ */
+export interface SessionChanges {
+  /** The keys set in this request, each with the value it holds now. */
+  readonly set: ReadonlyMap<string, unknown>;
+  /** The keys unset (or set to `null` or `undefined`) in this request. */
+  readonly unset: ReadonlySet<string>;
+  /** The flash values this request added for the next request. */
+  readonly flashed: ReadonlyMap<string, unknown>;
+  /**
+   * The flash values the session held when it was read: this request was
+   * the one to see them, so they are gone after it.
+   */
+  readonly consumedFlash: ReadonlyMap<string, unknown>;
+  /** Whether {@linkcode Session.destroy} was called. */
+  readonly destroyed: boolean;
+  /** Whether {@linkcode Session.regenerateId} was called. */
+  readonly regenerated: boolean;
+}
+
+/**
  * A session persists data for one client across requests.
  *
  * Values set with {@linkcode Session.set} last until they are unset or the
@@ -134,6 +201,7 @@ export class Session<
   #values: Map<string, unknown>;
   #flash: Map<string, unknown>;
   #nextFlash = new Map<string, unknown>();
+  #changedKeys = new Set<string>();
   #destroyed = false;
   #dirty: boolean;
 
@@ -185,6 +253,88 @@ export class Session<
     return this.#deleteOriginal || this.#destroyed
       ? this.#originalId
       : undefined;
+  }
+
+  /**
+   * What this request changed: the keys set and unset, the flash values
+   * added and consumed, and whether the session was destroyed or given a new
+   * id. A new object on every call, unaffected by later changes.
+   *
+   * @example
+   * ```ts
+   * import { createSession } from "@x/session/session";
+   * import assert from "node:assert/strict";
+   *
+   * const session = createSession("id", [{}, { message: "Saved!" }]);
+   * session.flash("message", "Deleted");
+   * const { flashed, consumedFlash } = session.changes;
+   * assert.equal(flashed.get("message"), "Deleted");
+   * assert.equal(consumedFlash.get("message"), "Saved!");
+   * ```
+   */
+  get changes(): SessionChanges {
+    const set = new Map<string, unknown>();
+    const unset = new Set<string>();
+    for (const key of this.#changedKeys) {
+      if (this.#values.has(key)) set.set(key, this.#values.get(key));
+      else unset.add(key);
+    }
+    return {
+      set,
+      unset,
+      flashed: new Map(this.#nextFlash),
+      consumedFlash: new Map(this.#flash),
+      destroyed: this.#destroyed,
+      regenerated: this.#id !== this.#originalId,
+    };
+  }
+
+  /**
+   * Applies this request's changes onto `stored`, the `[values, flash]` a
+   * store holds now, and returns the data to write in its place. A store
+   * that finds the record changed since it read it calls this instead of
+   * writing {@linkcode Session.data}, so overlapping requests lose no update:
+   * a key this request set or unset takes this request's value; every other
+   * key keeps the stored value; a stored flash value this request consumed
+   * (the same key holding an equal value) is gone; the flash values this
+   * request added are added. `stored` is not modified.
+   *
+   * @example Two overlapping requests, each setting its own key
+   * ```ts
+   * import { createSession } from "@x/session/session";
+   * import assert from "node:assert/strict";
+   *
+   * const first = createSession("id", [{ count: 1 }, {}]);
+   * const second = createSession("id", [{ count: 1 }, {}]);
+   * first.set("theme", "dark");
+   * second.set("count", 2);
+   * // The first save wrote first.data; the second applies its change on top.
+   * assert.deepEqual(second.mergeOnto(first.data), [
+   *   { count: 2, theme: "dark" },
+   *   {},
+   * ]);
+   * ```
+   *
+   * @param stored The data the store holds now.
+   * @returns The data to write.
+   */
+  mergeOnto(
+    stored: SessionData<Data, FlashData>,
+  ): SessionData<Data, FlashData> {
+    const values = toMap(stored[0]);
+    for (const key of this.#changedKeys) {
+      if (this.#values.has(key)) values.set(key, this.#values.get(key));
+      else values.delete(key);
+    }
+    const flash = toMap(stored[1]);
+    for (const [key, value] of this.#flash) {
+      if (flash.has(key) && sameJson(flash.get(key), value)) flash.delete(key);
+    }
+    for (const [key, value] of this.#nextFlash) flash.set(key, value);
+    return [
+      Object.fromEntries(values),
+      Object.fromEntries(flash),
+    ] as SessionData<Data, FlashData>;
   }
 
   /** Whether the session changed in a way that must be saved. */
@@ -240,6 +390,7 @@ export class Session<
     this.#assertAlive("set", key);
     if (value == null) this.#values.delete(key);
     else this.#values.set(key, value);
+    this.#changedKeys.add(key);
     this.#dirty = true;
   }
 
@@ -251,6 +402,7 @@ export class Session<
   unset(key: keyof Data & string): void {
     this.#assertAlive("unset", key);
     this.#values.delete(key);
+    this.#changedKeys.add(key);
     this.#dirty = true;
   }
 
@@ -358,4 +510,8 @@ function toMap(record: SessionValues | undefined): Map<string, unknown> {
   // Own enumerable keys only, so keys such as "__proto__" stay plain data.
   for (const key of Object.keys(record)) map.set(key, record[key]);
   return map;
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return a === b || JSON.stringify(a) === JSON.stringify(b);
 }

@@ -1,10 +1,13 @@
 // Test helper: opens a Deno KV database with Deno.openKv under Deno, and with
 // the @deno/kv package under Node and Bun. Not part of the public API.
 
-import type { KvSessionDatabase } from "../kv_storage.ts";
+import type { KvKey, KvSessionDatabase } from "../kv_storage.ts";
 
-/** A database the tests can close. */
-export type TestKv = KvSessionDatabase & { close(): void };
+/** A database the tests can write to directly and close. */
+export type TestKv = KvSessionDatabase & {
+  set(key: KvKey, value: Uint8Array): Promise<unknown>;
+  close(): void;
+};
 
 /** Opens the database at `path`, or an in-memory one for `":memory:"`. */
 export async function openKv(path: string): Promise<TestKv> {
