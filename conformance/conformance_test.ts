@@ -3,7 +3,7 @@
 // case written for that fault, while the same store without the fault
 // passes every case.
 
-import { describe, it } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   setImmediate as nextTurn,
@@ -16,6 +16,8 @@ import {
   type SessionData,
   type SessionStorage,
 } from "../session.ts";
+import { readFileSync } from "node:fs";
+import { repoPath } from "../testing/repo_root.ts";
 import { sessionStorageCases, type SessionStorageTestOptions } from "./mod.ts";
 
 type Fault =
@@ -429,175 +431,205 @@ const cookieFaults: [CookieFault, string][] = [
   ],
 ];
 
-describe("conformance suite", () => {
-  it("conformance suite: the correct twin of the broken stores passes every case", async () => {
-    const failed = await failedCases({
-      name: "twin",
-      create: ({ ttl }) => createFaultyStorage(null, ttl),
-      ttl: TTL,
-    });
-    assert.deepEqual(failed, []);
+test("conformance suite: the correct twin of the broken stores passes every case", async () => {
+  const failed = await failedCases({
+    name: "twin",
+    create: ({ ttl }) => createFaultyStorage(null, ttl),
+    ttl: TTL,
   });
+  assert.deepEqual(failed, []);
+});
 
-  it("conformance suite: the correct twin of the broken cookie stores passes every case", async () => {
-    const failed = await failedCases({
-      name: "cookie twin",
-      create: () => createFaultyCookieStorage(null),
-      dataInCookie: true,
-      cookieSafeValues: true,
-    });
-    assert.deepEqual(failed, []);
+test("conformance suite: the correct twin of the broken cookie stores passes every case", async () => {
+  const failed = await failedCases({
+    name: "cookie twin",
+    create: () => createFaultyCookieStorage(null),
+    dataInCookie: true,
+    cookieSafeValues: true,
   });
+  assert.deepEqual(failed, []);
+});
 
-  it("conformance suite: calls create for every case and cleanup after it, passed or failed", async () => {
-    const created: SessionStorage[] = [];
-    const cleaned: SessionStorage[] = [];
-    const cases = sessionStorageCases({
-      name: "counted",
-      create() {
-        // A store that fails every case at once, which keeps this quick.
-        const storage: SessionStorage = {
-          read: () => Promise.reject(new Error("out of order")),
-          save: () => Promise.reject(new Error("out of order")),
-        };
-        created.push(storage);
-        return storage;
-      },
-      cleanup(storage) {
-        cleaned.push(storage);
-      },
-    });
-    let failed = 0;
-    for (const c of cases) await c.fn().catch(() => failed++);
-    assert.equal(failed, cases.length, "the broken store fails every case");
-    assert.equal(created.length, cases.length);
-    assert.equal(new Set(created).size, cases.length, "a fresh storage each");
-    assert.deepEqual(cleaned, created);
+test("conformance suite: calls create for every case and cleanup after it, passed or failed", async () => {
+  const created: SessionStorage[] = [];
+  const cleaned: SessionStorage[] = [];
+  const cases = sessionStorageCases({
+    name: "counted",
+    create() {
+      // A store that fails every case at once, which keeps this quick.
+      const storage: SessionStorage = {
+        read: () => Promise.reject(new Error("out of order")),
+        save: () => Promise.reject(new Error("out of order")),
+      };
+      created.push(storage);
+      return storage;
+    },
+    cleanup(storage) {
+      cleaned.push(storage);
+    },
   });
+  let failed = 0;
+  for (const c of cases) await c.fn().catch(() => failed++);
+  assert.equal(failed, cases.length, "the broken store fails every case");
+  assert.equal(created.length, cases.length);
+  assert.equal(new Set(created).size, cases.length, "a fresh storage each");
+  assert.deepEqual(cleaned, created);
+});
 
-  it("conformance suite: a failing cleanup fails its case", async () => {
-    const [first] = sessionStorageCases({
-      name: "unclean",
-      create: () => createFaultyStorage(null),
-      cleanup() {
-        throw new Error("could not drop the table");
-      },
-    });
-    await assert.rejects(first.fn(), /could not drop the table/);
+test("conformance suite: a failing cleanup fails its case", async () => {
+  const [first] = sessionStorageCases({
+    name: "unclean",
+    create: () => createFaultyStorage(null),
+    cleanup() {
+      throw new Error("could not drop the table");
+    },
   });
+  await assert.rejects(first.fn(), /could not drop the table/);
+});
 
-  it("conformance suite: options it cannot use are refused with an error that names them", () => {
-    const create = () => createFaultyStorage(null);
-    const bad: [Partial<SessionStorageTestOptions>, RegExp][] = [
-      [{ create }, /option "name" must be a non-empty string/],
-      [{ name: "x" }, /option "create" must be a function/],
-      [{ name: "x", create, ttl: 0 }, /option "ttl" .* got 0/],
-      [{ name: "x", create, ttl: 301 }, /option "ttl" .* at most 300, got 301/],
-      [{ name: "x", create, maxValueBytes: 10 }, /"maxValueBytes" .* got 10/],
-      [
-        { name: "x", create, dataInCookie: "yes" as unknown as boolean },
-        /option "dataInCookie" must be true or false, got a string/,
-      ],
-      [
-        { name: "x", create, cookieSafeValues: 1 as unknown as boolean },
-        /option "cookieSafeValues" must be true or false, got 1/,
-      ],
-    ];
-    for (const [options, message] of bad) {
-      assert.throws(
-        () => sessionStorageCases(options as SessionStorageTestOptions),
-        message,
-      );
-    }
-  });
-
-  it("conformance suite: accepts a ttl of a minute, for stores whose shortest ttl is that long", () => {
-    const cases = sessionStorageCases({
-      name: "slow clock",
-      create: () => createFaultyStorage(null),
-      ttl: 60,
-    });
-    const expiry = cases.filter((c) => c.topic === "expiry");
-    assert.equal(expiry.length, 4);
-    for (const c of expiry) {
-      assert.ok(c.timeout >= 4 * 90_000, `${c.name}: room for 4 attempts`);
-    }
-  });
-
-  it("conformance suite: a create that returns no storage fails with an error that names create", async () => {
-    const [first] = sessionStorageCases({
-      name: "forgetful",
-      // @ts-expect-error: the mistake under test, a body with no return.
-      create() {
-        createFaultyStorage(null);
-      },
-    });
-    await assert.rejects(
-      first.fn(),
-      /option "create" must return \(or resolve to\) a session storage with read\(\) and save\(\) methods, got undefined/,
+test("conformance suite: options it cannot use are refused with an error that names them", () => {
+  const create = () => createFaultyStorage(null);
+  const bad: [Partial<SessionStorageTestOptions>, RegExp][] = [
+    [{ create }, /option "name" must be a non-empty string/],
+    [{ name: "x" }, /option "create" must be a function/],
+    [{ name: "x", create, ttl: 0 }, /option "ttl" .* got 0/],
+    [{ name: "x", create, ttl: 301 }, /option "ttl" .* at most 300, got 301/],
+    [{ name: "x", create, maxValueBytes: 10 }, /"maxValueBytes" .* got 10/],
+    [
+      { name: "x", create, dataInCookie: "yes" as unknown as boolean },
+      /option "dataInCookie" must be true or false, got a string/,
+    ],
+    [
+      { name: "x", create, cookieSafeValues: 1 as unknown as boolean },
+      /option "cookieSafeValues" must be true or false, got 1/,
+    ],
+  ];
+  for (const [options, message] of bad) {
+    assert.throws(
+      () => sessionStorageCases(options as SessionStorageTestOptions),
+      message,
     );
-  });
-
-  it("conformance suite: a session without the members the suite uses is named member by member", async () => {
-    const [first] = sessionStorageCases({
-      name: "partial",
-      create: () => ({
-        read: async () => ({ id: "x" }),
-        save: async () => null,
-      } as unknown as SessionStorage),
-    });
-    await assert.rejects(
-      first.fn(),
-      /size is undefined, not a number; get is undefined, not a function/,
-    );
-  });
-
-  it("conformance suite: every failure ends with the usual cause of its rule", async () => {
-    const failed = sessionStorageCases({
-      name: "store that forgets deleteId",
-      create: () => createFaultyStorage("forgets deleteId"),
-    }).find((c) =>
-      c.name.endsWith("regenerateId(true) deletes the old session's data")
-    )!;
-    await assert.rejects(
-      failed.fn(),
-      /\nUsual cause: save ignores session\.deleteId\.$/,
-    );
-  });
-
-  for (const [fault, rule] of faults) {
-    it(`conformance suite: catches a store that ${fault}: ${rule}`, async () => {
-      const name = `store that ${fault}`;
-      const failed = await failedCases({
-        name,
-        create: ({ ttl }) => createFaultyStorage(fault, ttl),
-        // The expiry cases take a second or two; run them where they matter.
-        ttl: TTL_FAULTS.has(fault) ? TTL : undefined,
-      }, rule);
-      assert.ok(
-        failed.includes(`${name}: ${rule}`),
-        `expected the case "${rule}" to fail; failed: ${
-          JSON.stringify(failed)
-        }`,
-      );
-    });
-  }
-
-  for (const [fault, rule] of cookieFaults) {
-    it(`conformance suite: catches a cookie store that ${fault}: ${rule}`, async () => {
-      const name = `cookie store that ${fault}`;
-      const failed = await failedCases({
-        name,
-        create: () => createFaultyCookieStorage(fault),
-        dataInCookie: true,
-        cookieSafeValues: true,
-      }, rule);
-      assert.ok(
-        failed.includes(`${name}: ${rule}`),
-        `expected the case "${rule}" to fail; failed: ${
-          JSON.stringify(failed)
-        }`,
-      );
-    });
   }
 });
+
+test("conformance suite: accepts a ttl of a minute, for stores whose shortest ttl is that long", () => {
+  const cases = sessionStorageCases({
+    name: "slow clock",
+    create: () => createFaultyStorage(null),
+    ttl: 60,
+  });
+  const expiry = cases.filter((c) => c.topic === "expiry");
+  assert.equal(expiry.length, 4);
+  for (const c of expiry) {
+    assert.ok(c.timeout >= 4 * 90_000, `${c.name}: room for 4 attempts`);
+  }
+});
+
+test("conformance suite: a create that returns no storage fails with an error that names create", async () => {
+  const [first] = sessionStorageCases({
+    name: "forgetful",
+    // @ts-expect-error: the mistake under test, a body with no return.
+    create() {
+      createFaultyStorage(null);
+    },
+  });
+  await assert.rejects(
+    first.fn(),
+    /option "create" must return \(or resolve to\) a session storage with read\(\) and save\(\) methods, got undefined/,
+  );
+});
+
+test("conformance suite: a session without the members the suite uses is named member by member", async () => {
+  const [first] = sessionStorageCases({
+    name: "partial",
+    create: () => ({
+      read: async () => ({ id: "x" }),
+      save: async () => null,
+    } as unknown as SessionStorage),
+  });
+  await assert.rejects(
+    first.fn(),
+    /size is undefined, not a number; get is undefined, not a function/,
+  );
+});
+
+test("conformance suite: every failure ends with the usual cause of its rule", async () => {
+  const failed = sessionStorageCases({
+    name: "store that forgets deleteId",
+    create: () => createFaultyStorage("forgets deleteId"),
+  }).find((c) =>
+    c.name.endsWith("regenerateId(true) deletes the old session's data")
+  )!;
+  await assert.rejects(
+    failed.fn(),
+    /\nUsual cause: save ignores session\.deleteId\.$/,
+  );
+});
+
+test("conformance suite: README.md's table lists every rule, when it applies, and its usual cause", () => {
+  const every = sessionStorageCases({
+    name: "s",
+    create: () => createFaultyStorage(null),
+    ttl: 1,
+    cookieSafeValues: true,
+  });
+  const inCookie = new Set(
+    sessionStorageCases({
+      name: "s",
+      create: () => createFaultyStorage(null),
+      dataInCookie: true,
+      maxValueBytes: 100_000,
+    }).map((c) => c.name),
+  );
+  const expected = every.map((c) => {
+    const rule = c.name.slice("s: ".length)
+      .replace("100000 bytes", "maxValueBytes bytes");
+    const when = c.topic === "expiry"
+      ? "with ttl"
+      : rule.includes("cookie-safe")
+      ? "with cookieSafeValues"
+      : inCookie.has(c.name)
+      ? "always"
+      : "not with dataInCookie";
+    return [c.topic, rule, when, c.cause].join(" | ");
+  });
+  const readme = readFileSync(repoPath("conformance", "README.md"), "utf8");
+  const table = readme.split("\n## The rules\n")[1].split("\n\n")[1];
+  const rows = table.split("\n").slice(2).map((row) =>
+    row.split(" | ").map((cell) => cell.replace(/^\| |`| +\|?$/g, "").trim())
+      .join(" | ")
+  );
+  assert.deepEqual(rows, expected);
+});
+
+for (const [fault, rule] of faults) {
+  test(`conformance suite: catches a store that ${fault}: ${rule}`, async () => {
+    const name = `store that ${fault}`;
+    const failed = await failedCases({
+      name,
+      create: ({ ttl }) => createFaultyStorage(fault, ttl),
+      // The expiry cases take a second or two; run them where they matter.
+      ttl: TTL_FAULTS.has(fault) ? TTL : undefined,
+    }, rule);
+    assert.ok(
+      failed.includes(`${name}: ${rule}`),
+      `expected the case "${rule}" to fail; failed: ${JSON.stringify(failed)}`,
+    );
+  });
+}
+
+for (const [fault, rule] of cookieFaults) {
+  test(`conformance suite: catches a cookie store that ${fault}: ${rule}`, async () => {
+    const name = `cookie store that ${fault}`;
+    const failed = await failedCases({
+      name,
+      create: () => createFaultyCookieStorage(fault),
+      dataInCookie: true,
+      cookieSafeValues: true,
+    }, rule);
+    assert.ok(
+      failed.includes(`${name}: ${rule}`),
+      `expected the case "${rule}" to fail; failed: ${JSON.stringify(failed)}`,
+    );
+  });
+}

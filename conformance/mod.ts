@@ -38,6 +38,7 @@ import { overlappingRules } from "./_overlapping.ts";
 // with it.
 export type {
   Session,
+  SessionChanges,
   SessionData,
   SessionStorage,
   SessionValues,
