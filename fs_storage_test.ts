@@ -1,7 +1,15 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import {
+  mkdir,
+  readdir,
+  readFile,
+  stat,
+  unlink,
+  utimes,
+  writeFile,
+} from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
@@ -167,6 +175,46 @@ describe("fs store", () => {
     const n = Number(value.replace(/^x+/, ""));
     assert.equal(value, "x".repeat(1000 * (n + 1)) + n);
     assert.equal((await filesBelow(dir)).length, 1, "temporary files left");
+  });
+
+  it("fs store: a save waits while another process holds the session's lock file", async () => {
+    const dir = tempDir();
+    const storage = createFsSessionStorage(dir);
+    const first = await storage.read(null);
+    first.set("n", 1);
+    const cookie = (await storage.save(first))!;
+    const lock = `${fileOf(dir, cookie)}.lock`;
+    await writeFile(lock, "another process");
+    const session = await storage.read(cookie);
+    session.set("n", 2);
+    let settled = false;
+    const saving = storage.save(session).finally(() => settled = true);
+    await sleep(100);
+    assert.equal(settled, false, "the save waits for the lock");
+    assert.equal(
+      JSON.parse(await readFile(fileOf(dir, cookie), "utf8")).d[0].n,
+      1,
+    );
+    await unlink(lock);
+    assert.equal(await saving, cookie);
+    assert.equal((await storage.read(cookie)).get("n"), 2);
+  });
+
+  it("fs store: a lock file a dead process left is broken, and the save goes through", async () => {
+    const dir = tempDir();
+    const storage = createFsSessionStorage(dir);
+    const first = await storage.read(null);
+    first.set("n", 1);
+    const cookie = (await storage.save(first))!;
+    const lock = `${fileOf(dir, cookie)}.lock`;
+    await writeFile(lock, "a process that died");
+    const past = new Date(Date.now() - 5_000);
+    await utimes(lock, past, past);
+    const session = await storage.read(cookie);
+    session.set("n", 2);
+    assert.equal(await storage.save(session), cookie);
+    assert.equal((await storage.read(cookie)).get("n"), 2);
+    assert.deepEqual(await filesBelow(dir), [fileOf(dir, cookie)]);
   });
 
   it("fs store: an expired session reads as new and its file is removed", async () => {
