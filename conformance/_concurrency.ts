@@ -182,7 +182,7 @@ export const concurrencyRules: Rule[] = [
 // at least 99% of runs (README.md has the figures).
 const ROUNDS = 300;
 const WRITERS = 10;
-const ROUNDS_MS = 20_000;
+const ROUNDS_MS = 10_000;
 
 async function repeat(round: (index: number) => Promise<void>): Promise<void> {
   const deadline = now() + ROUNDS_MS;
