@@ -55,7 +55,7 @@ export type {
  * `dirty`, `destroyed` and `deleteId` of `@x/session`'s sessions) is the
  * store's own business: the suite judges only what `read` and `save` do.
  *
- * @example A session of another library fits
+ * @example Any session with these members fits
  * ```ts
  * import type { SessionLike } from "@x/session/conformance";
  * import { createSession } from "@x/session/session";
