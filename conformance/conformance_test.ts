@@ -20,6 +20,9 @@ import { readFileSync } from "node:fs";
 import { repoPath } from "../testing/repo_root.ts";
 import { sessionStorageCases, type SessionStorageTestOptions } from "./mod.ts";
 
+// A run of the suite takes longer than Bun's default of 5 s per test.
+const SLOW = { timeout: 600_000 };
+
 type Fault =
   | "ignores destroy"
   | "clears no cookie on destroy"
@@ -436,52 +439,64 @@ const cookieFaults: [CookieFault, string][] = [
   ],
 ];
 
-test("conformance suite: the correct twin of the broken stores passes every case", async () => {
-  const failed = await failedCases({
-    name: "twin",
-    create: ({ ttl }) => createFaultyStorage(null, ttl),
-    ttl: TTL,
-  });
-  assert.deepEqual(failed, []);
-});
+test(
+  "conformance suite: the correct twin of the broken stores passes every case",
+  SLOW,
+  async () => {
+    const failed = await failedCases({
+      name: "twin",
+      create: ({ ttl }) => createFaultyStorage(null, ttl),
+      ttl: TTL,
+    });
+    assert.deepEqual(failed, []);
+  },
+);
 
-test("conformance suite: the correct twin of the broken cookie stores passes every case", async () => {
-  const failed = await failedCases({
-    name: "cookie twin",
-    create: () => createFaultyCookieStorage(null),
-    dataInCookie: true,
-    cookieSafeValues: true,
-  });
-  assert.deepEqual(failed, []);
-});
+test(
+  "conformance suite: the correct twin of the broken cookie stores passes every case",
+  SLOW,
+  async () => {
+    const failed = await failedCases({
+      name: "cookie twin",
+      create: () => createFaultyCookieStorage(null),
+      dataInCookie: true,
+      cookieSafeValues: true,
+    });
+    assert.deepEqual(failed, []);
+  },
+);
 
-test("conformance suite: calls create for every case and cleanup after it, passed or failed", async () => {
-  const created: SessionStorage[] = [];
-  const cleaned: SessionStorage[] = [];
-  const cases = sessionStorageCases({
-    name: "counted",
-    create() {
-      // A store that fails every case at once, which keeps this quick.
-      const storage: SessionStorage = {
-        read: () => Promise.reject(new Error("out of order")),
-        save: () => Promise.reject(new Error("out of order")),
-      };
-      created.push(storage);
-      return storage;
-    },
-    cleanup(storage) {
-      cleaned.push(storage);
-    },
-  });
-  let failed = 0;
-  for (const c of cases) await c.fn().catch(() => failed++);
-  assert.equal(failed, cases.length, "the broken store fails every case");
-  assert.equal(created.length, cases.length);
-  assert.equal(new Set(created).size, cases.length, "a fresh storage each");
-  assert.deepEqual(cleaned, created);
-});
+test(
+  "conformance suite: calls create for every case and cleanup after it, passed or failed",
+  SLOW,
+  async () => {
+    const created: SessionStorage[] = [];
+    const cleaned: SessionStorage[] = [];
+    const cases = sessionStorageCases({
+      name: "counted",
+      create() {
+        // A store that fails every case at once, which keeps this quick.
+        const storage: SessionStorage = {
+          read: () => Promise.reject(new Error("out of order")),
+          save: () => Promise.reject(new Error("out of order")),
+        };
+        created.push(storage);
+        return storage;
+      },
+      cleanup(storage) {
+        cleaned.push(storage);
+      },
+    });
+    let failed = 0;
+    for (const c of cases) await c.fn().catch(() => failed++);
+    assert.equal(failed, cases.length, "the broken store fails every case");
+    assert.equal(created.length, cases.length);
+    assert.equal(new Set(created).size, cases.length, "a fresh storage each");
+    assert.deepEqual(cleaned, created);
+  },
+);
 
-test("conformance suite: a failing cleanup fails its case", async () => {
+test("conformance suite: a failing cleanup fails its case", SLOW, async () => {
   const [first] = sessionStorageCases({
     name: "unclean",
     create: () => createFaultyStorage(null),
@@ -517,14 +532,18 @@ test("conformance suite: options it cannot use are refused with an error that na
   }
 });
 
-test("conformance suite: a correct store whose clock counts whole seconds passes the expiry cases with a ttl of 5", async () => {
-  const failed = await failedCases({
-    name: "whole-second twin",
-    create: ({ ttl }) => createFaultyStorage(null, ttl, "whole seconds"),
-    ttl: 5,
-  }, "saving a changed session renews its ttl");
-  assert.deepEqual(failed, []);
-});
+test(
+  "conformance suite: a correct store whose clock counts whole seconds passes the expiry cases with a ttl of 5",
+  SLOW,
+  async () => {
+    const failed = await failedCases({
+      name: "whole-second twin",
+      create: ({ ttl }) => createFaultyStorage(null, ttl, "whole seconds"),
+      ttl: 5,
+    }, "saving a changed session renews its ttl");
+    assert.deepEqual(failed, []);
+  },
+);
 
 test("conformance suite: accepts a ttl of a minute, for stores whose shortest ttl is that long", () => {
   const cases = sessionStorageCases({
@@ -539,46 +558,58 @@ test("conformance suite: accepts a ttl of a minute, for stores whose shortest tt
   }
 });
 
-test("conformance suite: a create that returns no storage fails with an error that names create", async () => {
-  const [first] = sessionStorageCases({
-    name: "forgetful",
-    // @ts-expect-error: the mistake under test, a body with no return.
-    create() {
-      createFaultyStorage(null);
-    },
-  });
-  await assert.rejects(
-    first.fn(),
-    /option "create" must return \(or resolve to\) a session storage with read\(\) and save\(\) methods, got undefined/,
-  );
-});
+test(
+  "conformance suite: a create that returns no storage fails with an error that names create",
+  SLOW,
+  async () => {
+    const [first] = sessionStorageCases({
+      name: "forgetful",
+      // @ts-expect-error: the mistake under test, a body with no return.
+      create() {
+        createFaultyStorage(null);
+      },
+    });
+    await assert.rejects(
+      first.fn(),
+      /option "create" must return \(or resolve to\) a session storage with read\(\) and save\(\) methods, got undefined/,
+    );
+  },
+);
 
-test("conformance suite: a session without the members the suite uses is named member by member", async () => {
-  const [first] = sessionStorageCases({
-    name: "partial",
-    create: () => ({
-      read: async () => ({ id: "x" }),
-      save: async () => null,
-    } as unknown as SessionStorage),
-  });
-  await assert.rejects(
-    first.fn(),
-    /size is undefined, not a number; get is undefined, not a function/,
-  );
-});
+test(
+  "conformance suite: a session without the members the suite uses is named member by member",
+  SLOW,
+  async () => {
+    const [first] = sessionStorageCases({
+      name: "partial",
+      create: () => ({
+        read: async () => ({ id: "x" }),
+        save: async () => null,
+      } as unknown as SessionStorage),
+    });
+    await assert.rejects(
+      first.fn(),
+      /size is undefined, not a number; get is undefined, not a function/,
+    );
+  },
+);
 
-test("conformance suite: every failure ends with the usual cause of its rule", async () => {
-  const failed = sessionStorageCases({
-    name: "store that forgets deleteId",
-    create: () => createFaultyStorage("forgets deleteId"),
-  }).find((c) =>
-    c.name.endsWith("regenerateId(true) deletes the old session's data")
-  )!;
-  await assert.rejects(
-    failed.fn(),
-    /\nUsual cause: save ignores session\.deleteId\.$/,
-  );
-});
+test(
+  "conformance suite: every failure ends with the usual cause of its rule",
+  SLOW,
+  async () => {
+    const failed = sessionStorageCases({
+      name: "store that forgets deleteId",
+      create: () => createFaultyStorage("forgets deleteId"),
+    }).find((c) =>
+      c.name.endsWith("regenerateId(true) deletes the old session's data")
+    )!;
+    await assert.rejects(
+      failed.fn(),
+      /\nUsual cause: save ignores session\.deleteId\.$/,
+    );
+  },
+);
 
 test("conformance suite: README.md's table lists every rule, when it applies, and its usual cause", () => {
   const every = sessionStorageCases({
@@ -617,33 +648,45 @@ test("conformance suite: README.md's table lists every rule, when it applies, an
 });
 
 for (const [fault, rule] of faults) {
-  test(`conformance suite: catches a store that ${fault}: ${rule}`, async () => {
-    const name = `store that ${fault}`;
-    const failed = await failedCases({
-      name,
-      create: ({ ttl }) => createFaultyStorage(fault, ttl),
-      // The expiry cases take a second or two; run them where they matter.
-      ttl: TTL_FAULTS.has(fault) ? TTL : undefined,
-    }, rule);
-    assert.ok(
-      failed.includes(`${name}: ${rule}`),
-      `expected the case "${rule}" to fail; failed: ${JSON.stringify(failed)}`,
-    );
-  });
+  test(
+    `conformance suite: catches a store that ${fault}: ${rule}`,
+    SLOW,
+    async () => {
+      const name = `store that ${fault}`;
+      const failed = await failedCases({
+        name,
+        create: ({ ttl }) => createFaultyStorage(fault, ttl),
+        // The expiry cases take a second or two; run them where they matter.
+        ttl: TTL_FAULTS.has(fault) ? TTL : undefined,
+      }, rule);
+      assert.ok(
+        failed.includes(`${name}: ${rule}`),
+        `expected the case "${rule}" to fail; failed: ${
+          JSON.stringify(failed)
+        }`,
+      );
+    },
+  );
 }
 
 for (const [fault, rule] of cookieFaults) {
-  test(`conformance suite: catches a cookie store that ${fault}: ${rule}`, async () => {
-    const name = `cookie store that ${fault}`;
-    const failed = await failedCases({
-      name,
-      create: () => createFaultyCookieStorage(fault),
-      dataInCookie: true,
-      cookieSafeValues: true,
-    }, rule);
-    assert.ok(
-      failed.includes(`${name}: ${rule}`),
-      `expected the case "${rule}" to fail; failed: ${JSON.stringify(failed)}`,
-    );
-  });
+  test(
+    `conformance suite: catches a cookie store that ${fault}: ${rule}`,
+    SLOW,
+    async () => {
+      const name = `cookie store that ${fault}`;
+      const failed = await failedCases({
+        name,
+        create: () => createFaultyCookieStorage(fault),
+        dataInCookie: true,
+        cookieSafeValues: true,
+      }, rule);
+      assert.ok(
+        failed.includes(`${name}: ${rule}`),
+        `expected the case "${rule}" to fail; failed: ${
+          JSON.stringify(failed)
+        }`,
+      );
+    },
+  );
 }

@@ -24,6 +24,9 @@ import {
   type SessionStorageTestOptions,
 } from "../conformance/mod.ts";
 
+// A run of the suite takes longer than Bun's default of 5 s per test.
+const SLOW = { timeout: 600_000 };
+
 /** The rules a store fails, each with the defect that makes it fail. */
 type Verdict = Record<string, string>;
 
@@ -61,75 +64,87 @@ const overwrites: Verdict = {
     "requests set",
 };
 
-test("remix memory store: fails only the cases of its shared objects and of overwrites", async () => {
-  const verdict: Verdict = {
-    ...overwrites,
-    "a value changed after save does not change the stored session":
-      "save keeps session.data's objects: a nested object changed after " +
-      "the save changes the stored session",
-    "two reads of one session share no objects":
-      "read hands the stored objects to every session it creates",
-  };
-  assertVerdict(
-    await failedRules({
-      name: "remix memory store",
-      create: () => createRemixMemoryStorage(),
-    }),
-    verdict,
-  );
-});
-
-test("remix fs store: fails only the cases of its torn writes and of overwrites", async () => {
-  const verdict: Verdict = {
-    ...overwrites,
-    "overlapping saves that set the same keys of one session leave one save's values whole":
-      "fs.writeFile truncates, then writes, in place: overlapping saves " +
-      "interleave, and a shorter write over a longer one leaves a mix",
-    "reads during a save see the old or the new data, never a gap":
-      "a read between the truncation and the write finds an empty or " +
-      "partial file, and read rejects with a SyntaxError",
-  };
-  assertVerdict(
-    await failedRules({
-      name: "remix fs store",
-      create() {
-        const folder = mkdtempSync(join(tmpdir(), "x-session-remix-fs-"));
-        const storage = createRemixFsStorage(folder);
-        folders.set(storage, folder);
-        return storage;
-      },
-      cleanup(storage) {
-        rmSync(folders.get(storage)!, { recursive: true, force: true });
-      },
-    }),
-    verdict,
-  );
-});
-
-test("remix cookie store: fails only the case of the JSON shapes it accepts", async () => {
-  const verdict: Verdict = {
-    "read of a 100 kB cookie value gives a new session":
-      "read takes any JSON with fields i and d as a session: " +
-      '{"d":"xx…"} becomes a session whose values are the string\'s ' +
-      "characters",
-  };
-  // The store warns on the console, with the session id, whenever a
-  // regenerated session is saved: quiet while the suite runs.
-  const warn = console.warn;
-  console.warn = () => {};
-  try {
+test(
+  "remix memory store: fails only the cases of its shared objects and of overwrites",
+  SLOW,
+  async () => {
+    const verdict: Verdict = {
+      ...overwrites,
+      "a value changed after save does not change the stored session":
+        "save keeps session.data's objects: a nested object changed after " +
+        "the save changes the stored session",
+      "two reads of one session share no objects":
+        "read hands the stored objects to every session it creates",
+    };
     assertVerdict(
       await failedRules({
-        name: "remix cookie store",
-        create: () => createRemixCookieStorage(),
-        dataInCookie: true,
+        name: "remix memory store",
+        create: () => createRemixMemoryStorage(),
       }),
       verdict,
     );
-  } finally {
-    console.warn = warn;
-  }
-});
+  },
+);
+
+test(
+  "remix fs store: fails only the cases of its torn writes and of overwrites",
+  SLOW,
+  async () => {
+    const verdict: Verdict = {
+      ...overwrites,
+      "overlapping saves that set the same keys of one session leave one save's values whole":
+        "fs.writeFile truncates, then writes, in place: overlapping saves " +
+        "interleave, and a shorter write over a longer one leaves a mix",
+      "reads during a save see the old or the new data, never a gap":
+        "a read between the truncation and the write finds an empty or " +
+        "partial file, and read rejects with a SyntaxError",
+    };
+    assertVerdict(
+      await failedRules({
+        name: "remix fs store",
+        create() {
+          const folder = mkdtempSync(join(tmpdir(), "x-session-remix-fs-"));
+          const storage = createRemixFsStorage(folder);
+          folders.set(storage, folder);
+          return storage;
+        },
+        cleanup(storage) {
+          rmSync(folders.get(storage)!, { recursive: true, force: true });
+        },
+      }),
+      verdict,
+    );
+  },
+);
+
+test(
+  "remix cookie store: fails only the case of the JSON shapes it accepts",
+  SLOW,
+  async () => {
+    const verdict: Verdict = {
+      "read of a 100 kB cookie value gives a new session":
+        "read takes any JSON with fields i and d as a session: " +
+        '{"d":"xx…"} becomes a session whose values are the string\'s ' +
+        "characters",
+    };
+    // The store warns on the console, with the session id, whenever a
+    // regenerated session is saved: quiet while the suite runs.
+    const warn = console.warn;
+    console.warn = () => {};
+    try {
+      assertVerdict(
+        await failedRules({
+          name: "remix cookie store",
+          create: () => createRemixCookieStorage(),
+          dataInCookie: true,
+        }),
+        verdict,
+      );
+    } finally {
+      console.warn = warn;
+    }
+  },
+);
 
 /** What the adapter keeps in an express-session store. */
 interface StoredSession extends expressSession.SessionData {
@@ -188,14 +203,18 @@ function fromExpressStore(
   };
 }
 
-test("express-session MemoryStore: fails only the cases of overwrites", async () => {
-  assertVerdict(
-    await failedRules({
-      name: "express-session MemoryStore",
-      create: ({ ttl }) =>
-        fromExpressStore(new expressSession.MemoryStore(), ttl),
-      ttl: 0.5,
-    }),
-    overwrites,
-  );
-});
+test(
+  "express-session MemoryStore: fails only the cases of overwrites",
+  SLOW,
+  async () => {
+    assertVerdict(
+      await failedRules({
+        name: "express-session MemoryStore",
+        create: ({ ttl }) =>
+          fromExpressStore(new expressSession.MemoryStore(), ttl),
+        ttl: 0.5,
+      }),
+      overwrites,
+    );
+  },
+);
