@@ -141,17 +141,24 @@ export const concurrencyRules: Rule[] = [
         const before = { version: "old", payload: "o".repeat(5_000 + round) };
         const after = { version: "new", payload: "n".repeat(6_000 + round) };
         const { session: first, cookie } = await store(storage, before);
-        const writer = await readSession(storage, cookie);
-        writer.set("version", after.version);
-        writer.set("payload", after.payload);
+        // Saves in a row, each to the other version: a window for the
+        // readers at every one of them.
         let saving = true;
-        const saved = saveChanged(storage, writer).finally(() => {
+        const saved = (async () => {
+          for (let k = 0; k < SAVES_PER_ROUND; k++) {
+            const writer = await readSession(storage, cookie);
+            const next = k % 2 === 0 ? after : before;
+            writer.set("version", next.version);
+            writer.set("payload", next.payload);
+            await saveChanged(storage, writer);
+          }
+        })().finally(() => {
           saving = false;
         });
-        // Readers that keep reading for as long as the save takes.
+        // Readers that keep reading for as long as the saves take.
         const readers = Array.from({ length: 16 }, async () => {
           const seen: Session[] = [];
-          while (saving && seen.length < 10) {
+          while (saving && seen.length < 10 * SAVES_PER_ROUND) {
             seen.push(await readSession(storage, cookie));
           }
           return seen;
@@ -161,13 +168,13 @@ export const concurrencyRules: Rule[] = [
           assert.equal(
             session.id,
             first.id,
-            `round ${round + 1}, read ${i + 1} during the save: same id`,
+            `round ${round + 1}, read ${i + 1} during the saves: same id`,
           );
           assert.notEqual(
             whichOf(session, [before, after]),
             -1,
             `round ${round + 1} of ${ROUNDS}, read ${i + 1} during the ` +
-              "save must see the old or the new data",
+              "saves must see the old or the new data, whole",
           );
         });
       });
@@ -182,6 +189,7 @@ export const concurrencyRules: Rule[] = [
 // at least 99% of runs (README.md has the figures).
 const ROUNDS = 1000;
 const WRITERS = 10;
+const SAVES_PER_ROUND = 5;
 const ROUNDS_MS = 10_000;
 
 async function repeat(round: (index: number) => Promise<void>): Promise<void> {
