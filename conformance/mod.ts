@@ -21,7 +21,6 @@
  */
 
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { describeValue } from "../_describe.ts";
 import { amend, type Rule, type SuiteOptions } from "./_harness.ts";
 import { lifecycleRules } from "./_lifecycle.ts";
@@ -299,7 +298,7 @@ export function testSessionStorage<T extends SessionStorageLike>(
 
 /** Where the code that called testSessionStorage is, or undefined. */
 function callerSite(): string | undefined {
-  const here = fileURLToPath(import.meta.url);
+  const here = decodeURIComponent(new URL(import.meta.url).pathname);
   const frames = (new Error().stack ?? "").split("\n").slice(1);
   for (const frame of frames) {
     const at = frame.match(/((?:file:\/\/)?\/[^\s()]+:\d+:\d+)\)?\s*$/)?.[1];
