@@ -76,6 +76,7 @@ testSessionStorage({
   ttl: 0.5,
   // Base64url of a record this size stays under a browser's 4096 bytes.
   maxValueBytes: 3000,
+  cookieSafeValues: true,
 });
 
 /**

@@ -276,6 +276,7 @@ function conformance(name: string, path: () => string) {
     ttl: 0.5,
     // Deno KV's limit is 65536 bytes per value, record fields included.
     maxValueBytes: 65_000,
+    cookieSafeValues: true,
   });
 }
 

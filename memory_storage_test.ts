@@ -61,4 +61,5 @@ testSessionStorage({
   create: ({ ttl }) => createMemorySessionStorage({ ttl }),
   ttl: 0.5,
   maxValueBytes: 1_000_000,
+  cookieSafeValues: true,
 });
