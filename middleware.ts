@@ -26,6 +26,7 @@
  * @module
  */
 
+import { describeValue } from "./_describe.ts";
 import type { Cookie } from "./cookie.ts";
 import type { Session, SessionStorage } from "./session.ts";
 
@@ -144,7 +145,7 @@ export function withSession<Info = unknown>(
   if (typeof handler !== "function") {
     throw new TypeError(
       `withSession: argument "handler" must be a function that returns a ` +
-        `Response, got ${describe(handler)}.`,
+        `Response, got ${describeValue(handler)}.`,
     );
   }
   return async (request, info) => {
@@ -153,7 +154,7 @@ export function withSession<Info = unknown>(
     if (!isResponse(response)) {
       throw new TypeError(
         `withSession: the handler must return a Response, got ` +
-          `${describe(response)}; the session was not saved.`,
+          `${describeValue(response)}; the session was not saved.`,
       );
     }
     return await commitSession(session, response, options);
@@ -314,7 +315,7 @@ export async function commitSession(
   if (response === undefined && !isHeaders(target)) {
     throw new TypeError(
       `commitSession: argument "target" must be a Response or Headers, got ` +
-        `${describe(target)}.`,
+        `${describeValue(target)}.`,
     );
   }
   const { cookie, storage } = options;
@@ -412,7 +413,7 @@ function checkOptions(caller: string, options: SessionMiddlewareOptions) {
   ) {
     throw new TypeError(
       `${caller}: option "cookie" must be a cookie from createCookie(), got ` +
-        `${describe(cookie)}.`,
+        `${describeValue(cookie)}.`,
     );
   }
   if (!cookie.signed) {
@@ -429,7 +430,7 @@ function checkOptions(caller: string, options: SessionMiddlewareOptions) {
     throw new TypeError(
       `${caller}: option "storage" must be a session storage with read() ` +
         `and save(), such as createFsSessionStorage(), got ` +
-        `${describe(storage)}.`,
+        `${describeValue(storage)}.`,
     );
   }
 }
@@ -446,15 +447,4 @@ function isHeaders(value: unknown): value is Headers {
   return typeof value === "object" && value !== null &&
     typeof (value as Headers).append === "function" &&
     typeof (value as Headers).getSetCookie === "function";
-}
-
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (typeof value === "function") return "a function";
-  if (typeof value === "object") {
-    return `an object (${value.constructor?.name ?? "no prototype"})`;
-  }
-  // A string could be a secret put in the wrong place: name only its type.
-  if (typeof value === "string") return "a string";
-  return String(value);
 }

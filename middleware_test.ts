@@ -105,12 +105,25 @@ describe("withSession", () => {
           { cookie: options().cookie, storage: {} },
           () => new Response(),
         ),
-      /option "storage"/,
+      /option "storage" must be a session storage with read\(\) and save\(\).*got an object \(Object\)\./,
+    );
+    // A string in the wrong place could be a secret: it is never printed.
+    const secret = "a secret put where the storage goes, 32 bytes";
+    assert.throws(
+      () =>
+        withSession(
+          // @ts-expect-error: a string on purpose
+          { cookie: options().cookie, storage: secret },
+          () => new Response(),
+        ),
+      (error: Error) =>
+        error.message.includes(`got a string of ${secret.length} characters`) &&
+        !error.message.includes(secret),
     );
     assert.throws(
       // @ts-expect-error: the handler is missing on purpose
       () => withSession(options(), undefined),
-      /argument "handler"/,
+      /argument "handler" must be a function that returns a Response, got undefined\./,
     );
   });
 
