@@ -22,6 +22,7 @@
  */
 
 import type { ServerSessionStorageOptions, SessionStorage } from "./session.ts";
+import { setTimeout as sleep } from "node:timers/promises";
 import { describeValue } from "./_describe.ts";
 import {
   assertMethods,
@@ -172,6 +173,10 @@ export interface KvSessionStorageOptions extends ServerSessionStorageOptions {
   prefix?: KvKey;
 }
 
+// How many times a commit refused by a busy local database is tried, a
+// random moment apart that grows to 50 ms: about a second and a half at most.
+const BUSY_TRIES = 40;
+
 /** Deno KV refuses values larger than this many bytes. */
 const MAX_VALUE_BYTES = 65_536;
 // Deno KV keys are limited to 2 KiB; an id this long, in UTF-8, leaves room
@@ -239,10 +244,25 @@ export function createKvSessionStorage(
     : { expireIn: Math.max(1, Math.ceil(ttl)) };
   const keyOf = (id: string): KvKey => [...prefix, id];
 
-  const operation = backendCalls(
+  const call = backendCalls(
     factory,
     "Check that the database is open and reachable.",
   );
+  // Several processes on one local database file take turns at SQLite's
+  // write lock, and a commit that finds it taken fails with "database is
+  // locked" having changed nothing: try it again a moment later.
+  const operation = <T>(action: string, run: () => Promise<T>) =>
+    call(action, async () => {
+      for (let tries = 1;; tries++) {
+        try {
+          return await run();
+        } catch (error) {
+          const busy = /database is locked/i.test(String(error));
+          if (!busy || tries === BUSY_TRIES) throw error;
+          await sleep(Math.random() * Math.min(2 ** tries, 50));
+        }
+      }
+    });
 
   return createServerSessionStorage({
     accepts: (id) => id.length <= MAX_ID_LENGTH,
@@ -289,10 +309,11 @@ export function createKvSessionStorage(
     // Deno KV deletes expired entries lazily; do not leave it to chance, but
     // leave alone a session saved under the same id since.
     discard: (id, version) =>
-      kv.atomic()
-        .check({ key: keyOf(id), versionstamp: stamp(version) })
-        .delete(keyOf(id))
-        .commit(),
+      operation("delete an expired session from Deno KV", () =>
+        kv.atomic()
+          .check({ key: keyOf(id), versionstamp: stamp(version) })
+          .delete(keyOf(id))
+          .commit()),
   }, { useUnknownIds, expiry });
 }
 

@@ -38,11 +38,16 @@ type Fault =
   | "returns null for a changed session"
   | "merges a save into the stored values"
   | "never overwrites a stored session"
-  | "drops flash values";
+  | "drops flash values"
+  | "overwrites without checking the version"
+  | "checks the version, then writes a moment later"
+  | "writes back a session deleted since its read";
 
 interface StoredRecord {
   text: string;
   expires: number | null;
+  // A new number on every write, for the compare-and-set.
+  version: number;
   // Whether the flash values were carried over from an earlier request:
   // the "keeps flash values for two requests" fault carries them once.
   carried: boolean;
@@ -64,6 +69,8 @@ function createFaultyStorage(
   const records = new Map<string, StoredRecord>();
   const shared = new Map<string, SessionData>();
   const readIds = new WeakMap<Session, string>();
+  const readVersions = new WeakMap<Session, number>();
+  let lastVersion = 0;
   const readExpiries = new WeakMap<Session, number | null>();
   const carriedFlash = new WeakMap<Session, SessionData[1]>();
   let pending = "";
@@ -133,6 +140,7 @@ function createFaultyStorage(
         : decode(record.text);
       const session = createSession(cookie, data);
       readIds.set(session, cookie);
+      readVersions.set(session, record.version);
       readExpiries.set(session, record.expires);
       if (fault === "keeps flash values for two requests" && !record.carried) {
         carriedFlash.set(session, data[1]);
@@ -141,10 +149,8 @@ function createFaultyStorage(
     },
 
     async save(session) {
-      if (session.deleteId !== undefined && fault !== "forgets deleteId") {
-        records.delete(session.deleteId);
-      }
       if (session.destroyed) {
+        if (session.deleteId !== undefined) records.delete(session.deleteId);
         if (fault !== "ignores destroy") records.delete(session.id);
         return fault === "clears no cookie on destroy" ? null : "";
       }
@@ -163,6 +169,27 @@ function createFaultyStorage(
         return session.id;
       }
       let [values, nextFlash] = session.data;
+      // Compare-and-set against the record the session was read from:
+      // checked and written with no await in between, so atomic.
+      const readId = readIds.get(session);
+      const base = readId === undefined ? undefined : records.get(readId);
+      if (fault === "overwrites without checking the version") {
+        // The last save wins, as stores did before compare-and-set.
+      } else if (readId !== undefined && !isLive(base)) {
+        if (fault !== "writes back a session deleted since its read") {
+          return null;
+        }
+      } else if (
+        base !== undefined && base.version !== readVersions.get(session)
+      ) {
+        [values, nextFlash] = session.mergeOnto(decode(base.text));
+      }
+      if (fault === "checks the version, then writes a moment later") {
+        await sleep(1);
+      }
+      if (session.deleteId !== undefined && fault !== "forgets deleteId") {
+        records.delete(session.deleteId);
+      }
       if (fault === "merges a save into the stored values" && previous) {
         values = { ...decode(previous.text)[0], ...values };
       }
@@ -183,9 +210,9 @@ function createFaultyStorage(
       await write(session.id, {
         text: encode([values, flash]),
         expires,
+        version: ++lastVersion,
         carried: carry,
       });
-      const readId = readIds.get(session);
       if (
         fault === "deletes the old id on regenerateId()" &&
         readId !== undefined && readId !== session.id
@@ -334,6 +361,26 @@ const faults: [Fault, string][] = [
     "a value replaced in a later request reads back replaced",
   ],
   ["drops flash values", "a flash value is visible in the next request"],
+  [
+    "overwrites without checking the version",
+    "10 overlapping requests that each set their own key lose no update, over 50 rounds",
+  ],
+  [
+    "overwrites without checking the version",
+    "a flash value read by 4 overlapping requests is consumed once, and one they flash survives, over 50 rounds",
+  ],
+  [
+    "checks the version, then writes a moment later",
+    "10 overlapping requests that each set their own key lose no update, over 50 rounds",
+  ],
+  [
+    "writes back a session deleted since its read",
+    "a logout overlapped by 4 in-flight saves is final, over 200 rounds",
+  ],
+  [
+    "writes back a session deleted since its read",
+    "the old id of regenerateId(true) never returns, though 4 in-flight saves carry it, over 200 rounds",
+  ],
 ];
 
 const cookieFaults: [CookieFault, string][] = [

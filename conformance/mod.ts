@@ -31,6 +31,7 @@ import { expiryRules } from "./_expiry.ts";
 import { fidelityRules } from "./_fidelity.ts";
 import { robustnessRules } from "./_robustness.ts";
 import { concurrencyRules } from "./_concurrency.ts";
+import { overlappingRules } from "./_overlapping.ts";
 
 // Re-exported so that the types this module's API mentions are documented
 // with it.
@@ -128,7 +129,7 @@ export interface SessionStorageTestOptions {
  * ```
  */
 export interface SessionStorageTestCase {
-  /** The topic: lifecycle, flash, fixation and regeneration, destroy, expiry, data fidelity, robustness or concurrency. */
+  /** The topic: lifecycle, flash, fixation and regeneration, destroy, expiry, data fidelity, robustness, concurrency or overlapping requests. */
   topic: string;
   /** The store's name and the rule the case checks, as one sentence. */
   name: string;
@@ -155,7 +156,8 @@ const CASE_TIMEOUT_MS = 60_000;
  * hooks open and close what the store needs.
  *
  * The topics are lifecycle, flash, fixation and regeneration, destroy, data
- * fidelity, robustness, concurrency and, with the `ttl` option, expiry.
+ * fidelity, robustness, concurrency, overlapping requests (left out with
+ * `dataInCookie`) and, with the `ttl` option, expiry.
  *
  * Reading a failure: each case is named `<name>: <rule>`, such as
  * `my store: regenerateId(true) deletes the old session's data`, and its
@@ -234,6 +236,9 @@ export function sessionStorageCases(
     ["robustness", robustnessRules],
     ["concurrency", concurrencyRules],
   ];
+  if (!suite.dataInCookie) {
+    topics.push(["overlapping requests", overlappingRules]);
+  }
   if (suite.ttl !== undefined) topics.push(["expiry", expiryRules(suite.ttl)]);
   return topics.flatMap(([topic, rules]) =>
     rules.map((rule) => ({

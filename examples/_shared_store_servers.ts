@@ -119,6 +119,7 @@ export interface AppState {
   userId: string | null;
   count: number;
   message: string | null;
+  marks: string[];
 }
 
 /** A browser with one cookie jar, talking to any of the servers. */
@@ -152,6 +153,25 @@ export class Browser {
   get hasCookie(): boolean {
     return this.#cookie !== undefined;
   }
+
+  /** Another browser holding a copy of this one's cookie, as a thief would. */
+  copy(): Browser {
+    const copy = new Browser();
+    copy.#cookie = this.#cookie;
+    return copy;
+  }
+}
+
+// Sessions and overlapping requests per session of the several-servers
+// overlap test, and trials of the logout race.
+const SESSIONS = 5;
+const MARKS_PER_SESSION = 20;
+const LOGOUT_TRIALS = 100;
+const ATTACKER_REQUESTS = 4;
+
+/** A delay for /mark: 0 to 5 ms, a handler's I/O. */
+function delay(): number {
+  return Math.floor(Math.random() * 6);
 }
 
 /**
@@ -230,11 +250,110 @@ export function testSeveralServers(
             userId: "ada",
             count: 3,
             message: "Written on A",
+            marks: [],
           });
           const counted = await browser.send(b, "POST", "/count");
           assert.deepEqual([counted.userId, counted.count], ["ada", 4]);
           await browser.send(b, "POST", "/logout");
           assert.equal((await browser.send(b, "GET", "/")).userId, null);
+        } finally {
+          await b.stop();
+        }
+      } finally {
+        await a.stop();
+      }
+    },
+  );
+
+  it(
+    `${store}: two servers writing different keys of the same sessions at once lose none`,
+    {
+      timeout: TEST_TIMEOUT_MS,
+    },
+    async () => {
+      const a = await start("A");
+      try {
+        const b = await start("B");
+        try {
+          const browsers = Array.from(
+            { length: SESSIONS },
+            () => new Browser(),
+          );
+          for (const browser of browsers) {
+            await browser.send(a, "POST", "/login?user=mj");
+          }
+          await Promise.all(
+            browsers.flatMap((browser) =>
+              Array.from(
+                { length: MARKS_PER_SESSION },
+                (_, n) =>
+                  browser.copy().send(
+                    n % 2 === 0 ? a : b,
+                    "POST",
+                    `/mark?key=k${n}&delay=${delay()}`,
+                  ),
+              )
+            ),
+          );
+          const expected = Array.from(
+            { length: MARKS_PER_SESSION },
+            (_, n) => `k${n}`,
+          ).sort();
+          let lost = 0;
+          for (const browser of browsers) {
+            const { marks, userId } = await browser.send(b, "GET", "/");
+            assert.equal(userId, "mj");
+            lost += expected.filter((key) => !marks.includes(key)).length;
+          }
+          assert.equal(
+            lost,
+            0,
+            `${lost} of ${SESSIONS * MARKS_PER_SESSION} updates lost`,
+          );
+        } finally {
+          await b.stop();
+        }
+      } finally {
+        await a.stop();
+      }
+    },
+  );
+
+  it(
+    `${store}: a logout is final though a thief's ${ATTACKER_REQUESTS} overlapping requests carry the cookie, in ${LOGOUT_TRIALS} trials`,
+    {
+      timeout: TEST_TIMEOUT_MS,
+    },
+    async () => {
+      const a = await start("A");
+      try {
+        const b = await start("B");
+        try {
+          let loggedIn = 0;
+          for (let trial = 0; trial < LOGOUT_TRIALS; trial++) {
+            const victim = new Browser();
+            await victim.send(a, "POST", "/login?user=victim");
+            const thief = victim.copy();
+            const attacks = Array.from(
+              { length: ATTACKER_REQUESTS },
+              (_, n) =>
+                thief.copy().send(
+                  n % 2 === 0 ? a : b,
+                  "POST",
+                  `/mark?key=t${n}&delay=${delay()}`,
+                ),
+            );
+            await victim.send(trial % 2 === 0 ? a : b, "POST", "/logout");
+            await Promise.all(attacks);
+            const after = await thief.copy().send(a, "GET", "/");
+            if (after.userId !== null) loggedIn++;
+          }
+          assert.equal(
+            loggedIn,
+            0,
+            `${loggedIn} of ${LOGOUT_TRIALS} trials stayed logged in after ` +
+              "the logout",
+          );
         } finally {
           await b.stop();
         }

@@ -6,12 +6,14 @@
 //   SESSION_STORE=redis REDIS_URL=redis://127.0.0.1:6379 deno run -A examples/shared_store_app.ts
 //   SESSION_STORE=kv KV_PATH=.tmp/sessions.sqlite deno run -A --unstable-kv examples/shared_store_app.ts
 //   SESSION_STORE=postgres POSTGRES_URL=postgres://127.0.0.1/app deno run -A examples/shared_store_app.ts
+//   SESSION_STORE=fs SESSION_DIR=.tmp/shared-sessions deno run -A examples/shared_store_app.ts
 //
 // Environment variables:
-//   SESSION_STORE   redis, kv or postgres
+//   SESSION_STORE   redis, kv, postgres, or fs (servers on one machine sharing a folder)
 //   REDIS_URL       the Redis server, for the redis store
 //   KV_PATH         the Deno KV database file, for the kv store
 //   POSTGRES_URL    the PostgreSQL database, for the postgres store
+//   SESSION_DIR     the sessions folder, for the fs store
 //   SESSION_SECRET  the cookie secret; every server must share it
 //   SERVER_NAME     a name the app puts in every answer (default "app")
 //   PORT, HOST      where to listen (default 0, a free port, on 127.0.0.1)
@@ -21,6 +23,10 @@
 //   POST /login    ?user=NAME: sets userId and regenerates the session id
 //   POST /count    adds one to the counter
 //   POST /flash    ?message=TEXT: a message for the next request
+//   POST /mark     ?key=NAME&delay=MS: waits MS milliseconds (at most 100),
+//                  as a handler doing I/O would, then adds NAME to the
+//                  session's marks; requests that overlap this way show
+//                  that no update is lost
 //   POST /logout   destroys the session
 //
 // Once it listens, it prints one line: "listening on http://HOST:PORT/".
@@ -31,6 +37,7 @@ import pg from "pg";
 import { createCookie } from "../cookie.ts";
 import { withSession } from "../middleware.ts";
 import { createRedisSessionStorage } from "../redis_storage.ts";
+import { createFsSessionStorage } from "../fs_storage.ts";
 import {
   createKvSessionStorage,
   type KvSessionDatabase,
@@ -65,8 +72,12 @@ async function openStorage(): Promise<SessionStorage> {
     pool.on("error", (error) => console.error(`postgres: ${error}`));
     return createPostgresSessionStorage(pool, { ttl });
   }
+  if (store === "fs") {
+    const dir = process.env.SESSION_DIR ?? fail("SESSION_DIR is not set.");
+    return createFsSessionStorage(dir, { ttl });
+  }
   fail(
-    'SESSION_STORE must be "redis", "kv" or "postgres", got ' +
+    'SESSION_STORE must be "redis", "kv", "postgres" or "fs", got ' +
       `${JSON.stringify(store)}.`,
   );
 }
@@ -90,12 +101,20 @@ async function openKv(path: string): Promise<KvSessionDatabase> {
   }) as unknown as KvSessionDatabase;
 }
 
+const MARK_PREFIX = "mark:";
+const MAX_DELAY_MS = 100;
+
 function state(server: string, session: Session): Response {
+  const marks: string[] = [];
+  for (const key of Object.keys(session.data[0])) {
+    if (key.startsWith(MARK_PREFIX)) marks.push(key.slice(MARK_PREFIX.length));
+  }
   return Response.json({
     server,
     userId: session.get("userId") ?? null,
     count: session.get("count") ?? 0,
     message: session.get("message") ?? null,
+    marks: marks.sort(),
   });
 }
 
@@ -107,7 +126,7 @@ function createApp(storage: SessionStorage, secret: string): Handler {
     sameSite: "Lax",
     path: "/",
   });
-  return withSession({ cookie, storage }, (request, session) => {
+  return withSession({ cookie, storage }, async (request, session) => {
     const url = new URL(request.url);
     const route = `${request.method} ${url.pathname}`;
     if (route === "POST /login") {
@@ -118,9 +137,20 @@ function createApp(storage: SessionStorage, secret: string): Handler {
       session.set("count", Number(session.get("count") ?? 0) + 1);
     } else if (route === "POST /flash") {
       session.flash("message", url.searchParams.get("message") ?? "");
+    } else if (route === "POST /mark") {
+      const delay = Number(url.searchParams.get("delay") ?? 0);
+      const ms = Math.min(Math.max(delay, 0), MAX_DELAY_MS) || 0;
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      session.set(MARK_PREFIX + (url.searchParams.get("key") ?? ""), true);
     } else if (route === "POST /logout") {
       session.destroy();
-      return Response.json({ server, userId: null, count: 0, message: null });
+      return Response.json({
+        server,
+        userId: null,
+        count: 0,
+        message: null,
+        marks: [],
+      });
     } else if (route !== "GET /") {
       return new Response("not found", { status: 404 });
     }

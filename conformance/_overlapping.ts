@@ -1,0 +1,194 @@
+// Overlapping requests: requests on one session that read before another's
+// save lands lose no update, a logout stays final, the old id of
+// regenerateId(true) never comes back, and a flash value is consumed once.
+// Left out for stores that keep the data in the cookie: there the browser
+// holds the state, and the last response to arrive wins.
+//
+// Each rule plays many rounds, and the handlers wait a random moment
+// between read and save, as a handler doing I/O would, so that saves land
+// in many orders: a store that checks versions without atomicity fails
+// one of them.
+
+import assert from "node:assert/strict";
+import type { Session, SessionStorage } from "../session.ts";
+import {
+  readSession,
+  type Rule,
+  saveChanged,
+  saveSession,
+  sleep,
+  store,
+} from "./_harness.ts";
+
+/** Rounds of the rule on overlapping requests that set their own key. */
+export const OWN_KEY_ROUNDS = 50;
+/** Rounds of the logout and regenerateId(true) rules. */
+export const RACE_ROUNDS = 200;
+const OVERLAPPING = 10;
+const IN_FLIGHT = 4;
+
+/** Waits 0 to 2 ms, or only a turn of the event loop, at random. */
+function handlerWork(): Promise<void> {
+  const choice = Math.floor(Math.random() * 4);
+  return choice === 0 ? Promise.resolve() : sleep(choice - 1);
+}
+
+/** Reads the session like one request, then lets it work a moment. */
+async function startRequest(
+  storage: SessionStorage,
+  cookie: string,
+): Promise<Session> {
+  const session = await readSession(storage, cookie);
+  await handlerWork();
+  return session;
+}
+
+export const overlappingRules: Rule[] = [
+  {
+    rule:
+      `${OVERLAPPING} overlapping requests that each set their own key lose no update, over ${OWN_KEY_ROUNDS} rounds`,
+    async check(storage) {
+      for (let round = 0; round < OWN_KEY_ROUNDS; round++) {
+        const { cookie } = await store(storage, { round });
+        await Promise.all(
+          Array.from({ length: OVERLAPPING }, async (_, n) => {
+            const session = await startRequest(storage, cookie);
+            session.set(`key${n}`, n);
+            assert.equal(
+              await saveChanged(storage, session),
+              cookie,
+              `round ${round}: a save on an unchanged id answers that id`,
+            );
+          }),
+        );
+        const after = await readSession(storage, cookie);
+        const lost = Array.from({ length: OVERLAPPING }, (_, n) => n)
+          .filter((n) => after.get(`key${n}`) !== n);
+        assert.deepEqual(
+          lost,
+          [],
+          `round ${round}: every overlapping request's key must be kept; ` +
+            `lost the keys of requests ${lost.join(", ")}. A save must apply ` +
+            "its request's changes onto what another save wrote since its " +
+            "read, not overwrite it",
+        );
+        assert.equal(after.get("round"), round, "the untouched key stays");
+      }
+    },
+  },
+  {
+    rule:
+      `a logout overlapped by ${IN_FLIGHT} in-flight saves is final, over ${RACE_ROUNDS} rounds`,
+    async check(storage) {
+      for (let round = 0; round < RACE_ROUNDS; round++) {
+        const { cookie } = await store(storage, { user: "mj" });
+        const inFlight = Array.from({ length: IN_FLIGHT }, async (_, n) => {
+          const session = await startRequest(storage, cookie);
+          session.set(`seen${n}`, true);
+          return saveSession(storage, session);
+        });
+        const logout = (async () => {
+          const session = await startRequest(storage, cookie);
+          session.destroy();
+          return saveSession(storage, session);
+        })();
+        const [cleared, ...saved] = await Promise.all([logout, ...inFlight]);
+        assert.equal(cleared, "", "the logout clears the cookie");
+        const after = await readSession(storage, cookie);
+        assert.ok(
+          after.id !== cookie && after.size === 0,
+          `round ${round}: after a logout, the old cookie must read as a ` +
+            `new, empty session, but it reads ${after.size} value(s) ` +
+            `(in-flight saves answered ${JSON.stringify(saved)}). A save ` +
+            "whose record was deleted since its read must write nothing",
+        );
+      }
+    },
+  },
+  {
+    rule:
+      `the old id of regenerateId(true) never returns, though ${IN_FLIGHT} in-flight saves carry it, over ${RACE_ROUNDS} rounds`,
+    async check(storage) {
+      for (let round = 0; round < RACE_ROUNDS; round++) {
+        const { cookie } = await store(storage, { visit: round });
+        const inFlight = Array.from({ length: IN_FLIGHT }, async (_, n) => {
+          const session = await startRequest(storage, cookie);
+          session.set(`seen${n}`, true);
+          return saveSession(storage, session);
+        });
+        const login = (async () => {
+          const session = await startRequest(storage, cookie);
+          session.set("user", "mj");
+          session.regenerateId(true);
+          return saveChanged(storage, session);
+        })();
+        const [newId, ...saved] = await Promise.all([login, ...inFlight]);
+        const old = await readSession(storage, cookie);
+        assert.ok(
+          old.id !== cookie && old.size === 0,
+          `round ${round}: the id regenerateId(true) replaced must read as ` +
+            `a new, empty session, but it reads ${old.size} value(s). A ` +
+            "save whose record was moved since its read must write nothing",
+        );
+        const moved = await readSession(storage, newId);
+        assert.equal(moved.get("user"), "mj", `round ${round}: the login`);
+        assert.equal(moved.get("visit"), round, `round ${round}: the visit`);
+        saved.forEach((answer, n) => {
+          if (answer === null) return;
+          // A save that answered the old id landed before the login, which
+          // must then have carried its change to the new id.
+          assert.equal(
+            moved.get(`seen${n}`),
+            true,
+            `round ${round}: in-flight save ${n} answered ` +
+              `${JSON.stringify(answer === cookie ? "the old id" : answer)}` +
+              ", so its change must be in the moved session",
+          );
+        });
+      }
+    },
+  },
+  {
+    rule:
+      `a flash value read by ${IN_FLIGHT} overlapping requests is consumed once, and one they flash survives, over ${OWN_KEY_ROUNDS} rounds`,
+    async check(storage) {
+      for (let round = 0; round < OWN_KEY_ROUNDS; round++) {
+        const first = await readSession(storage, null);
+        first.flash("message", `saved ${round}`);
+        const cookie = await saveChanged(storage, first);
+        const seen = await Promise.all(
+          Array.from({ length: IN_FLIGHT }, async (_, n) => {
+            const session = await startRequest(storage, cookie);
+            const message = session.get("message");
+            if (n === 0) session.flash("next", round);
+            else session.set(`key${n}`, n);
+            await saveSession(storage, session);
+            return message;
+          }),
+        );
+        assert.deepEqual(
+          seen,
+          Array(IN_FLIGHT).fill(`saved ${round}`),
+          `round ${round}: requests that read before any save all see the ` +
+            "flash value",
+        );
+        const after = await readSession(storage, cookie);
+        assert.equal(
+          after.get("message"),
+          undefined,
+          `round ${round}: a flash value consumed by overlapping requests ` +
+            "must be gone for the request after them",
+        );
+        assert.equal(
+          after.get("next"),
+          round,
+          `round ${round}: a flash value one overlapping request set must ` +
+            "reach the next request",
+        );
+        for (let n = 1; n < IN_FLIGHT; n++) {
+          assert.equal(after.get(`key${n}`), n, `round ${round}: key${n}`);
+        }
+      }
+    },
+  },
+];
