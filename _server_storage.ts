@@ -6,17 +6,21 @@
 
 import {
   createSession,
+  type ListedSession,
   type ServerSessionStorageOptions,
   type Session,
+  type SessionIndex,
   type SessionStorage,
 } from "./session.ts";
 import {
   decodeRecord,
   encodeRecord,
   Expiry,
-  ttlMilliseconds,
+  secondsOption,
+  type SessionRecord,
 } from "./_record.ts";
 import { describeValue } from "./_describe.ts";
+import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 
 /**
@@ -60,6 +64,40 @@ export interface RecordWrite {
   oldId?: string;
   /** The version `oldId` must still have; given whenever `oldId` is. */
   oldExpected?: unknown;
+  /**
+   * The index key of the session's user (see {@linkcode RecordIndex}), or
+   * null when the store keeps no index or the session names no user. A
+   * store that keeps the index in the record's row writes it there.
+   */
+  user: string | null;
+}
+
+/**
+ * A per-user index of session ids, for stores created with `indexBy`. It is
+ * derived data: the flow adds an entry after every write of a session that
+ * names a user, checks every entry against its record when listing, and
+ * removes the entries whose record is gone, expired or names another user.
+ * `user` is a key the flow derives from the user value (43 base64url
+ * characters); `handle` names the session without being its id.
+ */
+export interface RecordIndex {
+  /**
+   * Notes that the session `id`, listed as `handle`, belongs to `user`. The
+   * entry may expire at `expires` (Unix ms; null: never), the expiry of the
+   * record just written.
+   */
+  add(
+    user: string,
+    handle: string,
+    id: string,
+    expires: number | null,
+  ): Promise<unknown> | void;
+  /** The `[handle, id]` pairs noted for `user`. */
+  entries(
+    user: string,
+  ): Promise<Iterable<[string, string]>> | Iterable<[string, string]>;
+  /** Removes the entries of `handles` from `user`'s. */
+  remove(user: string, handles: readonly string[]): Promise<unknown> | void;
 }
 
 /**
@@ -105,6 +143,8 @@ export interface RecordStore {
    * id it cannot. Every id when left out.
    */
   accepts?(id: string): boolean;
+  /** The per-user index; required when the store takes `indexBy`. */
+  index?: RecordIndex;
 }
 
 /**
@@ -113,12 +153,17 @@ export interface RecordStore {
  */
 export const MAX_SAVE_TRIES = 10;
 
-/** How the sessions of a store expire and whether it adopts unknown ids. */
+/**
+ * How the sessions of a store expire, whether it adopts unknown ids and
+ * which value it indexes.
+ */
 export interface ServerStorageOptions {
   useUnknownIds: boolean;
   expiry: Expiry;
   /** The ttl in milliseconds, or undefined when sessions never expire. */
   ttl: number | undefined;
+  /** The session value the per-user index is keyed by, if any. */
+  indexBy: string | undefined;
 }
 
 /**
@@ -136,8 +181,25 @@ export function serverOptions(
         `${describeValue(useUnknownIds)}. Leave it out to refuse unknown ids.`,
     );
   }
-  const ttl = ttlMilliseconds(factory, options.ttl);
-  return { useUnknownIds, expiry: new Expiry(ttl), ttl };
+  const ttl = secondsOption(factory, "ttl", options.ttl);
+  const maxLifetime = secondsOption(
+    factory,
+    "maxLifetime",
+    options.maxLifetime,
+  );
+  const { indexBy } = options;
+  if (indexBy !== undefined && (typeof indexBy !== "string" || !indexBy)) {
+    throw new TypeError(
+      `${factory}: option "indexBy" must be the name of a session value, ` +
+        `such as "userId", got ${describeValue(indexBy)}.`,
+    );
+  }
+  return {
+    useUnknownIds,
+    expiry: new Expiry(ttl, maxLifetime),
+    ttl,
+    indexBy,
+  };
 }
 
 /**
@@ -206,11 +268,32 @@ export function inTurn<T>(
   return result;
 }
 
+/**
+ * The handle of the session `id`: a hash of it, which names the session in
+ * a list without giving away the id, a bearer credential.
+ */
+function handleOf(id: string): string {
+  return createHash("sha256").update(`session handle\0${id}`).digest(
+    "base64url",
+  );
+}
+
+/**
+ * The index key of a user value, or undefined for a value that is not
+ * indexed: a hash, so that keys, file names and columns have one length.
+ */
+function userKey(value: unknown): string | undefined {
+  if (typeof value !== "string" && !Number.isFinite(value)) return undefined;
+  return createHash("sha256").update(JSON.stringify(value)).digest(
+    "base64url",
+  );
+}
+
 /** Creates a session storage that keeps records through `store`. */
 export function createServerSessionStorage(
   store: RecordStore,
-  { useUnknownIds, expiry }: Omit<ServerStorageOptions, "ttl">,
-): SessionStorage {
+  { useUnknownIds, expiry, indexBy }: Omit<ServerStorageOptions, "ttl">,
+): SessionStorage & SessionIndex {
   // The version each session had when it was read; none for a new session.
   const readVersions = new WeakMap<Session, unknown>();
   // Saves of one record in this process take turns, so that overlapping
@@ -223,17 +306,102 @@ export function createServerSessionStorage(
     const loaded = await store.load(id);
     if (loaded === undefined) return undefined;
     const record = decodeRecord(loaded.text);
-    const live = record !== undefined && !expiry.isPast(record.expires);
+    const live = record !== undefined && expiry.isLive(record);
     return { loaded, record: live ? record : undefined };
   }
 
+  /** The user key of a session's data, when the store keeps an index. */
+  function userOf(values: Record<string, unknown>): string | null {
+    return indexBy === undefined ? null : userKey(values[indexBy]) ?? null;
+  }
+
+  /** The index, and the key of `user`, or a clear error. */
+  function indexFor(method: string, user: unknown) {
+    if (indexBy === undefined || store.index === undefined) {
+      throw new Error(
+        `Cannot call storage.${method}(): the store keeps no session index. ` +
+          'Create it with the option "indexBy", such as { indexBy: "userId" }.',
+      );
+    }
+    const key = userKey(user);
+    if (key === undefined) {
+      throw new TypeError(
+        `storage.${method}(): the user must be a string or a number, as ` +
+          `the session value "${indexBy}" holds, got ${describeValue(user)}.`,
+      );
+    }
+    return { index: store.index, key };
+  }
+
+  /**
+   * The live sessions indexed under `key`, each checked against its record;
+   * the stale entries are removed.
+   */
+  async function liveSessions(index: RecordIndex, key: string) {
+    const live: { handle: string; id: string; record: SessionRecord }[] = [];
+    const stale: string[] = [];
+    for (const [handle, id] of await index.entries(key)) {
+      const record = handle === handleOf(id)
+        ? (await loadLive(id))?.record
+        : undefined;
+      if (record && userOf(record.data[0]) === key) {
+        live.push({ handle, id, record });
+      } else stale.push(handle);
+    }
+    if (stale.length > 0) await index.remove(key, stale);
+    return live;
+  }
+
+  /** Ends the sessions of `user` that `select` picks; how many it ended. */
+  async function destroyWhere(
+    method: string,
+    user: unknown,
+    select: (handle: string) => boolean,
+  ): Promise<number> {
+    const { index, key } = indexFor(method, user);
+    const ended = (await liveSessions(index, key)).filter((s) =>
+      select(s.handle)
+    );
+    for (const { id } of ended) await store.delete([id]);
+    if (ended.length > 0) await index.remove(key, ended.map((s) => s.handle));
+    return ended.length;
+  }
+
   return {
+    handleOf: (session) => handleOf(session.id),
+
+    async listSessions(user): Promise<ListedSession[]> {
+      const { index, key } = indexFor("listSessions", user);
+      const live = await liveSessions(index, key);
+      return live.map(({ handle, record }) => ({
+        handle,
+        createdAt: record.created,
+        lastSeenAt: record.written,
+        expiresAt: record.expires,
+      })).sort((a, b) => (a.createdAt ?? 0) - (b.createdAt ?? 0));
+    },
+
+    destroySessions(user, options = {}) {
+      const { except } = options;
+      const kept = typeof except === "string"
+        ? except
+        : except === undefined
+        ? undefined
+        : handleOf(except.id);
+      return destroyWhere("destroySessions", user, (h) => h !== kept);
+    },
+
+    async destroySession(user, handle) {
+      return await destroyWhere("destroySession", user, (h) => h === handle) >
+        0;
+    },
+
     async read(cookie) {
       if (!cookie || store.accepts?.(cookie) === false) return createSession();
       const found = await loadLive(cookie);
       if (found?.record) {
         const session = createSession(cookie, found.record.data);
-        expiry.remember(session, found.record.expires);
+        expiry.remember(session, found.record);
         readVersions.set(session, found.loaded.version);
         return session;
       }
@@ -263,21 +431,29 @@ export function createServerSessionStorage(
       return inTurn(saves, baseId, async () => {
         let data = session.data;
         for (let tries = 0; tries < MAX_SAVE_TRIES; tries++) {
-          const expires = expiry.fromNow();
+          const times = expiry.timesFor(session);
+          const user = userOf(data[0]);
           const written = await store.write({
             id,
-            text: encodeRecord(data, expires),
-            expires,
+            text: encodeRecord(data, times),
+            expires: times.expires,
             expected,
+            user,
             ...(moves ? { oldId: deleteId, oldExpected } : {}),
           });
           if (written) {
+            // After the write, so that an entry never names a record that
+            // was not written; a crash in between leaves the session
+            // unlisted until its next save, which adds the entry again.
+            if (user !== null) {
+              await store.index?.add(user, handleOf(id), id, times.expires);
+            }
             // A session that was never read has no record of its own under
             // the old id, but an expired or adopted one may linger there.
             if (deleteId !== undefined && !moves) {
               await store.delete([deleteId]);
             }
-            expiry.remember(session, expires);
+            expiry.written(session, times);
             return id;
           }
           // Another save landed first. Apply this request's changes onto what

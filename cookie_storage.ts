@@ -20,7 +20,7 @@ import {
   decodeRecord,
   encodeRecord,
   Expiry,
-  ttlMilliseconds,
+  secondsOption,
 } from "./_record.ts";
 
 /**
@@ -43,6 +43,20 @@ export interface CookieSessionStorageOptions {
    * @default {undefined} (sessions never expire)
    */
   ttl?: number;
+  /**
+   * Seconds after its creation at which a session ends, however active it
+   * is. The creation time travels inside the cookie value; `regenerateId`
+   * keeps it. The idle `ttl` still applies.
+   *
+   * Under `ttl`, a cookie that carries no expiry (issued while the store
+   * had no `ttl`) reads as a new session; under `maxLifetime`, so does one
+   * that carries no creation time (issued by a release that wrote none). The
+   * store keeps nothing server-side, so it cannot remember when it first
+   * saw such a cookie: accepting it would accept a copy of it forever.
+   *
+   * @default {undefined} (no absolute limit)
+   */
+  maxLifetime?: number;
 }
 
 /**
@@ -67,22 +81,25 @@ export interface CookieSessionStorageOptions {
  * assert.equal((await storage.read(cookie)).get("count"), 1);
  * ```
  *
- * @param options How sessions expire.
+ * @param options How sessions expire: idle `ttl` and absolute
+ * `maxLifetime`.
  * @returns The session storage.
  */
 export function createCookieSessionStorage(
   options: CookieSessionStorageOptions = {},
 ): SessionStorage {
+  const factory = "createCookieSessionStorage";
   const expiry = new Expiry(
-    ttlMilliseconds("createCookieSessionStorage", options.ttl),
+    secondsOption(factory, "ttl", options.ttl),
+    secondsOption(factory, "maxLifetime", options.maxLifetime),
   );
 
   return {
     async read(cookie) {
       const decoded = cookie ? decode(cookie) : undefined;
-      if (decoded?.id && !expiry.isPast(decoded.expires)) {
+      if (decoded?.id && expiry.isLive(decoded)) {
         const session = createSession(decoded.id, decoded.data);
-        expiry.remember(session, decoded.expires);
+        expiry.remember(session, decoded);
         return session;
       }
       return createSession();
@@ -91,9 +108,9 @@ export function createCookieSessionStorage(
     async save(session) {
       if (session.destroyed) return "";
       if (!expiry.mustWrite(session)) return null;
-      const expires = expiry.fromNow();
-      const text = encodeRecord(session.data, expires, session.id);
-      expiry.remember(session, expires);
+      const times = expiry.timesFor(session);
+      const text = encodeRecord(session.data, times, session.id);
+      expiry.written(session, times);
       return Buffer.from(text).toString("base64url");
     },
   };

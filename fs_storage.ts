@@ -25,7 +25,11 @@ import {
 } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { ServerSessionStorageOptions, SessionStorage } from "./session.ts";
+import type {
+  ServerSessionStorageOptions,
+  SessionIndex,
+  SessionStorage,
+} from "./session.ts";
 import { decodeRecord } from "./_record.ts";
 import {
   createServerSessionStorage,
@@ -64,11 +68,14 @@ export interface FsSessionStorageOptions extends ServerSessionStorageOptions {}
  * clearInterval(timer);
  * ```
  */
-export interface FsSessionStorage extends SessionStorage {
+export interface FsSessionStorage extends SessionStorage, SessionIndex {
   /**
    * Deletes the file of every expired session, and temporary files that a
    * crashed process left behind, and resolves to the number of expired
-   * sessions deleted. Run it now and then, for example once an hour.
+   * sessions deleted. Run it now and then, for example once an hour. Under
+   * a `ttl`, a file written without an expiry counts as expired; under a
+   * `maxLifetime`, so does one without a creation time. With `indexBy`, it
+   * also deletes index entries whose session is gone.
    */
   deleteExpired(): Promise<number>;
 }
@@ -84,6 +91,10 @@ const STALE_LOCK_MS = 1_000;
 const LOCK_SUFFIX = ".lock";
 // A save that cannot take a lock for this long gives up with an error.
 const LOCK_TIMEOUT_MS = 10_000;
+// The per-user index lives in this subfolder: a folder per user, a file per
+// session, named by its handle and holding its id. Shard folders have two
+// characters, so the name cannot clash.
+const USERS_FOLDER = "users";
 
 /**
  * Creates a session storage that keeps each session in its own file below
@@ -113,7 +124,12 @@ const LOCK_TIMEOUT_MS = 10_000;
  *
  * @param directory The folder for session files; created when missing. Give
  * the store a folder of its own.
- * @param options How sessions expire and whether unknown ids are adopted.
+ * With `indexBy`, the per-user index is a folder per user below
+ * `users/`, with a small file per session: listing a user's sessions reads
+ * that folder and those sessions' files only.
+ *
+ * @param options How sessions expire, whether unknown ids are adopted and
+ * which value the per-user index is keyed by.
  * @returns The session storage.
  * @throws {Error} When `directory` exists but is not a folder, or `ttl` is
  * not a positive number.
@@ -123,7 +139,8 @@ export function createFsSessionStorage(
   options: FsSessionStorageOptions = {},
 ): FsSessionStorage {
   const factory = "createFsSessionStorage";
-  const { useUnknownIds, expiry } = serverOptions(factory, options);
+  const settings = serverOptions(factory, options);
+  const { expiry } = settings;
   if (typeof directory !== "string" || directory === "") {
     throw new TypeError(
       `${factory}: argument "directory" must be a folder path, got ` +
@@ -238,8 +255,21 @@ export function createFsSessionStorage(
     );
   }
 
-  return {
-    ...createServerSessionStorage({
+  const userFolder = (user: string) => join(root, USERS_FOLDER, user);
+
+  async function userEntries(user: string): Promise<[string, string][]> {
+    const folder = userFolder(user);
+    const names = await readdir(folder).catch(() => [] as string[]);
+    const entries: [string, string][] = [];
+    for (const name of names) {
+      if (name.endsWith(TEMP_SUFFIX)) continue;
+      const id = await current(join(folder, name));
+      if (id) entries.push([name, id]);
+    }
+    return entries;
+  }
+
+  const storage = createServerSessionStorage({
       async load(id) {
         const text = await current(pathOf(id));
         // The version of a record is its text: every write has a new
@@ -273,8 +303,22 @@ export function createFsSessionStorage(
           if (await current(file) === version) await remove(file);
         });
       },
-    }, { useUnknownIds, expiry }),
+      index: {
+        async add(user, handle, id) {
+          const file = join(userFolder(user), handle);
+          if (await current(file) !== id) await writeAtomically(file, id);
+        },
+        entries: userEntries,
+        async remove(user, handles) {
+          for (const handle of handles) {
+            await remove(join(userFolder(user), handle));
+          }
+        },
+      },
+    }, settings);
 
+  return {
+    ...storage,
     async deleteExpired() {
       let deleted = 0;
       const now = Date.now();
@@ -298,8 +342,19 @@ export function createFsSessionStorage(
           }
           const text = await readFile(file, "utf8").catch(() => "");
           const record = decodeRecord(text);
-          if (record && expiry.isPast(record.expires)) {
+          if (record && !expiry.isLive(record)) {
             if (await unlink(file).then(() => true, () => false)) deleted++;
+          }
+        }
+      }
+      // Index entries of sessions that are gone; listing drops the ones of
+      // sessions that changed user.
+      const users = await readdir(join(root, USERS_FOLDER)).catch(() => []);
+      for (const user of users) {
+        for (const [handle, id] of await userEntries(user)) {
+          const record = decodeRecord(await current(pathOf(id)) ?? "");
+          if (!record || !expiry.isLive(record)) {
+            await unlink(join(userFolder(user), handle)).catch(() => {});
           }
         }
       }
