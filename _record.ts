@@ -127,12 +127,15 @@ export function secondsOption(
  * request, and one near its `maxLifetime`, whose expiry a write can no
  * longer push, is not written on every request.
  *
- * The rule for records written before an option was on: under a `ttl`, a
- * record without an expiry is expired; under a `maxLifetime`, so is a record
- * without a creation time. Nobody knows how long such a record has been idle
- * or alive, and a cookie store cannot remember when it first saw one, so no
- * grace period could be bounded: turning either option on ends those
- * sessions once, and no record lives forever.
+ * The rule for records written before an option was on: once a `ttl` or a
+ * `maxLifetime` is set, a record without an expiry (written while neither
+ * was) is expired, and under a `maxLifetime` so is a record without a
+ * creation time (written by a release that kept none). Nobody knows how long
+ * such a record has been idle or alive, and a cookie store cannot remember
+ * when it first saw one, so no grace period could be bounded: turning an
+ * option on ends those sessions once, and no record lives forever. It also
+ * keeps sweeps simple: under either option, a record without an expiry is
+ * one to delete.
  */
 export class Expiry {
   #ttl: number | undefined;
@@ -148,9 +151,14 @@ export class Expiry {
   isLive(record: Pick<SessionRecord, "expires" | "created">): boolean {
     const now = Date.now();
     if (record.expires !== null && record.expires <= now) return false;
-    if (record.expires === null && this.#ttl !== undefined) return false;
+    if (record.expires === null && this.bounded) return false;
     if (this.#maxLifetime === undefined) return true;
     return record.created !== null && record.created + this.#maxLifetime > now;
+  }
+
+  /** Whether sessions expire at all: a `ttl` or a `maxLifetime` is set. */
+  get bounded(): boolean {
+    return this.#ttl !== undefined || this.#maxLifetime !== undefined;
   }
 
   /** Whether a stored expiry has passed. */

@@ -92,10 +92,8 @@ export interface RecordIndex {
     id: string,
     expires: number | null,
   ): Promise<unknown> | void;
-  /** The `[handle, id]` pairs noted for `user`. */
-  entries(
-    user: string,
-  ): Promise<Iterable<[string, string]>> | Iterable<[string, string]>;
+  /** The ids noted for `user`. */
+  entries(user: string): Promise<Iterable<string>> | Iterable<string>;
   /** Removes the entries of `handles` from `user`'s. */
   remove(user: string, handles: readonly string[]): Promise<unknown> | void;
 }
@@ -340,10 +338,9 @@ export function createServerSessionStorage(
   async function liveSessions(index: RecordIndex, key: string) {
     const live: { handle: string; id: string; record: SessionRecord }[] = [];
     const stale: string[] = [];
-    for (const [handle, id] of await index.entries(key)) {
-      const record = handle === handleOf(id)
-        ? (await loadLive(id))?.record
-        : undefined;
+    for (const id of await index.entries(key)) {
+      const handle = handleOf(id);
+      const record = (await loadLive(id))?.record;
       if (record && userOf(record.data[0]) === key) {
         live.push({ handle, id, record });
       } else stale.push(handle);

@@ -48,11 +48,12 @@ export interface CookieSessionStorageOptions {
    * is. The creation time travels inside the cookie value; `regenerateId`
    * keeps it. The idle `ttl` still applies.
    *
-   * Under `ttl`, a cookie that carries no expiry (issued while the store
-   * had no `ttl`) reads as a new session; under `maxLifetime`, so does one
-   * that carries no creation time (issued by a release that wrote none). The
-   * store keeps nothing server-side, so it cannot remember when it first
-   * saw such a cookie: accepting it would accept a copy of it forever.
+   * Once `ttl` or `maxLifetime` is set, a cookie that carries no expiry
+   * (issued while neither was) reads as a new session; under `maxLifetime`,
+   * so does one that carries no creation time (issued by a release that
+   * wrote none). The store keeps nothing server-side, so it cannot remember
+   * when it first saw such a cookie: accepting it would accept a copy of it
+   * forever.
    *
    * @default {undefined} (no absolute limit)
    */

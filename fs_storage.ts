@@ -257,6 +257,7 @@ export function createFsSessionStorage(
 
   const userFolder = (user: string) => join(root, USERS_FOLDER, user);
 
+  /** The `[handle, id]` pairs in `user`'s folder. */
   async function userEntries(user: string): Promise<[string, string][]> {
     const folder = userFolder(user);
     const names = await readdir(folder).catch(() => [] as string[]);
@@ -270,52 +271,52 @@ export function createFsSessionStorage(
   }
 
   const storage = createServerSessionStorage({
-      async load(id) {
-        const text = await current(pathOf(id));
-        // The version of a record is its text: every write has a new
-        // expiry in it.
-        return text === undefined ? undefined : { text, version: text };
-      },
-      write({ id, text, expected, oldId, oldExpected }) {
+    async load(id) {
+      const text = await current(pathOf(id));
+      // The version of a record is its text: every write has a new
+      // expiry in it.
+      return text === undefined ? undefined : { text, version: text };
+    },
+    write({ id, text, expected, oldId, oldExpected }) {
+      const file = pathOf(id);
+      const oldFile = oldId === undefined ? undefined : pathOf(oldId);
+      return locked([file, ...oldFile ? [oldFile] : []], async () => {
+        if (await current(file) !== expected) return false;
+        if (oldFile && await current(oldFile) !== oldExpected) return false;
+        await writeAtomically(file, text);
+        // Delete the old id only once the new one is on disk: a failed
+        // write or a crash in between must not leave the client with no
+        // session.
+        if (oldFile) await remove(oldFile);
+        return true;
+      });
+    },
+    async delete(ids) {
+      // Under the lock, so that a save in flight cannot write it back.
+      for (const id of ids) {
         const file = pathOf(id);
-        const oldFile = oldId === undefined ? undefined : pathOf(oldId);
-        return locked([file, ...oldFile ? [oldFile] : []], async () => {
-          if (await current(file) !== expected) return false;
-          if (oldFile && await current(oldFile) !== oldExpected) return false;
-          await writeAtomically(file, text);
-          // Delete the old id only once the new one is on disk: a failed
-          // write or a crash in between must not leave the client with no
-          // session.
-          if (oldFile) await remove(oldFile);
-          return true;
-        });
+        await locked([file], () => remove(file));
+      }
+    },
+    discard(id, version) {
+      const file = pathOf(id);
+      return locked([file], async () => {
+        if (await current(file) === version) await remove(file);
+      });
+    },
+    index: {
+      async add(user, handle, id) {
+        const file = join(userFolder(user), handle);
+        if (await current(file) !== id) await writeAtomically(file, id);
       },
-      async delete(ids) {
-        // Under the lock, so that a save in flight cannot write it back.
-        for (const id of ids) {
-          const file = pathOf(id);
-          await locked([file], () => remove(file));
+      entries: async (user) => (await userEntries(user)).map(([, id]) => id),
+      async remove(user, handles) {
+        for (const handle of handles) {
+          await remove(join(userFolder(user), handle));
         }
       },
-      discard(id, version) {
-        const file = pathOf(id);
-        return locked([file], async () => {
-          if (await current(file) === version) await remove(file);
-        });
-      },
-      index: {
-        async add(user, handle, id) {
-          const file = join(userFolder(user), handle);
-          if (await current(file) !== id) await writeAtomically(file, id);
-        },
-        entries: userEntries,
-        async remove(user, handles) {
-          for (const handle of handles) {
-            await remove(join(userFolder(user), handle));
-          }
-        },
-      },
-    }, settings);
+    },
+  }, settings);
 
   return {
     ...storage,

@@ -154,7 +154,7 @@ export function createMemorySessionStorage(
         }
         users.set(user, entries.set(handle, id));
       },
-      entries: (user) => [...users.get(user) ?? []],
+      entries: (user) => users.get(user)?.values() ?? [],
       remove(user, handles) {
         const entries = users.get(user);
         for (const handle of handles) entries?.delete(handle);

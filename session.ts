@@ -112,8 +112,13 @@ export interface ServerSessionStorageOptions {
    * Seconds after its creation at which a session ends, however active it
    * is; `regenerateId` keeps the creation time, so a login does not restart
    * the clock unless the app starts a new session. The idle `ttl` still
-   * applies. A record that holds no creation time (one written by a release
-   * that kept none) reads as a new session under this option.
+   * applies.
+   *
+   * Once `ttl` or `maxLifetime` is set, a session stored while neither was
+   * (its record has no expiry) reads as a new session, and so, under
+   * `maxLifetime`, does one whose record holds no creation time (written by
+   * a release that kept none): turning either option on ends those sessions
+   * once, so that none lives forever.
    *
    * @default {undefined} (no absolute limit)
    */
