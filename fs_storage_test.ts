@@ -218,12 +218,20 @@ const conformanceFolders = new WeakMap<SessionStorage, string>();
 
 testSessionStorage({
   name: "fs store",
-  create({ ttl }) {
+  create(options) {
     const folder = mkdtempSync(join(tmpdir(), "x-session-conformance-"));
-    const storage = createFsSessionStorage(folder, { ttl });
+    const storage = createFsSessionStorage(folder, options);
     conformanceFolders.set(storage, folder);
     return storage;
   },
+  reopen(storage, options) {
+    const folder = conformanceFolders.get(storage)!;
+    const reopened = createFsSessionStorage(folder, options);
+    conformanceFolders.set(reopened, folder);
+    return reopened;
+  },
+  maxLifetime: 1,
+  index: true,
   cleanup(storage) {
     rmSync(conformanceFolders.get(storage)!, { recursive: true, force: true });
   },

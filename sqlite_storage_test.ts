@@ -46,16 +46,27 @@ function rows(database: DatabaseSync, table = "sessions"): Row[] {
 
 // Opened and closed per case, on a file of its own: what an app does.
 const open = new Map<SessionStorage, { close(): void }>();
+const fileOf = new Map<SessionStorage, string>();
 testSessionStorage({
   name: "sqlite store",
-  create({ ttl }) {
-    const database = new DatabaseSync(freshFile());
-    const storage = createSqliteSessionStorage(database, { ttl });
+  create(options) {
+    const file = freshFile();
+    const database = new DatabaseSync(file);
+    const storage = createSqliteSessionStorage(database, options);
     open.set(storage, database);
+    fileOf.set(storage, file);
     return storage;
+  },
+  reopen(storage, options) {
+    const database = new DatabaseSync(fileOf.get(storage)!);
+    const reopened = createSqliteSessionStorage(database, options);
+    open.set(reopened, database);
+    return reopened;
   },
   cleanup: (storage) => open.get(storage)?.close(),
   ttl: 0.5,
+  maxLifetime: 1,
+  index: true,
   maxValueBytes: 1_000_000,
 });
 
@@ -67,14 +78,16 @@ if ("Bun" in globalThis) {
   };
   testSessionStorage({
     name: "sqlite store on bun:sqlite",
-    create({ ttl }) {
+    create(options) {
       const database = new Database(freshFile());
-      const storage = createSqliteSessionStorage(database, { ttl });
+      const storage = createSqliteSessionStorage(database, options);
       open.set(storage, database);
       return storage;
     },
     cleanup: (storage) => open.get(storage)?.close(),
     ttl: 0.5,
+    maxLifetime: 1,
+    index: true,
     maxValueBytes: 1_000_000,
   });
 }
