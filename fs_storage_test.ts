@@ -196,6 +196,35 @@ describe("fs store", () => {
     assert.equal(await shortLived.deleteExpired(), 0);
   });
 
+  it("fs store: under a ttl, deleteExpired removes a file written without one", async () => {
+    const dir = tempDir();
+    const unbounded = createFsSessionStorage(dir);
+    const session = await unbounded.read(null);
+    session.set("n", 1);
+    await unbounded.save(session);
+    const bounded = createFsSessionStorage(dir, { ttl: 3600 });
+    assert.equal(await bounded.deleteExpired(), 1);
+    assert.deepEqual(await filesBelow(dir), []);
+  });
+
+  it("fs store: deleteExpired removes the index entries of sessions that are gone", async () => {
+    const dir = tempDir();
+    const storage = createFsSessionStorage(dir, { indexBy: "userId", ttl: 60 });
+    const kept = await storage.read(null);
+    kept.set("userId", "ann");
+    await storage.save(kept);
+    const gone = await storage.read(null);
+    gone.set("userId", "ann");
+    const cookie = await storage.save(gone);
+    assert.equal((await filesBelow(join(dir, "users"))).length, 2);
+    // Deleted behind the store's back, as another tool might.
+    const hash = createHash("sha256").update(cookie!).digest("hex");
+    rmSync(join(dir, hash.slice(0, 2), hash.slice(2)));
+    assert.equal(await storage.deleteExpired(), 0);
+    assert.equal((await filesBelow(join(dir, "users"))).length, 1);
+    assert.equal((await storage.listSessions("ann")).length, 1);
+  });
+
   it("fs store: a directory that is a file is refused at creation", () => {
     const file = join(tempDir(), "not-a-folder");
     writeFileSync(file, "");
