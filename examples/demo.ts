@@ -23,7 +23,7 @@ import { createCookie } from "../cookie.ts";
 import { createCookieSessionStorage } from "../cookie_storage.ts";
 import { createFsSessionStorage } from "../fs_storage.ts";
 import { createMemorySessionStorage } from "../memory_storage.ts";
-import type { SessionStorage } from "../session.ts";
+import type { SessionIndex, SessionStorage } from "../session.ts";
 import { createDemoApp } from "./demo_app.ts";
 
 // Known to everyone who reads this file, so it protects nothing: it only lets
@@ -31,6 +31,10 @@ import { createDemoApp } from "./demo_app.ts";
 const DEVELOPMENT_SECRET =
   "development secret of the @x/session demo, not secret";
 const SESSION_TTL = 60 * 60 * 24; // a day of inactivity, in seconds
+const SESSION_MAX_LIFETIME = 60 * 60 * 24 * 30; // 30 days, however active
+// The session value the per-user index of the fs and memory stores is
+// keyed by: the "Your sessions" page lists a user's sessions with it.
+const INDEX_BY = "user";
 
 type Handler = (request: Request, info?: unknown) => Promise<Response>;
 
@@ -71,17 +75,25 @@ function configure() {
   }
 
   const store = env.SESSION_STORE ?? "fs";
+  const lifetimes = { ttl: SESSION_TTL, maxLifetime: SESSION_MAX_LIFETIME };
   let storage: SessionStorage;
+  let index: SessionIndex | undefined;
   let where = "";
   if (store === "fs") {
     const directory = env.SESSION_DIR ||
       fileURLToPath(new URL("../.tmp/demo-sessions", import.meta.url));
-    storage = createFsSessionStorage(directory, { ttl: SESSION_TTL });
+    storage = index = createFsSessionStorage(directory, {
+      ...lifetimes,
+      indexBy: INDEX_BY,
+    });
     where = ` in ${directory}`;
   } else if (store === "cookie") {
-    storage = createCookieSessionStorage({ ttl: SESSION_TTL });
+    storage = createCookieSessionStorage(lifetimes);
   } else if (store === "memory") {
-    storage = createMemorySessionStorage({ ttl: SESSION_TTL });
+    storage = index = createMemorySessionStorage({
+      ...lifetimes,
+      indexBy: INDEX_BY,
+    });
   } else {
     fail(`SESSION_STORE is "${store}"; use fs, cookie or memory.`);
   }
@@ -104,7 +116,7 @@ function configure() {
   });
   const description = `${store} store${where}` +
     (production ? ", production mode" : "");
-  return { cookie, storage, port, hostname, description };
+  return { cookie, storage, index, port, hostname, description };
 }
 
 async function main() {
