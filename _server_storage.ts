@@ -161,7 +161,7 @@ export interface ServerStorageOptions {
   /** The ttl in milliseconds, or undefined when sessions never expire. */
   ttl: number | undefined;
   /** The session value the per-user index is keyed by, if any. */
-  indexBy: string | undefined;
+  indexBy?: string;
 }
 
 /**
@@ -292,8 +292,9 @@ export function createServerSessionStorage(
   store: RecordStore,
   { useUnknownIds, expiry, indexBy }: Omit<ServerStorageOptions, "ttl">,
 ): SessionStorage & SessionIndex {
-  // The version each session had when it was read; none for a new session.
-  const readVersions = new WeakMap<Session, unknown>();
+  // The id and version each session had when it was read; none for a new
+  // session.
+  const reads = new WeakMap<Session, { id: string; version: unknown }>();
   // Saves of one record in this process take turns, so that overlapping
   // requests cost one retry each instead of racing each other's retries.
   // Requests still run side by side: only the write waits.
@@ -399,7 +400,7 @@ export function createServerSessionStorage(
       if (found?.record) {
         const session = createSession(cookie, found.record.data);
         expiry.remember(session, found.record);
-        readVersions.set(session, found.loaded.version);
+        reads.set(session, { id: cookie, version: found.loaded.version });
         return session;
       }
       if (found && store.discard) {
@@ -416,15 +417,15 @@ export function createServerSessionStorage(
       }
       // A clean session has no old id to delete: regenerating marks it dirty.
       if (!expiry.mustWrite(session)) return null;
-      const wasRead = readVersions.has(session);
+      const read = reads.get(session);
       // regenerateId(true) moves the record read under `deleteId` to `id`;
       // otherwise a read session is written back in place, and a new or
       // regenerateId() session creates a record.
-      const moves = wasRead && deleteId !== undefined;
-      const inPlace = wasRead && !session.changes.regenerated;
+      const moves = read !== undefined && deleteId !== undefined;
+      const inPlace = read?.id === id;
       const baseId = moves ? deleteId : id;
-      let expected = inPlace ? readVersions.get(session) : undefined;
-      let oldExpected = readVersions.get(session);
+      let expected = inPlace ? read.version : undefined;
+      let oldExpected = read?.version;
       return inTurn(saves, baseId, async () => {
         let data = session.data;
         for (let tries = 0; tries < MAX_SAVE_TRIES; tries++) {

@@ -67,8 +67,9 @@ export interface CookieSessionStorageOptions {
  *
  * This storage does not sign anything: sign or encrypt the cookie that
  * carries the value. A cookie store cannot delete an old session, so
- * `regenerateId(true)` only changes the id; use `ttl` to bound how long a
- * copied cookie stays usable.
+ * `regenerateId(true)` only changes the id, and the first save that uses
+ * it warns once per storage with `console.warn`; use `ttl` to bound how
+ * long a copied cookie stays usable.
  *
  * @example Counting visits
  * ```ts
@@ -95,6 +96,8 @@ export function createCookieSessionStorage(
     secondsOption(factory, "maxLifetime", options.maxLifetime),
   );
 
+  let warned = false;
+
   return {
     async read(cookie) {
       const decoded = cookie ? decode(cookie) : undefined;
@@ -109,6 +112,17 @@ export function createCookieSessionStorage(
     async save(session) {
       if (session.destroyed) return "";
       if (!expiry.mustWrite(session)) return null;
+      if (session.deleteId !== undefined && !warned) {
+        warned = true;
+        console.warn(
+          "createCookieSessionStorage: regenerateId(true) cannot delete the " +
+            "old session here: the cookie store keeps each session in its " +
+            "cookie, so a copy of the old cookie stays valid until its ttl " +
+            "runs out (forever without a ttl). Where old sessions must be " +
+            "revoked, at login or logout, use a server-side store (memory, " +
+            "fs, Redis or Deno KV). (This warning is shown once per storage.)",
+        );
+      }
       const times = expiry.timesFor(session);
       const text = encodeRecord(session.data, times, session.id);
       expiry.written(session, times);

@@ -70,24 +70,25 @@ export interface FsSessionStorageOptions extends ServerSessionStorageOptions {}
  */
 export interface FsSessionStorage extends SessionStorage, SessionIndex {
   /**
-   * Deletes the file of every expired session, and temporary files that a
-   * crashed process left behind, and resolves to the number of expired
-   * sessions deleted. Run it now and then, for example once an hour. Under
-   * a `ttl`, a file written without an expiry counts as expired; under a
-   * `maxLifetime`, so does one without a creation time. With `indexBy`, it
-   * also deletes index entries whose session is gone.
+   * Deletes the file of every expired session, and the lock and temporary
+   * files that a crashed process left behind, and resolves to the number of
+   * expired sessions deleted. Run it now and then, for example once an hour.
+   * Under a `ttl` or a `maxLifetime`, a file written while neither was set
+   * counts as expired. With `indexBy`, it also deletes the index entries of
+   * sessions that are gone.
    */
   deleteExpired(): Promise<number>;
 }
 
-// A temporary file older than this was abandoned by a process that died
-// between writing and renaming it.
+// A temporary file (written by versions before the lock files) older than
+// this was abandoned by a process that died between writing and renaming it.
 const STALE_TEMP_MS = 60_000;
 const TEMP_SUFFIX = ".tmp";
 // A save holds its session's lock file for the few milliseconds between its
 // check and its rename. One older than this was left by a process that died
-// holding it, and is broken: a crash blocks a session for at most this long.
-const STALE_LOCK_MS = 1_000;
+// holding it, and is broken: with the polling below, a crash blocks a
+// session for less than a second.
+const STALE_LOCK_MS = 800;
 const LOCK_SUFFIX = ".lock";
 // A save that cannot take a lock for this long gives up with an error.
 const LOCK_TIMEOUT_MS = 10_000;
@@ -101,10 +102,14 @@ const USERS_FOLDER = "users";
  * `directory`.
  *
  * The file name is the SHA-256 hash of the session id, sharded into 256
- * subfolders, so no id can name a path outside the directory. Every save
- * writes a temporary file and renames it into place: a crash or two
- * overlapping saves never leave a half-written session, and the last save
- * wins. Files are created with mode 0600 and folders with 0700. A corrupt or
+ * subfolders, so no id can name a path outside the directory. A save takes
+ * the session's lock by creating `<file>.lock` (which must not exist)
+ * holding the new record, checks that the session file still holds what
+ * `read` saw, and renames the lock into place: a crash never leaves a
+ * half-written session, overlapping saves lose no update (see the README's
+ * "Overlapping requests"), and several processes may share the folder. A
+ * lock older than 0.8 s was left by a process that died, and is broken.
+ * Files are created with mode 0600 and folders with 0700. A corrupt or
  * unreadable file reads as a new session.
  *
  * @example Counting visits
@@ -124,9 +129,9 @@ const USERS_FOLDER = "users";
  *
  * @param directory The folder for session files; created when missing. Give
  * the store a folder of its own.
- * With `indexBy`, the per-user index is a folder per user below
- * `users/`, with a small file per session: listing a user's sessions reads
- * that folder and those sessions' files only.
+ * With `indexBy`, the per-user index is a folder per user below `users/`,
+ * with a small file per session: listing a user's sessions reads that
+ * folder and those sessions' files only.
  *
  * @param options How sessions expire, whether unknown ids are adopted and
  * which value the per-user index is keyed by.
@@ -175,73 +180,73 @@ export function createFsSessionStorage(
   const queues = new Map<string, Promise<unknown>>();
 
   /**
-   * Runs `work` holding the lock of every file of `files`, taken in sorted
-   * order so that two saves never wait for each other.
+   * Runs `work` holding the lock of each `[file, content]` of `requests`,
+   * taken in order of file name so that two saves never wait for each
+   * other, and released afterwards unless `work` renamed it into place.
    */
-  function locked<T>(files: string[], work: () => Promise<T>): Promise<T> {
-    const [first, ...rest] = [...files].sort();
-    if (first === undefined) return work();
-    return inTurn(
-      queues,
-      first,
-      () => lockFile(first, () => locked(rest, work)),
-    );
+  function locked<T>(
+    requests: [file: string, content: string][],
+    action: string,
+    work: (locks: Lock[]) => Promise<T>,
+    taken: Lock[] = [],
+  ): Promise<T> {
+    const [first, ...rest] = requests;
+    if (first === undefined) return work(taken);
+    return inTurn(queues, first[0], async () => {
+      const lock = await acquire(first[0], first[1], action);
+      try {
+        return await locked(rest, action, work, [...taken, lock]);
+      } finally {
+        if (!lock.renamed && await stillHeld(lock)) {
+          await unlink(lock.path).catch(() => {});
+        }
+      }
+    });
   }
 
-  async function lockFile<T>(file: string, work: () => Promise<T>) {
-    const lock = file + LOCK_SUFFIX;
+  /**
+   * Takes the lock of `file`: creates `file.lock`, which must not exist,
+   * holding `content`. Breaks a lock older than STALE_LOCK_MS, which a
+   * process that died left behind.
+   */
+  async function acquire(
+    file: string,
+    content: string,
+    action: string,
+  ): Promise<Lock> {
+    const path = file + LOCK_SUFFIX;
     const started = Date.now();
     for (let attempt = 0;; attempt++) {
+      // Before the file exists, so that its mtime is no earlier.
+      const takenAt = Date.now();
       try {
-        await writeFile(lock, "", { mode: 0o600, flag: "wx" });
-        break;
+        await writeFile(path, content, { mode: 0o600, flag: "wx" });
+        return { path, content, takenAt, renamed: false };
       } catch (error) {
         if (codeOf(error) === "ENOENT") {
-          await makeFolder(dirname(lock)).catch((e) => {
-            throw failure("lock", e);
+          // The shard folder, or the whole directory, is missing.
+          await makeFolder(dirname(path)).catch((e) => {
+            throw failure(action, e);
           });
           continue;
         }
-        if (codeOf(error) !== "EEXIST") throw failure("lock", error);
+        if (codeOf(error) !== "EEXIST") throw failure(action, error);
       }
-      const info = await stat(lock).catch(() => undefined);
+      const info = await stat(path).catch(() => undefined);
       if (info && Date.now() - info.mtimeMs > STALE_LOCK_MS) {
-        await unlink(lock).catch(() => {});
+        await unlink(path).catch(() => {});
         continue;
       }
       if (Date.now() - started > LOCK_TIMEOUT_MS) {
-        throw failure("lock", new Error("another save holds the lock"));
+        throw failure(action, new Error("another save held the lock"));
       }
       await sleep(Math.min(1 + attempt, 10) * (0.5 + Math.random()));
-    }
-    try {
-      return await work();
-    } finally {
-      await unlink(lock).catch(() => {});
     }
   }
 
   /** The text of `file` now, or undefined when there is none. */
   function current(file: string): Promise<string | undefined> {
     return readFile(file, "utf8").catch(() => undefined);
-  }
-
-  async function writeAtomically(file: string, text: string): Promise<void> {
-    const temp = `${file}.${randomBytes(6).toString("hex")}${TEMP_SUFFIX}`;
-    try {
-      try {
-        await writeFile(temp, text, { mode: 0o600, flag: "wx" });
-      } catch (error) {
-        if (codeOf(error) !== "ENOENT") throw error;
-        // The shard folder, or the whole directory, is missing: create it.
-        await makeFolder(dirname(file));
-        await writeFile(temp, text, { mode: 0o600, flag: "wx" });
-      }
-      await rename(temp, file);
-    } catch (error) {
-      await unlink(temp).catch(() => {});
-      throw failure("write", error);
-    }
   }
 
   function failure(action: string, error: unknown): Error {
@@ -270,6 +275,24 @@ export function createFsSessionStorage(
     return entries;
   }
 
+  /** Writes an index entry: a temporary file renamed into place. */
+  async function writeEntry(file: string, id: string): Promise<void> {
+    const temp = `${file}.${randomToken()}${TEMP_SUFFIX}`;
+    try {
+      await writeFile(temp, id, { mode: 0o600, flag: "wx" }).catch(
+        async (error) => {
+          if (codeOf(error) !== "ENOENT") throw error;
+          await makeFolder(dirname(file));
+          await writeFile(temp, id, { mode: 0o600, flag: "wx" });
+        },
+      );
+      await rename(temp, file);
+    } catch (error) {
+      await unlink(temp).catch(() => {});
+      throw failure("write", error);
+    }
+  }
+
   const storage = createServerSessionStorage({
     async load(id) {
       const text = await current(pathOf(id));
@@ -280,10 +303,22 @@ export function createFsSessionStorage(
     write({ id, text, expected, oldId, oldExpected }) {
       const file = pathOf(id);
       const oldFile = oldId === undefined ? undefined : pathOf(oldId);
-      return locked([file, ...oldFile ? [oldFile] : []], async () => {
+      // The lock of `file` holds the new text: renamed into place, it
+      // writes the session and releases the lock at once, atomically.
+      const requests: [string, string][] = [[file, text]];
+      if (oldFile) requests.push([oldFile, randomToken()]);
+      requests.sort(([a], [b]) => a < b ? -1 : 1);
+      return locked(requests, "write", async (locks) => {
         if (await current(file) !== expected) return false;
         if (oldFile && await current(oldFile) !== oldExpected) return false;
-        await writeAtomically(file, text);
+        for (const lock of locks) if (!await stillHeld(lock)) return false;
+        const lock = locks.find((lock) => lock.path === file + LOCK_SUFFIX)!;
+        try {
+          await rename(lock.path, file);
+        } catch (error) {
+          throw failure("write", error);
+        }
+        lock.renamed = true;
         // Delete the old id only once the new one is on disk: a failed
         // write or a crash in between must not leave the client with no
         // session.
@@ -295,19 +330,19 @@ export function createFsSessionStorage(
       // Under the lock, so that a save in flight cannot write it back.
       for (const id of ids) {
         const file = pathOf(id);
-        await locked([file], () => remove(file));
+        await locked([[file, randomToken()]], "delete", () => remove(file));
       }
     },
     discard(id, version) {
       const file = pathOf(id);
-      return locked([file], async () => {
+      return locked([[file, randomToken()]], "delete", async () => {
         if (await current(file) === version) await remove(file);
       });
     },
     index: {
       async add(user, handle, id) {
         const file = join(userFolder(user), handle);
-        if (await current(file) !== id) await writeAtomically(file, id);
+        if (await current(file) !== id) await writeEntry(file, id);
       },
       entries: async (user) => (await userEntries(user)).map(([, id]) => id),
       async remove(user, handles) {
@@ -362,6 +397,32 @@ export function createFsSessionStorage(
       return deleted;
     },
   };
+}
+
+/** A lock file this process created, as `acquire` took it. */
+interface Lock {
+  path: string;
+  /** What the lock file holds: the new record, or a random token. */
+  content: string;
+  /** When it was taken, no later than the file's mtime. */
+  takenAt: number;
+  /** Whether it was renamed into place as the session file. */
+  renamed: boolean;
+}
+
+/**
+ * Whether `lock` is still this process's own. No other process breaks a
+ * lock younger than STALE_LOCK_MS, so a young one needs no look; an older
+ * one may have been broken by a process that thought this one dead.
+ */
+async function stillHeld(lock: Lock): Promise<boolean> {
+  if (Date.now() - lock.takenAt < STALE_LOCK_MS / 2) return true;
+  return await readFile(lock.path, "utf8").catch(() => undefined) ===
+    lock.content;
+}
+
+function randomToken(): string {
+  return randomBytes(12).toString("hex");
 }
 
 async function makeFolder(folder: string): Promise<void> {

@@ -156,7 +156,7 @@ export interface KvSessionDatabase {
    */
   list?(
     selector: { prefix: KvKey },
-  ): AsyncIterable<{ key: KvKey; value: unknown }>;
+  ): AsyncIterable<{ value: unknown }>;
 }
 
 /**

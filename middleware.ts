@@ -2,7 +2,9 @@
  * Sessions for fetch-style servers: {@linkcode withSession} wraps a
  * `(request) => Response` handler for `Deno.serve`, `Bun.serve` or a
  * fetch-to-node adapter, and {@linkcode readSession} with
- * {@linkcode commitSession} do the same job inside frameworks such as Hono.
+ * {@linkcode commitSession} do the same job by hand. The framework adapters
+ * (`@x/session/hono`, `@x/session/express`, `@x/session/react-router`) are
+ * built on them.
  *
  * @example Serving a visit counter
  * ```ts
@@ -166,15 +168,14 @@ export function withSession<Info = unknown>(
  * to, or a new session when the cookie is missing, forged or unknown.
  *
  * Use it with {@linkcode commitSession} where {@linkcode withSession} does
- * not fit, such as in a framework's middleware.
+ * not fit. For Hono, Express and React Router, `@x/session/hono`,
+ * `@x/session/express` and `@x/session/react-router` do this for you.
  *
- * @example A Hono middleware
+ * @example Reading and committing by hand
  * ```ts
- * import { Hono } from "hono";
  * import { commitSession, readSession } from "@x/session/middleware";
  * import { createCookie } from "@x/session/cookie";
  * import { createMemorySessionStorage } from "@x/session/memory-storage";
- * import type { Session } from "@x/session/session";
  * import assert from "node:assert/strict";
  *
  * const sessions = {
@@ -184,26 +185,20 @@ export function withSession<Info = unknown>(
  *   storage: createMemorySessionStorage(),
  * };
  *
- * const app = new Hono<{ Variables: { session: Session } }>();
- * app.use(async (c, next) => {
- *   const session = await readSession(c.req.raw, sessions);
- *   c.set("session", session);
- *   await next();
- *   // Hono keeps its own list of Set-Cookie headers when `c.res` is
- *   // replaced, so add the cookie to the headers of the response it holds.
- *   await commitSession(session, c.res.headers, sessions);
- * });
- * app.get("/", (c) => {
- *   const count = Number(c.var.session.get("count") ?? 0) + 1;
- *   c.var.session.set("count", count);
- *   return c.text(`Visit number ${count}`);
- * });
- * // Deno.serve(app.fetch), Bun.serve(app), or serve(app) from @hono/node-server
+ * async function handle(request: Request): Promise<Response> {
+ *   const session = await readSession(request, sessions);
+ *   const count = Number(session.get("count") ?? 0) + 1;
+ *   session.set("count", count);
+ *   // Commit only a response that succeeded: a failed request keeps nothing.
+ *   return await commitSession(session, new Response(`Visit ${count}`), sessions);
+ * }
  *
- * const first = await app.request("/");
+ * const first = await handle(new Request("http://localhost/"));
  * const cookie = first.headers.get("Set-Cookie")!.split(";")[0];
- * const second = await app.request("/", { headers: { Cookie: cookie } });
- * assert.equal(await second.text(), "Visit number 2");
+ * const second = await handle(
+ *   new Request("http://localhost/", { headers: { Cookie: cookie } }),
+ * );
+ * assert.equal(await second.text(), "Visit 2");
  * ```
  *
  * @param request The request whose `Cookie` header is read.

@@ -34,3 +34,4 @@ export * from "./sqlite_storage.ts";
 export * from "./postgres_storage.ts";
 export * from "./cookie.ts";
 export * from "./middleware.ts";
+export * from "./csrf.ts";

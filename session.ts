@@ -396,8 +396,9 @@ export class Session<
    * import { createSession } from "@x/session/session";
    * import assert from "node:assert/strict";
    *
-   * const first = createSession("id", [{ count: 1 }, {}]);
-   * const second = createSession("id", [{ count: 1 }, {}]);
+   * type Values = { count: number; theme?: string };
+   * const first = createSession<Values>("id", [{ count: 1 }, {}]);
+   * const second = createSession<Values>("id", [{ count: 1 }, {}]);
    * first.set("theme", "dark");
    * second.set("count", 2);
    * // The first save wrote first.data; the second applies its change on top.

@@ -59,6 +59,31 @@ export async function roundTrip(
   return await store.save(session) ?? cookie;
 }
 
+/**
+ * `requests` overlapping requests on one session: all read it, then each
+ * sets a key of its own and saves. Throws when a save lost an update.
+ */
+export async function overlappingRoundTrips(
+  store: StoreLike,
+  cookie: string,
+  requests: number,
+): Promise<void> {
+  const sessions = await Promise.all(
+    Array.from({ length: requests }, () => store.read(cookie)),
+  );
+  const round = Math.random();
+  await Promise.all(sessions.map((session, n) => {
+    session.set(`request${n}`, round);
+    return store.save(session);
+  }));
+  const after = await store.read(cookie);
+  for (let n = 0; n < requests; n++) {
+    if (after.get(`request${n}`) !== round) {
+      throw new Error("bench: an overlapping save lost its update");
+    }
+  }
+}
+
 /** How many sessions the big fs folders hold. */
 export const MANY_SESSIONS = 100_000;
 

@@ -26,6 +26,7 @@ import {
   BENCH_DIR,
   firstSession,
   manySessions,
+  overlappingRoundTrips,
   roundTrip,
   type StoreLike,
 } from "./_stores.ts";
@@ -39,6 +40,11 @@ import {
 } from "./_fixtures.ts";
 
 const REMIX = "@remix-run/session 0.4.1";
+const OVERLAPPING = 10;
+
+// The stores the contended group runs, registered last so that it prints
+// as one table.
+const contended: [string, StoreLike][] = [];
 
 /** Benchmarks a round trip on one session, over and over. */
 async function benchStore(
@@ -70,8 +76,10 @@ function benchMany(
 
 {
   const group = "memory store: read + save";
-  await benchStore(group, MODULE_NAME, createMemorySessionStorage(), true);
+  const ours = createMemorySessionStorage();
+  await benchStore(group, MODULE_NAME, ours, true);
   await benchStore(group, REMIX, remixMemory() as StoreLike, false);
+  contended.push(["memory store", ours]);
 }
 
 {
@@ -145,12 +153,9 @@ async function benchRequest(
   const group = "fs store: read + save";
   const folder = join(BENCH_DIR, "fs-one");
   rmSync(folder, { recursive: true, force: true });
-  await benchStore(
-    group,
-    MODULE_NAME,
-    createFsSessionStorage(join(folder, "ours")),
-    true,
-  );
+  const ours = createFsSessionStorage(join(folder, "ours"));
+  await benchStore(group, MODULE_NAME, ours, true);
+  contended.push(["fs store", ours]);
   await benchStore(
     group,
     REMIX,
@@ -179,12 +184,9 @@ async function benchRequest(
   // outlive the process.
   globalThis.addEventListener("unload", () => void server.stop());
   const client = await createClient({ url: server.url }).connect();
-  await benchStore(
-    group,
-    MODULE_NAME,
-    createRedisSessionStorage(client),
-    true,
-  );
+  const ours = createRedisSessionStorage(client);
+  await benchStore(group, MODULE_NAME, ours, true);
+  contended.push(["redis store", ours]);
   const key = "floor:session";
   await client.set(key, SESSION_VALUE);
   Deno.bench("floor: one GET and one SET", { group }, async () => {
@@ -198,7 +200,9 @@ async function benchRequest(
   const file = join(BENCH_DIR, "kv.sqlite3");
   rmSync(file, { force: true });
   const kv = await Deno.openKv(file);
-  await benchStore(group, MODULE_NAME, createKvSessionStorage(kv), true);
+  const ours = createKvSessionStorage(kv);
+  await benchStore(group, MODULE_NAME, ours, true);
+  contended.push(["Deno KV store", ours]);
   const key = ["floor", "session"];
   const bytes = new TextEncoder().encode(SESSION_VALUE);
   await kv.set(key, bytes);
@@ -206,4 +210,16 @@ async function benchRequest(
     const { value } = await kv.get<Uint8Array>(key);
     await kv.set(key, value!);
   });
+}
+
+{
+  const group =
+    `${OVERLAPPING} overlapping requests on one session: each reads, sets its own key, saves`;
+  for (const [name, store] of contended) {
+    const cookie = await firstSession(store);
+    const baseline = name === "memory store";
+    Deno.bench(name, { group, baseline }, async () => {
+      await overlappingRoundTrips(store, cookie, OVERLAPPING);
+    });
+  }
 }

@@ -25,6 +25,8 @@ export type Runtime = keyof typeof RUNTIMES;
 export interface DemoServer {
   /** The URL the demo printed, ending in `/`. */
   url: string;
+  /** The demo's process id, to read its memory from /proc. */
+  pid: number;
   /** What the demo wrote to stdout and stderr so far. */
   output(): { stdout: string; stderr: string };
   /** Stops the demo and resolves once it has exited. */
@@ -115,7 +117,7 @@ export async function startDemo(
         `stdout: ${output.stdout}\nstderr: ${output.stderr}`,
     );
   }
-  return { url, output: () => ({ ...output }), stop };
+  return { url, pid: child.pid!, output: () => ({ ...output }), stop };
 }
 
 /**

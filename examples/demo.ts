@@ -14,7 +14,9 @@
 //   SESSION_STORE   fs (default), cookie or memory
 //   SESSION_DIR     the fs store's folder (default .tmp/demo-sessions)
 //   NODE_ENV        "production" turns on production mode: the cookie is
-//                   Secure, and the demo refuses to start without
+//                   Secure and named __Host-sid (so no sibling subdomain can
+//                   set one in its place), a refused forgery's 403 gives no
+//                   reason, and the demo refuses to start without
 //                   SESSION_SECRET instead of using a development secret
 
 import process from "node:process";
@@ -104,7 +106,10 @@ function configure() {
   }
   const hostname = env.HOST || "127.0.0.1";
 
-  const cookie = createCookie("sid", {
+  // The __Host- prefix makes browsers refuse the cookie unless it is
+  // Secure, on Path=/ and without Domain: a page on a sibling subdomain
+  // cannot set one, so it cannot toss a cookie of its own at this one.
+  const cookie = createCookie(production ? "__Host-sid" : "sid", {
     secrets,
     // The cookie store's cookie holds the session data: encrypt it so the
     // browser cannot read it. An id needs signing only.
@@ -116,7 +121,15 @@ function configure() {
   });
   const description = `${store} store${where}` +
     (production ? ", production mode" : "");
-  return { cookie, storage, index, port, hostname, description };
+  return {
+    cookie,
+    storage,
+    index,
+    development: !production,
+    port,
+    hostname,
+    description,
+  };
 }
 
 async function main() {

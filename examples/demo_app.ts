@@ -4,21 +4,24 @@
 // server; this file is only about what a session-backed app does.
 
 import { commitSession, withSession } from "../middleware.ts";
+import { createCsrfProtection, type CsrfProtection } from "../csrf.ts";
 import type { Cookie } from "../cookie.ts";
 import type { Session, SessionIndex, SessionStorage } from "../session.ts";
 
 /**
- * What the demo needs: the session cookie and the store, and the store's
- * per-user index (created with `indexBy: "user"`) when it keeps one.
+ * What the demo needs: the session cookie, the store, the store's per-user
+ * index (created with `indexBy: "user"`) when it keeps one, and the mode.
  */
 export interface DemoOptions {
   cookie: Cookie;
   storage: SessionStorage;
   index?: SessionIndex;
+  /** Whether a refused forgery's 403 says why (never in production). */
+  development?: boolean;
 }
 
 const MAX_NAME_LENGTH = 40;
-// A login form is tiny; refuse to buffer anything bigger.
+// A login form is tiny; refuse anything bigger before reading it.
 const MAX_FORM_BYTES = 4096;
 
 /**
@@ -30,28 +33,37 @@ const MAX_FORM_BYTES = 4096;
  * - `POST /logout` destroys the session.
  * - `GET /sessions` lists the sessions of the user logged in, and
  *   `POST /sessions/logout-others` ends all of them but this one.
+ *
+ * Both POSTs need the page's CSRF token and a same-origin request, and a
+ * body of at most 4096 bytes.
  */
 export function createDemoApp(
   options: DemoOptions,
 ): (request: Request, info?: unknown) => Promise<Response> {
   const sessions = { cookie: options.cookie, storage: options.storage };
+  const csrf = createCsrfProtection({ development: options.development });
 
-  const app = withSession(sessions, async (request, session) => {
-    const { pathname } = new URL(request.url);
-    if (pathname === "/") return home(session);
-    if (pathname === "/login") return await login(request, session);
-    if (pathname === "/sessions") return await sessionList(options, session);
-    if (pathname === "/sessions/logout-others") {
-      return await logOutOthers(options, session);
-    }
-    session.destroy();
-    // The flash that says goodbye lives in a new, empty session. Sending
-    // its cookie from here means withSession sends no cookie of its own
-    // for the destroyed one; it still deletes the destroyed one's data.
-    const fresh = await sessions.storage.read(null);
-    fresh.flash("message", "You are logged out.");
-    return await commitSession(fresh, redirectHome(), sessions);
-  });
+  const app = withSession(
+    sessions,
+    csrf.protect(async (request, session) => {
+      const { pathname } = new URL(request.url);
+      if (pathname === "/") return home(session, csrf);
+      if (pathname === "/login") return await login(request, session);
+      if (pathname === "/sessions") {
+        return await sessionList(options, session, csrf);
+      }
+      if (pathname === "/sessions/logout-others") {
+        return await logOutOthers(options, session);
+      }
+      session.destroy();
+      // The flash that says goodbye lives in a new, empty session. Sending
+      // its cookie from here means withSession sends no cookie of its own
+      // for the destroyed one; it still deletes the destroyed one's data.
+      const fresh = await sessions.storage.read(null);
+      fresh.flash("message", "You are logged out.");
+      return await commitSession(fresh, redirectHome(), sessions);
+    }),
+  );
 
   return async (request, info) => {
     const { pathname } = new URL(request.url);
@@ -71,6 +83,22 @@ export function createDemoApp(
       });
     }
     try {
+      if (request.method === "POST") {
+        const body = await readLimited(request, MAX_FORM_BYTES);
+        if (body === undefined) {
+          return new Response("Content Too Large\n", { status: 413 });
+        }
+        // The rest of the app reads the buffered copy; its length is
+        // what was read, however the body arrived.
+        const headers = new Headers(request.headers);
+        headers.delete("Content-Length");
+        headers.delete("Transfer-Encoding");
+        request = new Request(request.url, {
+          method: request.method,
+          headers,
+          body,
+        });
+      }
       return await app(request, info);
     } catch (error) {
       console.error(error);
@@ -87,15 +115,16 @@ const ROUTES = new Map([
   ["/sessions/logout-others", ["POST"]],
 ]);
 
-function home(session: Session): Response {
+function home(session: Session, csrf: CsrfProtection): Response {
   const visits = Number(session.get("visits") ?? 0) + 1;
   session.set("visits", visits);
   const user = session.get("user");
+  const token = tokenField(session, csrf);
   const account = typeof user === "string"
     ? `<p>Logged in as <strong id="user">${escapeHtml(user)}</strong>.
       <a href="/sessions">Your sessions</a></p>
-    <form method="post" action="/logout"><button>Log out</button></form>`
-    : `<form method="post" action="/login">
+    <form method="post" action="/logout">${token}<button>Log out</button></form>`
+    : `<form method="post" action="/login">${token}
       <label>Name <input name="username" required maxlength="${MAX_NAME_LENGTH}"
         autocomplete="username"></label>
       <button>Log in</button>
@@ -104,6 +133,17 @@ function home(session: Session): Response {
   <p>This session has seen this page <strong id="visits">${visits}</strong>
     time${visits === 1 ? "" : "s"}.</p>
   ${account}`);
+}
+
+/**
+ * The hidden field with the session's CSRF token. The token is the
+ * session's, so forms on a page rendered before the login changed the id
+ * are refused: a reload gives fresh ones.
+ */
+function tokenField(session: Session, csrf: CsrfProtection): string {
+  return `<input type="hidden" name="${csrf.field}" value="${
+    csrf.token(session)
+  }">`;
 }
 
 /** The flash messages of the previous request, as HTML. */
@@ -155,6 +195,7 @@ function htmlPage(body: string): Response {
 async function sessionList(
   { index }: DemoOptions,
   session: Session,
+  csrf: CsrfProtection,
 ): Promise<Response> {
   const user = session.get("user");
   if (typeof user !== "string") return redirectHome();
@@ -178,7 +219,9 @@ async function sessionList(
     <thead><tr><th>Created</th><th>Last seen</th><th></th></tr></thead>
     <tbody>${rows.join("")}</tbody>
   </table>
-  <form method="post" action="/sessions/logout-others"><button>Log out other sessions</button></form>
+  <form method="post" action="/sessions/logout-others">${
+    tokenField(session, csrf)
+  }<button>Log out other sessions</button></form>
   <p><a href="/">Back</a></p>`);
 }
 
@@ -224,14 +267,36 @@ async function readField(
   request: Request,
   field: string,
 ): Promise<string | undefined> {
-  const length = Number(request.headers.get("Content-Length") ?? "0");
-  if (!(length <= MAX_FORM_BYTES)) return undefined;
-  try {
-    const text = await request.text();
-    if (text.length > MAX_FORM_BYTES) return undefined;
-    return new URLSearchParams(text).get(field) ?? undefined;
-  } catch {
-    return undefined;
+  // The body was read and limited already: this reads a buffer.
+  const text = await request.text();
+  return new URLSearchParams(text).get(field) ?? undefined;
+}
+
+/**
+ * The request body, or `undefined` when it is longer than `limit` bytes.
+ * A declared length over the limit is refused before a byte is read; a
+ * body sent in chunks is counted as it arrives and cancelled as soon as
+ * it passes the limit, so no more than `limit` bytes are ever held.
+ */
+async function readLimited(
+  request: Request,
+  limit: number,
+): Promise<Uint8Array<ArrayBuffer> | undefined> {
+  const declared = request.headers.get("Content-Length");
+  if (declared !== null && !(Number(declared) <= limit)) return undefined;
+  const body = new Uint8Array(limit);
+  let length = 0;
+  if (request.body === null) return body.subarray(0, 0);
+  const reader = request.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return body.slice(0, length);
+    if (length + value.byteLength > limit) {
+      await reader.cancel();
+      return undefined;
+    }
+    body.set(value, length);
+    length += value.byteLength;
   }
 }
 

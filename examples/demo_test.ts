@@ -24,6 +24,8 @@ const SECRET = "a secret for the demo smoke test of 32 bytes or more";
 class Client {
   jar = new CookieJar();
   base: string;
+  /** The CSRF token of the last page, which the next form sends. */
+  token = "";
   constructor(base: string) {
     this.base = base;
   }
@@ -49,14 +51,16 @@ class Client {
   async home() {
     const response = await this.request("/");
     assert.equal(response.status, 200);
-    return { response, ...readPage(await response.text()) };
+    const page = readPage(await response.text());
+    this.token = page.token ?? "";
+    return { response, ...page };
   }
 
-  /** POSTs a form and checks for the redirect to `/`. */
+  /** POSTs a form with the last page's token; checks for the redirect to `/`. */
   async post(path: string, form: Record<string, string> = {}) {
     const response = await this.request(path, {
       method: "POST",
-      body: new URLSearchParams(form),
+      body: new URLSearchParams({ _csrf: this.token, ...form }),
     });
     await response.body?.cancel();
     assert.equal(response.status, 303);
@@ -76,6 +80,7 @@ function readPage(html: string) {
     flash: html.match(/id="flash"[^>]*>([^<]*)</)?.[1],
     user: html.match(/id="user">([^<]*)</)?.[1],
     loginForm: html.includes('action="/login"'),
+    token: html.match(/name="_csrf" value="([^"]+)"/)?.[1],
   };
 }
 
@@ -186,6 +191,7 @@ describe("the demo", () => {
   it("node: with the cookie store, sessions survive a restart and a secret rotation", async () => {
     const env = { SESSION_STORE: "cookie", SESSION_SECRET: SECRET };
     const client = await withDemoClient(env, async (client, demo) => {
+      await client.home();
       await client.post("/login", { username: "grace" });
       const page = await client.home();
       assert.equal(page.user, "grace");
@@ -200,7 +206,7 @@ describe("the demo", () => {
         restarted.jar = client.jar;
         const page = await restarted.home();
         assert.equal(page.user, "grace", "the old secret still verifies");
-        assert.equal(page.visits, 2);
+        assert.equal(page.visits, 3);
       },
     );
     await withDemoClient(
@@ -212,6 +218,52 @@ describe("the demo", () => {
         assert.equal(page.visits, 1);
       },
     );
+  });
+});
+
+describe("the demo's forms", () => {
+  it("node: a login without the page's token, or from another origin, is refused with a reason in development", async () => {
+    await withDemoClient({ SESSION_STORE: "memory" }, async (client) => {
+      await client.home();
+      const forms = [
+        [{}, { _csrf: "" }],
+        [{ Origin: "http://evil.example.test" }, {}],
+        [{ "Sec-Fetch-Site": "cross-site" }, {}],
+      ] as const;
+      for (const [headers, form] of forms) {
+        const response = await client.request("/login", {
+          method: "POST",
+          headers,
+          body: new URLSearchParams({
+            _csrf: client.token,
+            username: "mallory",
+            ...form,
+          }),
+        });
+        assert.equal(response.status, 403);
+        assert.match(await response.text(), /^Forbidden: ./);
+      }
+      assert.equal((await client.home()).user, undefined);
+    });
+  });
+
+  it("node: in production mode the cookie is __Host-sid, Secure, and a refusal says only Forbidden", async () => {
+    const env = {
+      NODE_ENV: "production",
+      SESSION_STORE: "memory",
+      SESSION_SECRET: SECRET,
+    };
+    await withDemoClient(env, async (client) => {
+      const first = await client.request("/");
+      const [setCookie] = first.headers.getSetCookie();
+      assert.match(setCookie, /^__Host-sid=/);
+      assert.match(setCookie, /; Secure/i);
+      assert.match(setCookie, /; Path=\//i);
+      assert.doesNotMatch(setCookie, /; Domain=/i);
+      const forged = await client.request("/logout", { method: "POST" });
+      assert.equal(forged.status, 403);
+      assert.equal(await forged.text(), "Forbidden\n");
+    });
   });
 });
 

@@ -3,7 +3,9 @@
 // Crash safety of the fs store: a child process (Deno, then Node 26) saves
 // and regenerates sessions in a loop and is killed with SIGKILL at a random
 // moment, over and over; after each kill every session must read back whole,
-// with the data the child last reported saved, or newer.
+// with the data the child last reported saved, or newer, and a session whose
+// lock file the child left behind must take a save again (once the lock is
+// stale, a second after it was taken: the time it took is printed).
 //
 // Runs 4 rounds by default and 24 with STRESS=1 (`deno task stress`). The
 // child runs on the Deno and Node 26 binaries in node_modules/.bin, whatever
@@ -13,12 +15,14 @@ import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import {
+  existsSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
 } from "node:fs";
+import { createHash } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createFsSessionStorage } from "../fs_storage.ts";
@@ -56,6 +60,8 @@ interface Pending {
 
 interface RoundResult {
   killed: boolean;
+  /** When the child was killed, in ms since the epoch. */
+  killedAt: number;
   saves: number;
   pending: (Pending | undefined)[];
   log: string;
@@ -74,6 +80,7 @@ function runChild(
   const pending: (Pending | undefined)[] = Array(slots.length);
   let saves = 0;
   let killed = false;
+  let killedAt = 0;
   let buffered = "";
   let errors = "";
   const child = spawn(command[0], [...command.slice(1), CHILD, stateFile], {
@@ -82,6 +89,7 @@ function runChild(
   const kill = () => {
     if (killed || child.exitCode !== null) return;
     killed = true;
+    killedAt = Date.now();
     child.kill("SIGKILL");
   };
   const limit = setTimeout(kill, ROUND_LIMIT_MS);
@@ -119,9 +127,15 @@ function runChild(
       if (buffered) onLine(buffered);
       if (!killed && code !== 0) {
         reject(new Error(`child exited with ${code ?? signal}: ${errors}`));
-      } else resolve({ killed, saves, pending, log: errors });
+      } else resolve({ killed, killedAt, saves, pending, log: errors });
     });
   });
+}
+
+/** The lock file the fs store takes while it saves session `id`. */
+function lockFileOf(dir: string, id: string): string {
+  const hash = createHash("sha256").update(id).digest("hex");
+  return join(dir, hash.slice(0, 2), `${hash.slice(2)}.lock`);
 }
 
 function listFiles(dir: string): string[] {
@@ -147,7 +161,14 @@ describe("fs store crash safety", () => {
         id: null,
         v: 0,
       }));
-      const figures = { killed: 0, saves: 0, verified: 0, regenerations: 0 };
+      const figures = {
+        killed: 0,
+        saves: 0,
+        verified: 0,
+        regenerations: 0,
+        locksLeft: 0,
+        maxBlockedMs: 0,
+      };
       const perRuntime: Record<string, number> = {};
 
       for (let round = 0; round < ROUNDS; round++) {
@@ -167,9 +188,10 @@ describe("fs store crash safety", () => {
         figures.saves += result.saves;
         perRuntime[runtime.name] = (perRuntime[runtime.name] ?? 0) + 1;
 
-        // Every session file on disk is whole; temporary files may not be.
+        // Every session file on disk is whole; temporary files may not be,
+        // and lock files hold nothing.
         for (const file of listFiles(dir)) {
-          if (file.endsWith(".tmp")) continue;
+          if (file.endsWith(".tmp") || file.endsWith(".lock")) continue;
           assert.ok(
             decodeRecord(readFileSync(file, "utf8")),
             `round ${round}: a session file is not whole`,
@@ -215,6 +237,23 @@ describe("fs store crash safety", () => {
           }
           figures.verified++;
         }
+        // A session whose lock the child held when it died takes a save
+        // again: the lock is broken once stale.
+        for (const [slot, { id, v }] of next.entries()) {
+          if (id === null || !existsSync(lockFileOf(dir, id))) continue;
+          figures.locksLeft++;
+          const session = await storage.read(id);
+          session.set("recovered", round);
+          assert.equal(await storage.save(session), id, `slot ${slot}`);
+          figures.maxBlockedMs = Math.max(
+            figures.maxBlockedMs,
+            Date.now() - result.killedAt,
+          );
+          const again = await storage.read(id);
+          assert.equal(again.get("recovered"), round);
+          assert.equal(again.get("v"), v, `slot ${slot}: nothing lost`);
+          assert.equal(existsSync(lockFileOf(dir, id)), false);
+        }
         // Ids that a reported regeneration deleted read as new sessions.
         for (let slot = 0; slot < SLOTS; slot++) {
           const old = before[slot].id;
@@ -229,7 +268,9 @@ describe("fs store crash safety", () => {
         `fs crash: ${figures.killed} SIGKILLs survived ` +
           `(${JSON.stringify(perRuntime)}), ${figures.saves} saves reported ` +
           `before the kills, ${figures.verified} session reads verified, ` +
-          `0 sessions lost`,
+          `0 sessions lost; ${figures.locksLeft} sessions locked by a ` +
+          "killed child took a save again at most " +
+          `${figures.maxBlockedMs} ms after the kill`,
       );
     },
   );

@@ -5,10 +5,11 @@
 
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { CookieJar } from "tough-cookie";
 import { repoPath } from "./repo_root.ts";
+import { rssBytes } from "./rss.ts";
 
 const DEMO = repoPath("examples", "demo.ts");
 const RUNTIMES: Record<string, string[]> = {
@@ -47,13 +48,7 @@ export interface LoadFigures {
 }
 
 function rssMb(pid: number): number {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, "utf8");
-    const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-    return Math.round(kb / 1024);
-  } catch {
-    return 0;
-  }
+  return Math.round(rssBytes(pid) / 1024 / 1024);
 }
 
 function countFiles(dir: string): number {
@@ -190,6 +185,7 @@ async function drive(
         return;
       }
       const html = await response.text();
+      const token = /name="_csrf" value="([^"]+)"/.exec(html)?.[1] ?? "";
       const visits = Number(/id="visits">(\d+)</.exec(html)?.[1]);
       if (response.status !== 200 || visits !== visit) {
         figures.lostSessions++;
@@ -208,7 +204,7 @@ async function drive(
         const login = await request(jar, "/login", {
           method: "POST",
           headers: { "Content-Type": "application/x-www-form-urlencoded" },
-          body: `username=${name}`,
+          body: `_csrf=${token}&username=${name}`,
         });
         await login?.body?.cancel();
         if (login?.status !== 303) {

@@ -96,6 +96,60 @@ describe("reference README", () => {
     assert.equal(response3.session.get("userId"), "mj");
   });
 
+  it("reference README: login on an earlier session moves it to a new id, and the old id still works for a retry", async () => {
+    // The example above logs in from a visit that saved nothing, so its
+    // login starts a fresh session. Here the visitor has a session first.
+    let sessionStorage = createFsSessionStorage("/tmp/sessions");
+
+    async function requestVisit(cookie: string | null) {
+      let session = await sessionStorage.read(cookie);
+      session.set("theme", "dark");
+      return { session, cookie: await sessionStorage.save(session) };
+    }
+
+    async function requestLogin(cookie: string | null) {
+      let session = await sessionStorage.read(cookie);
+      session.set("userId", "mj");
+      session.regenerateId();
+      return { session, cookie: await sessionStorage.save(session) };
+    }
+
+    let visit = await requestVisit(null);
+    let login = await requestLogin(visit.cookie);
+    assert.equal(login.cookie, login.session.id);
+    assert.notEqual(login.cookie, visit.cookie);
+
+    let after = await sessionStorage.read(login.cookie);
+    assert.equal(after.get("userId"), "mj");
+    assert.equal(after.get("theme"), "dark");
+
+    // "mobile clients on flaky connections ... may need to resume the
+    // session using an old session ID"
+    let retry = await sessionStorage.read(visit.cookie);
+    assert.equal(retry.id, visit.session.id);
+    assert.equal(retry.get("theme"), "dark");
+    assert.equal(retry.get("userId"), undefined);
+  });
+
+  it("reference README: regenerateId(true) deletes the old session data when the session is saved", async () => {
+    let sessionStorage = createFsSessionStorage("/tmp/sessions");
+    let visit = await sessionStorage.read(null);
+    visit.set("theme", "dark");
+    let visitCookie = await sessionStorage.save(visit);
+
+    let login = await sessionStorage.read(visitCookie);
+    login.set("userId", "mj");
+    login.regenerateId(true);
+    let loginCookie = await sessionStorage.save(login);
+
+    let planted = await sessionStorage.read(visitCookie);
+    assert.notEqual(planted.id, visit.id);
+    assert.equal(planted.get("theme"), undefined);
+    let after = await sessionStorage.read(loginCookie);
+    assert.equal(after.get("userId"), "mj");
+    assert.equal(after.get("theme"), "dark");
+  });
+
   it("reference README: destroy clears the data and the client's cookie", async () => {
     let sessionStorage = createMemorySessionStorage();
     let session = await sessionStorage.read(null);
@@ -105,16 +159,30 @@ describe("reference README", () => {
     let loggedIn = await sessionStorage.read(cookie);
     loggedIn.destroy();
     assert.equal(await sessionStorage.save(loggedIn), "");
-    assert.equal((await sessionStorage.read(cookie)).get("userId"), undefined);
+    // "so it will start with a new session on the next request"
+    let next = await sessionStorage.read(cookie);
+    assert.notEqual(next.id, loggedIn.id);
+    assert.equal(next.get("userId"), undefined);
   });
 
-  it("reference README: the storage constructors of every strategy", () => {
-    let fsStorage = createFsSessionStorage("/tmp/sessions");
-    let cookieStorage = createCookieSessionStorage();
-    let memoryStorage = createMemorySessionStorage();
-    for (const storage of [fsStorage, cookieStorage, memoryStorage]) {
-      assert.equal(typeof storage.read, "function");
-      assert.equal(typeof storage.save, "function");
+  it("reference README: fs and cookie storage keep sessions across a restart, memory storage loses them", async () => {
+    // A "restart" is a second storage object made the same way.
+    let strategies = [
+      ["fs", () => createFsSessionStorage("/tmp/sessions"), true],
+      ["cookie", () => createCookieSessionStorage(), true],
+      ["memory", () => createMemorySessionStorage(), false],
+    ] as const;
+    for (let [name, create, survives] of strategies) {
+      let storage = create();
+      let session = await storage.read(null);
+      session.set("userId", "mj");
+      let cookie = await storage.save(session);
+      let restarted = await create().read(cookie);
+      assert.equal(
+        restarted.get("userId"),
+        survives ? "mj" : undefined,
+        `${name} storage after a restart`,
+      );
     }
   });
 });

@@ -1,0 +1,352 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import process from "node:process";
+import fc from "fast-check";
+import { createCsrfProtection } from "./csrf.ts";
+import { createCookie } from "./cookie.ts";
+import { createMemorySessionStorage } from "./memory_storage.ts";
+import { withSession } from "./middleware.ts";
+import { createSession, type Session } from "./session.ts";
+
+const SELF = "https://app.example.test";
+const TRUSTED = "https://admin.example.test";
+
+function post(
+  headers: Record<string, string>,
+  body?: BodyInit,
+  method = "POST",
+): Request {
+  return new Request(`${SELF}/account`, { method, headers, body });
+}
+
+describe("csrf", () => {
+  it("csrf: safe methods pass with no token and no origin check", async () => {
+    const csrf = createCsrfProtection();
+    const session = createSession();
+    for (const method of ["GET", "HEAD", "OPTIONS"]) {
+      const request = new Request(`${SELF}/`, {
+        method,
+        headers: {
+          Origin: "https://evil.example",
+          "Sec-Fetch-Site": "cross-site",
+        },
+      });
+      assert.equal(await csrf.check(request, session), undefined, method);
+    }
+  });
+
+  it("csrf: the token passes in the header, an urlencoded form and a multipart form", async () => {
+    const csrf = createCsrfProtection();
+    const session = createSession();
+    const token = csrf.token(session);
+    const same = { "Sec-Fetch-Site": "same-origin", Origin: SELF };
+    assert.equal(
+      await csrf.check(post({ ...same, "X-CSRF-Token": token }), session),
+      undefined,
+    );
+    const form = new URLSearchParams({ name: "Ada", _csrf: token });
+    assert.equal(await csrf.check(post(same, form), session), undefined);
+    const multipart = new FormData();
+    multipart.set("_csrf", token);
+    assert.equal(await csrf.check(post(same, multipart), session), undefined);
+  });
+
+  it("csrf: the handler can still read a form the guard read the token from", async () => {
+    const csrf = createCsrfProtection();
+    const session = createSession();
+    const token = csrf.token(session);
+    const request = post(
+      { Origin: SELF },
+      new URLSearchParams({ name: "Ada", _csrf: token }),
+    );
+    assert.equal(await csrf.check(request, session), undefined);
+    assert.equal((await request.formData()).get("name"), "Ada");
+  });
+
+  it("csrf: a session keeps its token until its id is regenerated", () => {
+    const csrf = createCsrfProtection();
+    const session = createSession();
+    const first = csrf.token(session);
+    assert.match(first, /^[A-Za-z0-9_-]{43}$/);
+    assert.equal(csrf.token(session), first);
+    session.regenerateId();
+    assert.notEqual(csrf.token(session), first);
+    assert.notEqual(csrf.token(createSession()), first);
+  });
+
+  it("csrf: a form longer than maxFormBytes is refused, and a streamed one is read no further than the limit", async () => {
+    const csrf = createCsrfProtection({ maxFormBytes: 100 });
+    const session = createSession();
+    const token = csrf.token(session);
+    const long = new URLSearchParams({ _csrf: token, pad: "x".repeat(100) });
+    assert.match(
+      (await csrf.check(post({ Origin: SELF }, long), session))!,
+      /no CSRF token/,
+    );
+    let pulled = 0;
+    const endless = new ReadableStream({
+      pull(controller) {
+        // Bounded all the same: 1,000 chunks of 64 bytes at most.
+        if (++pulled > 1000) return controller.close();
+        controller.enqueue(new TextEncoder().encode(`_csrf=${token}&`));
+      },
+    });
+    const request = new Request(`${SELF}/account`, {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: endless,
+      duplex: "half",
+    } as RequestInit);
+    assert.match((await csrf.check(request, session))!, /no CSRF token/);
+    assert.ok(pulled < 10, `${pulled} chunks were read for a 100-byte limit`);
+  });
+
+  it("csrf: a refusal is a 403 that says why in development and only Forbidden in production", async () => {
+    const session = createSession();
+    for (const development of [true, false]) {
+      const csrf = createCsrfProtection({ development });
+      let ran = false;
+      const handler = csrf.protect(() => {
+        ran = true;
+        return new Response("done");
+      });
+      const response = await handler(post({ Origin: SELF }), session, {});
+      assert.equal(response.status, 403);
+      assert.equal(ran, false);
+      const text = await response.text();
+      if (development) assert.match(text, /^Forbidden: .*no CSRF token/);
+      else assert.equal(text, "Forbidden\n");
+    }
+  });
+
+  it("csrf: a trusted origin passes the origin check but still needs the token", async () => {
+    const csrf = createCsrfProtection({ trustedOrigins: [TRUSTED] });
+    const session = createSession();
+    const headers = { Origin: TRUSTED, "Sec-Fetch-Site": "same-site" };
+    assert.match((await csrf.check(post(headers), session))!, /no CSRF token/);
+    assert.equal(
+      await csrf.check(
+        post({ ...headers, "X-CSRF-Token": csrf.token(session) }),
+        session,
+      ),
+      undefined,
+    );
+  });
+
+  it("csrf: bad options are refused with errors naming the option", () => {
+    for (
+      const [options, pattern] of [
+        [{ trustedOrigins: ["https://a.example/"] }, /"trustedOrigins" item 0/],
+        [{ trustedOrigins: ["a.example"] }, /"trustedOrigins" item 0/],
+        [{ trustedOrigins: ["null"] }, /"trustedOrigins" item 0/],
+        // deno-lint-ignore no-sparse-arrays
+        [{ trustedOrigins: [, TRUSTED] }, /"trustedOrigins" item 0/],
+        [{ trustedOrigins: TRUSTED }, /"trustedOrigins" must be an array/],
+        [{ field: "" }, /"field" must be a non-empty string/],
+        [{ header: 42 }, /"header" must be a non-empty string, got 42/],
+        [{ maxFormBytes: -1 }, /"maxFormBytes"/],
+      ] as const
+    ) {
+      assert.throws(
+        // deno-lint-ignore no-explicit-any
+        () => createCsrfProtection(options as any),
+        pattern,
+        JSON.stringify(options),
+      );
+    }
+  });
+
+  it("csrf: a token planted with a session is refused once the victim logs in with regenerateId(true)", async () => {
+    const sessions = {
+      cookie: createCookie("sid", {
+        secrets: ["a secret for the csrf test of 32 bytes or more"],
+      }),
+      storage: createMemorySessionStorage(),
+    };
+    const csrf = createCsrfProtection();
+    const app = withSession(
+      sessions,
+      csrf.protect((request, session) => {
+        const { pathname } = new URL(request.url);
+        if (pathname === "/form") return new Response(csrf.token(session));
+        if (pathname === "/login") {
+          session.regenerateId(true);
+          session.set("user", "victim");
+          return new Response("logged in");
+        }
+        return new Response(`moved money for ${session.get("user")}`);
+      }),
+    );
+    const cookieOf = (response: Response) =>
+      response.headers.get("Set-Cookie")!.split(";")[0];
+    const send = (path: string, cookie: string, token: string) =>
+      app(
+        new Request(`${SELF}${path}`, {
+          method: "POST",
+          headers: { Cookie: cookie, Origin: SELF, "X-CSRF-Token": token },
+        }),
+      );
+
+    // The attacker gets a session and its token, and plants the cookie.
+    const attacker = await app(new Request(`${SELF}/form`));
+    const planted = cookieOf(attacker);
+    const plantedToken = await attacker.text();
+    // The victim's login page runs in the planted session and logs in.
+    const login = await send("/login", planted, plantedToken);
+    assert.equal(login.status, 200);
+    const victim = cookieOf(login);
+    assert.notEqual(victim, planted);
+
+    const forged = await send("/transfer", victim, plantedToken);
+    assert.equal(forged.status, 403);
+    const page = await app(
+      new Request(`${SELF}/form`, { headers: { Cookie: victim } }),
+    );
+    const fresh = await send("/transfer", victim, await page.text());
+    assert.equal(await fresh.text(), "moved money for victim");
+  });
+});
+
+// The origins a request may claim, relative to SELF.
+const origins = {
+  absent: null,
+  self: SELF,
+  trusted: TRUSTED,
+  null: "null",
+  "other scheme": "http://app.example.test",
+  "other port": "https://app.example.test:8443",
+  "explicit default port": "https://app.example.test:443",
+  subdomain: "https://evil.app.example.test",
+  sibling: "https://evil.example.test",
+  "parent domain": "https://example.test",
+  "trailing slash": "https://app.example.test/",
+  "with a path": "https://app.example.test/account",
+  "upper case": "HTTPS://APP.EXAMPLE.TEST",
+  "no scheme": "app.example.test",
+  "trailing dot": "https://app.example.test.",
+  "user info": "https://user@app.example.test",
+  "another site": "https://evil.example",
+  "bare word": "evil",
+} as const;
+
+const tokenKinds = [
+  "current",
+  "absent",
+  "empty",
+  "old (before regenerateId)",
+  "other session's",
+  "one character changed",
+  "truncated",
+  "random",
+] as const;
+
+describe("csrf fuzz", () => {
+  it("csrf: of generated unsafe requests, only those with the current token and an accepted origin pass", async () => {
+    const csrf = createCsrfProtection({ trustedOrigins: [TRUSTED] });
+    let accepted = 0;
+    let refused = 0;
+    let wronglyAccepted = 0;
+    let wronglyRefused = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom("POST", "PUT", "PATCH", "DELETE"),
+        // Weighted towards what passes, so that both outcomes are common.
+        fc.oneof(
+          { arbitrary: fc.constant("current" as const), weight: 3 },
+          { arbitrary: fc.constantFrom(...tokenKinds), weight: 2 },
+        ),
+        fc.constantFrom("header", "urlencoded", "multipart"),
+        fc.oneof(
+          { arbitrary: fc.constantFrom("self", "absent"), weight: 2 },
+          {
+            arbitrary: fc.constantFrom(...Object.keys(origins)) as fc.Arbitrary<
+              keyof typeof origins
+            >,
+            weight: 3,
+          },
+          {
+            arbitrary: fc.stringMatching(/^[a-z][a-z0-9+.:\/-]{0,30}$/),
+            weight: 1,
+          },
+        ),
+        fc.constantFrom(
+          undefined,
+          "same-origin",
+          "same-site",
+          "cross-site",
+          "none",
+          "bogus",
+        ),
+        fc.string({ minLength: 1, maxLength: 60 }).filter((s) =>
+          /^[\x21-\x7e]+$/.test(s)
+        ),
+        async (method, tokenKind, transport, originKey, site, random) => {
+          const session = createSession();
+          const old = csrf.token(session);
+          session.regenerateId(true);
+          const current = csrf.token(session);
+          const other = csrf.token(createSession());
+          const flipped = current.slice(0, -1) +
+            (current.endsWith("A") ? "B" : "A");
+          const sent = {
+            current,
+            absent: undefined,
+            empty: "",
+            "old (before regenerateId)": old,
+            "other session's": other,
+            "one character changed": flipped,
+            truncated: current.slice(0, -1),
+            random,
+          }[tokenKind];
+          const origin = originKey in origins
+            ? origins[originKey as keyof typeof origins]
+            : originKey;
+
+          const headers: Record<string, string> = {};
+          if (origin !== null) headers.Origin = origin;
+          if (site !== undefined) headers["Sec-Fetch-Site"] = site;
+          let body: BodyInit | undefined;
+          if (transport === "header") {
+            if (sent !== undefined) headers["X-CSRF-Token"] = sent;
+          } else if (transport === "urlencoded") {
+            body = new URLSearchParams(
+              sent === undefined ? { a: "1" } : { a: "1", _csrf: sent },
+            );
+          } else {
+            body = new FormData();
+            body.set("a", "1");
+            if (sent !== undefined) body.set("_csrf", sent);
+          }
+
+          const originOk = origin === TRUSTED || site === "same-origin" ||
+            ((site === undefined || site === "none") &&
+              (origin === null || origin === SELF));
+          const valid = tokenKind === "current" && originOk;
+          const problem = await csrf.check(
+            post(headers, body, method),
+            session as Session,
+          );
+          const passed = problem === undefined;
+          if (passed) accepted++;
+          else refused++;
+          if (passed && !valid) wronglyAccepted++;
+          if (!passed && valid) wronglyRefused++;
+          assert.equal(
+            passed,
+            valid,
+            `${method}, ${tokenKind} token in ${transport}, Origin ` +
+              `${originKey}, Sec-Fetch-Site ${site}: ${problem}`,
+          );
+        },
+      ),
+      { numRuns: process.env.STRESS ? 20_000 : 2_000 },
+    );
+    console.log(
+      `csrf fuzz: ${accepted} accepted (${wronglyAccepted} wrongly), ` +
+        `${refused} refused (${wronglyRefused} wrongly)`,
+    );
+    assert.equal(wronglyAccepted, 0);
+    assert.equal(wronglyRefused, 0);
+    assert.ok(accepted > 0 && refused > 0, "both kinds were generated");
+  });
+});

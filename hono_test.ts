@@ -1,0 +1,186 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { type SessionEnv, sessionMiddleware } from "./hono.ts";
+import { createCookie } from "./cookie.ts";
+import { createMemorySessionStorage } from "./memory_storage.ts";
+import type { Session, SessionStorage } from "./session.ts";
+
+const SECRET = "a test secret that is at least 32 bytes long";
+
+/** A memory storage that records the sessions it saves. */
+function recordingStorage() {
+  const inner = createMemorySessionStorage();
+  const saved: Session[] = [];
+  const storage: SessionStorage = {
+    read: (cookie) => inner.read(cookie),
+    save(session) {
+      saved.push(session);
+      return inner.save(session);
+    },
+  };
+  return { storage, saved };
+}
+
+function appWith(storage: SessionStorage = createMemorySessionStorage()) {
+  const app = new Hono<SessionEnv>();
+  app.use(sessionMiddleware({
+    cookie: createCookie("sid", { secrets: [SECRET] }),
+    storage,
+  }));
+  // Hono's default error handler would print every expected error.
+  app.onError((error, c) =>
+    error instanceof HTTPException ? error.getResponse() : c.text("failed", 500)
+  );
+  app.get("/", (c) => c.text(String(c.var.session.get("user") ?? "nobody")));
+  app.post("/login", (c) => {
+    c.get("session").regenerateId(true);
+    c.get("session").set("user", "mj");
+    return c.redirect("/", 303);
+  });
+  return app;
+}
+
+function sessionCookie(response: Response): string | undefined {
+  return response.headers.getSetCookie().find((c) => c.startsWith("sid="));
+}
+
+/** The `name=value` pair of a Set-Cookie header, as a client sends it back. */
+function pairOf(setCookie: string | undefined): string {
+  assert.ok(setCookie, "the response sets the session cookie");
+  return setCookie.split(";")[0];
+}
+
+describe("hono", () => {
+  it("hono: a session keeps its values from one request to the next", async () => {
+    const app = appWith();
+    app.get("/count", (c) => {
+      const count = Number(c.var.session.get("count") ?? 0) + 1;
+      c.var.session.set("count", count);
+      return c.text(String(count));
+    });
+    const first = await app.request("/count");
+    assert.equal(await first.text(), "1");
+    const second = await app.request("/count", {
+      headers: { Cookie: pairOf(sessionCookie(first)) },
+    });
+    assert.equal(await second.text(), "2");
+  });
+
+  it("hono: a login regenerates the earlier session: its data moves to a new id and the old id is gone", async () => {
+    const app = appWith();
+    app.get("/count", (c) => {
+      const count = Number(c.var.session.get("count") ?? 0) + 1;
+      c.var.session.set("count", count);
+      return c.text(String(count));
+    });
+    const before = pairOf(sessionCookie(await app.request("/count")));
+    const login = await app.request("/login", {
+      method: "POST",
+      headers: { Cookie: before },
+    });
+    const after = pairOf(sessionCookie(login));
+    assert.notEqual(after, before, "the login gives the session a new id");
+    const counted = await app.request("/count", { headers: { Cookie: after } });
+    assert.equal(await counted.text(), "2", "the visits before login are kept");
+    const home = await app.request("/", { headers: { Cookie: after } });
+    assert.equal(await home.text(), "mj");
+    const old = await app.request("/", { headers: { Cookie: before } });
+    assert.equal(await old.text(), "nobody", "the pre-login id reads nothing");
+  });
+
+  it("hono: a redirect carries the cookie, from c.redirect or Response.redirect", async () => {
+    const app = appWith();
+    app.post("/immutable", (c) => {
+      c.var.session.set("user", "ada");
+      return Response.redirect("http://localhost/", 303);
+    });
+    for (const path of ["/login", "/immutable"]) {
+      const login = await app.request(path, { method: "POST" });
+      assert.equal(login.status, 303, path);
+      const home = await app.request("/", {
+        headers: { Cookie: pairOf(sessionCookie(login)) },
+      });
+      assert.match(await home.text(), /^(mj|ada)$/, path);
+    }
+  });
+
+  it("hono: a throwing handler sends no cookie and saves nothing", async () => {
+    const { storage, saved } = recordingStorage();
+    const app = appWith(storage);
+    app.post("/escalate", (c) => {
+      c.var.session.set("user", "admin");
+      throw new Error("the permission check failed after the change");
+    });
+    const login = await app.request("/login", { method: "POST" });
+    const cookie = pairOf(sessionCookie(login));
+    saved.length = 0;
+
+    const failed = await app.request("/escalate", {
+      method: "POST",
+      headers: { Cookie: cookie },
+    });
+    assert.equal(failed.status, 500);
+    assert.equal(sessionCookie(failed), undefined);
+    assert.equal(saved.length, 0);
+    const home = await app.request("/", { headers: { Cookie: cookie } });
+    assert.equal(await home.text(), "mj");
+  });
+
+  it("hono: an HTTPException from the handler saves nothing either", async () => {
+    const { storage, saved } = recordingStorage();
+    const app = appWith(storage);
+    app.get("/forbidden", (c) => {
+      c.var.session.set("user", "admin");
+      throw new HTTPException(403, { message: "no" });
+    });
+    const response = await app.request("/forbidden");
+    assert.equal(response.status, 403);
+    assert.equal(sessionCookie(response), undefined);
+    assert.equal(saved.length, 0);
+  });
+
+  it("hono: the handler's own cookies are kept, and its session cookie wins", async () => {
+    const app = appWith();
+    app.get("/theme", (c) => {
+      c.var.session.set("theme", "dark");
+      c.header("Set-Cookie", "theme=dark; Path=/", { append: true });
+      return c.text("ok");
+    });
+    app.get("/own", (c) => {
+      c.var.session.set("theme", "light");
+      c.header("Set-Cookie", "sid=handler-chosen; Path=/");
+      return c.text("ok");
+    });
+    const theme = await app.request("/theme");
+    const cookies = theme.headers.getSetCookie();
+    assert.equal(cookies.length, 2);
+    assert.ok(cookies.includes("theme=dark; Path=/"));
+    assert.ok(sessionCookie(theme));
+    const own = await app.request("/own");
+    assert.deepEqual(own.headers.getSetCookie(), [
+      "sid=handler-chosen; Path=/",
+    ]);
+  });
+
+  it("hono: a destroyed session clears the cookie", async () => {
+    const app = appWith();
+    app.post("/logout", (c) => {
+      c.var.session.destroy();
+      return c.body(null, 204);
+    });
+    const login = await app.request("/login", { method: "POST" });
+    const logout = await app.request("/logout", {
+      method: "POST",
+      headers: { Cookie: pairOf(sessionCookie(login)) },
+    });
+    assert.match(sessionCookie(logout) ?? "", /^sid=[^;]*; Max-Age=0;/);
+  });
+
+  it("hono: an unchanged session sends no cookie", async () => {
+    const response = await appWith().request("/");
+    assert.equal(await response.text(), "nobody");
+    assert.equal(sessionCookie(response), undefined);
+  });
+});
