@@ -16,6 +16,8 @@ import {
 } from "./postgres_storage.ts";
 import type { Session, SessionStorage } from "./session.ts";
 import { testSessionStorage } from "./conformance/mod.ts";
+import { readFileSync } from "node:fs";
+import { repoPath } from "./testing/repo_root.ts";
 
 let server: PostgresServer;
 let pool: pg.Pool;
@@ -169,6 +171,11 @@ describe("postgres store", () => {
     );
     // The key, the expiry, the per-user index and the rows without expiry.
     assert.equal(created.length, 4);
+  });
+
+  it("postgres store: the README prints the SQL that postgresSessionTableSql gives", () => {
+    const readme = readFileSync(repoPath("README.md"), "utf8");
+    assert.ok(readme.includes("```sql\n" + postgresSessionTableSql() + "```"));
   });
 
   it("postgres store: servers that start at once on a missing table all work", async () => {

@@ -130,20 +130,15 @@ export interface RedisSessionStorage extends SessionStorage, SessionIndex {}
 
 // A save, in one round trip: writes KEYS[1] only if it still holds the
 // text the save read (ARGV[3] "1" and ARGV[4]) or, for a new session, holds
-// nothing (ARGV[3] "0"); with KEYS[2], the id regenerateId(true) replaced,
-// deletes it only if it too still holds what was read (ARGV[5], ARGV[6]).
-// The version of a record is its text: every write has a new expiry in it.
-// Returns 1 when it wrote, 0 when a check failed and nothing changed.
+// nothing (ARGV[3] "0"). The version of a record is its text: every write
+// has a new expiry in it. Returns 1 when it wrote, 0 when the check failed
+// and nothing changed.
 const COMPARE_AND_SET = `
-local function holds(key, exists, text)
-  local current = redis.call("GET", key)
-  if exists == "0" then return current == false end
-  return current == text
-end
-if not holds(KEYS[1], ARGV[3], ARGV[4]) then return 0 end
-if KEYS[2] then
-  if not holds(KEYS[2], ARGV[5], ARGV[6]) then return 0 end
-  redis.call("DEL", KEYS[2])
+local current = redis.call("GET", KEYS[1])
+if ARGV[3] == "0" then
+  if current ~= false then return 0 end
+elseif current ~= ARGV[4] then
+  return 0
 end
 if ARGV[2] == "" then
   redis.call("SET", KEYS[1], ARGV[1])
@@ -151,6 +146,12 @@ else
   redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2])
 end
 return 1
+`;
+
+// Deletes KEYS[1] only if it still holds ARGV[1]; returns 1 when it did.
+const DELETE_IF_UNCHANGED = `
+if redis.call("GET", KEYS[1]) ~= ARGV[1] then return 0 end
+return redis.call("DEL", KEYS[1])
 `;
 
 // Adds a session to a user's index, a hash from handle to id (KEYS[1],
@@ -170,15 +171,9 @@ end
 return 1
 `;
 
-// A script's text carries no keys, so these run through EVAL too: the
-// client needs no other commands.
+// These run through EVAL too, so that the client needs no other commands.
 const INDEX_LIST = `return redis.call("HVALS", KEYS[1])`;
 const INDEX_REMOVE = `return redis.call("HDEL", KEYS[1], unpack(ARGV))`;
-// Deletes an expired record read found, only if it still holds that text.
-const DISCARD = `
-if redis.call("GET", KEYS[1]) == ARGV[1] then redis.call("DEL", KEYS[1]) end
-return 1
-`;
 
 /** Milliseconds from now to `expires`, as a Redis PX argument ("" for never). */
 function pxUntil(expires: number | null): string {
@@ -197,17 +192,20 @@ function versionArguments(version: unknown): [string, string] {
  * `prefix` followed by the session id, holding the session as JSON.
  *
  * Every save is one `EVAL` of a Lua script that writes only if the key still
- * holds what `read` saw, and deletes the old id after `regenerateId(true)`
- * in the same script: overlapping requests never see half a save and lose
- * no update (see the README's "Overlapping requests"). The old id and the
- * new one are both passed as `KEYS`; on Redis Cluster they must hash to one
- * slot, which random ids do not, so `regenerateId(true)` is refused there
- * with `CROSSSLOT`. The store never scans keys.
+ * holds what `read` saw: overlapping requests never see half a save and
+ * lose no update (see the README's "Overlapping requests"). Every command
+ * touches one key, so the store works on Redis Cluster as it is, through
+ * node-redis's `createCluster()`: after `regenerateId(true)`, the save
+ * writes the new id first and then deletes the old one if it is unchanged
+ * (or takes the new one back if it changed), so that a crash in between
+ * leaves the client its session from before, never none. The store never
+ * scans keys.
  *
  * With `indexBy`, each user has a hash under `prefix` + `user:` + a hash of
  * the user value, from session handle to id, kept until the user's last
  * session may expire: one more `EVAL` per save of a session that names a
- * user; listing reads that hash and those sessions' keys only.
+ * user; listing reads that hash and those sessions' keys only. Each of
+ * these touches one key, so the index works on Redis Cluster too.
  * When Redis cannot be reached, `read` and `save` reject with an error
  * naming the store.
  *
@@ -266,7 +264,18 @@ export function createRedisSessionStorage(
     "Check that the Redis client is connected and the server is reachable.",
   );
 
+  const deleteIfUnchanged = (key: string, text: string) =>
+    command(
+      "delete a replaced session from Redis",
+      () =>
+        client.eval(DELETE_IF_UNCHANGED, { keys: [key], arguments: [text] }),
+    );
+
   return createServerSessionStorage({
+    // A lone surrogate has no UTF-8 form: it would share a key with other
+    // ids, and node-redis's cluster client computes a slot for it that the
+    // server does not, then gives up after "Too many Cluster redirections".
+    accepts: (id) => !/\p{Cs}/u.test(id),
     async load(id) {
       const text = await command(
         "read a session from Redis",
@@ -275,32 +284,42 @@ export function createRedisSessionStorage(
       return typeof text === "string" ? { text, version: text } : undefined;
     },
     async write({ id, text, expires, expected, oldId, oldExpected }) {
-      const keys = [prefix + id];
-      const args = [text, pxUntil(expires), ...versionArguments(expected)];
-      if (oldId !== undefined) {
-        keys.push(prefix + oldId);
-        args.push(...versionArguments(oldExpected));
-      }
+      const key = prefix + id;
       const written = await command(
         "write a session to Redis",
-        () => client.eval(COMPARE_AND_SET, { keys, arguments: args }),
+        () =>
+          client.eval(COMPARE_AND_SET, {
+            keys: [key],
+            arguments: [text, pxUntil(expires), ...versionArguments(expected)],
+          }),
       );
-      return Number(written) === 1;
+      if (Number(written) !== 1) return false;
+      if (oldId === undefined) return true;
+      // Two ids hash to different Redis Cluster slots, which one script
+      // cannot both touch: the old id goes only once the new one is
+      // written, and only if no other save changed it since it was read.
+      const deleted = await deleteIfUnchanged(
+        prefix + oldId,
+        oldExpected as string,
+      );
+      if (Number(deleted) === 1) return true;
+      // It changed or went: take the new id back, and let the flow retry
+      // on what the old id holds now.
+      await deleteIfUnchanged(key, text);
+      return false;
     },
-    delete(ids) {
-      const keys = ids.map((id) => prefix + id);
-      return command(
-        "delete a session from Redis",
-        () => client.del(keys.length === 1 ? keys[0] : keys),
-      );
+    async delete(ids) {
+      // One key per command: on Redis Cluster, two ids live in two slots.
+      for (const id of ids) {
+        await command(
+          "delete a session from Redis",
+          () => client.del(prefix + id),
+        );
+      }
     },
     // Redis deletes expired keys by itself, but not a key written without
     // an expiry, which a ttl or maxLifetime turned on since makes expired.
-    discard: (id, version) =>
-      client.eval(DISCARD, {
-        keys: [prefix + id],
-        arguments: [String(version)],
-      }),
+    discard: (id, version) => deleteIfUnchanged(prefix + id, String(version)),
     index: {
       add: (user, handle, id, expires) =>
         command("index a session in Redis", () =>

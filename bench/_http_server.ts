@@ -4,13 +4,15 @@
 //
 // Usage: deno run -A bench/_http_server.ts MODE [folder]
 //
-// Modes: bare; cookie and fs, a visit counter that changes the session on
+// Modes: bare; cookie, fs and sqlite, a visit counter that changes the session on
 // every request; cookie-read, a page that only reads the session.
 
 import { withSession } from "../middleware.ts";
 import { createCookie } from "../cookie.ts";
 import { createCookieSessionStorage } from "../cookie_storage.ts";
 import { createFsSessionStorage } from "../fs_storage.ts";
+import { createSqliteSessionStorage } from "../sqlite_storage.ts";
+import { DatabaseSync } from "node:sqlite";
 import { MAX_AGE, SECRET, SESSION_DATA } from "./_fixtures.ts";
 
 const [mode, folder] = Deno.args;
@@ -30,11 +32,13 @@ function handlerFor(mode: string): Deno.ServeHandler {
     ? createCookieSessionStorage()
     : mode === "fs"
     ? createFsSessionStorage(folder)
+    : mode === "sqlite"
+    ? createSqliteSessionStorage(new DatabaseSync(`${folder}/sessions.db`))
     : undefined;
   if (storage === undefined) {
     throw new Error(
-      `_http_server: unknown mode "${mode}"; use bare, cookie, cookie-read ` +
-        "or fs",
+      `_http_server: unknown mode "${mode}"; use bare, cookie, cookie-read, ` +
+        "fs or sqlite",
     );
   }
   const counts = mode !== "cookie-read";

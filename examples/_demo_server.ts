@@ -41,6 +41,7 @@ const DEMO_VARIABLES = [
   "SESSION_SECRET",
   "SESSION_STORE",
   "SESSION_DIR",
+  "SESSION_DB",
 ];
 
 function spawnDemo(runtime: Runtime, env: Record<string, string>) {

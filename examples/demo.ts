@@ -11,20 +11,25 @@
 //   HOST            the address to listen on (default 127.0.0.1)
 //   SESSION_SECRET  the cookie secret, 32 bytes or more; several separated by
 //                   commas rotate secrets: the first signs, all verify
-//   SESSION_STORE   fs (default), cookie or memory
+//   SESSION_STORE   fs (default), sqlite, cookie or memory
 //   SESSION_DIR     the fs store's folder (default .tmp/demo-sessions)
+//   SESSION_DB      the sqlite store's database file (default
+//                   .tmp/demo-sessions.db); node:sqlite opens it
 //   NODE_ENV        "production" turns on production mode: the cookie is
 //                   Secure and named __Host-sid (so no sibling subdomain can
 //                   set one in its place), a refused forgery's 403 gives no
 //                   reason, and the demo refuses to start without
 //                   SESSION_SECRET instead of using a development secret
 
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { createCookie } from "../cookie.ts";
 import { createCookieSessionStorage } from "../cookie_storage.ts";
 import { createFsSessionStorage } from "../fs_storage.ts";
 import { createMemorySessionStorage } from "../memory_storage.ts";
+import { createSqliteSessionStorage } from "../sqlite_storage.ts";
 import type { SessionIndex, SessionStorage } from "../session.ts";
 import { createDemoApp } from "./demo_app.ts";
 
@@ -34,7 +39,7 @@ const DEVELOPMENT_SECRET =
   "development secret of the @x/session demo, not secret";
 const SESSION_TTL = 60 * 60 * 24; // a day of inactivity, in seconds
 const SESSION_MAX_LIFETIME = 60 * 60 * 24 * 30; // 30 days, however active
-// The session value the per-user index of the fs and memory stores is
+// The session value the per-user index of the server-side stores is
 // keyed by: the "Your sessions" page lists a user's sessions with it.
 const INDEX_BY = "user";
 
@@ -54,7 +59,7 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-function configure() {
+async function configure() {
   const env = process.env;
   const production = env.NODE_ENV === "production";
   const secrets = (env.SESSION_SECRET ?? "").split(",").filter((s) => s);
@@ -89,6 +94,17 @@ function configure() {
       indexBy: INDEX_BY,
     });
     where = ` in ${directory}`;
+  } else if (store === "sqlite") {
+    const file = env.SESSION_DB ||
+      fileURLToPath(new URL("../.tmp/demo-sessions.db", import.meta.url));
+    mkdirSync(dirname(file), { recursive: true });
+    // Imported only when chosen: the other stores need no SQLite.
+    const { DatabaseSync } = await import("node:sqlite");
+    storage = index = createSqliteSessionStorage(new DatabaseSync(file), {
+      ...lifetimes,
+      indexBy: INDEX_BY,
+    });
+    where = ` in ${file}`;
   } else if (store === "cookie") {
     storage = createCookieSessionStorage(lifetimes);
   } else if (store === "memory") {
@@ -97,7 +113,7 @@ function configure() {
       indexBy: INDEX_BY,
     });
   } else {
-    fail(`SESSION_STORE is "${store}"; use fs, cookie or memory.`);
+    fail(`SESSION_STORE is "${store}"; use fs, sqlite, cookie or memory.`);
   }
 
   const port = Number(env.PORT ?? 8000);
@@ -135,7 +151,7 @@ function configure() {
 async function main() {
   let config;
   try {
-    config = configure();
+    config = await configure();
   } catch (error) {
     fail((error as Error).message);
   }

@@ -188,6 +188,29 @@ describe("the demo", () => {
     });
   }
 
+  it("node: with the sqlite store, a login survives a restart", async () => {
+    const folder = mkdtempSync(join(tmpdir(), "x-session-demo-sqlite-"));
+    try {
+      const env = {
+        SESSION_STORE: "sqlite",
+        SESSION_DB: join(folder, "sessions.db"),
+        SESSION_SECRET: SECRET,
+      };
+      const client = await withDemoClient(env, async (client, demo) => {
+        await client.post("/login", { username: "ada" });
+        assert.equal((await client.home()).user, "ada");
+        assert.match(demo.output().stdout, /sqlite store in .*sessions\.db/);
+      });
+      await withDemoClient(env, async (restarted) => {
+        restarted.jar = client.jar;
+        const page = await restarted.home();
+        assert.deepEqual([page.user, page.visits], ["ada", 2]);
+      });
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
   it("node: with the cookie store, sessions survive a restart and a secret rotation", async () => {
     const env = { SESSION_STORE: "cookie", SESSION_SECRET: SECRET };
     const client = await withDemoClient(env, async (client, demo) => {

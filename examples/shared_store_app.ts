@@ -5,12 +5,16 @@
 //
 //   SESSION_STORE=redis REDIS_URL=redis://127.0.0.1:6379 deno run -A examples/shared_store_app.ts
 //   SESSION_STORE=kv KV_PATH=.tmp/sessions.sqlite deno run -A --unstable-kv examples/shared_store_app.ts
-//   SESSION_STORE=postgres POSTGRES_URL=postgres://127.0.0.1/app deno run -A examples/shared_store_app.ts
 //   SESSION_STORE=fs SESSION_DIR=.tmp/shared-sessions deno run -A examples/shared_store_app.ts
+//   SESSION_STORE=postgres POSTGRES_URL=postgres://127.0.0.1/app deno run -A examples/shared_store_app.ts
+//   SESSION_STORE=redis-cluster REDIS_CLUSTER_NODES=redis://127.0.0.1:7000,redis://127.0.0.1:7001 deno run -A examples/shared_store_app.ts
 //
 // Environment variables:
-//   SESSION_STORE   redis, kv, postgres, or fs (servers on one machine sharing a folder)
+//   SESSION_STORE   redis, redis-cluster, kv, postgres, or fs (servers on one
+//                   machine sharing a folder)
 //   REDIS_URL       the Redis server, for the redis store
+//   REDIS_CLUSTER_NODES  comma-separated URLs of Redis Cluster nodes (one is
+//                   enough: the client finds the others), for redis-cluster
 //   KV_PATH         the Deno KV database file, for the kv store
 //   POSTGRES_URL    the PostgreSQL database, for the postgres store
 //   SESSION_DIR     the sessions folder, for the fs store
@@ -32,7 +36,7 @@
 // Once it listens, it prints one line: "listening on http://HOST:PORT/".
 
 import process from "node:process";
-import { createClient } from "redis";
+import { createClient, createCluster } from "redis";
 import pg from "pg";
 import { createCookie } from "../cookie.ts";
 import { withSession } from "../middleware.ts";
@@ -62,6 +66,16 @@ async function openStorage(): Promise<SessionStorage> {
     await client.connect();
     return createRedisSessionStorage(client, { ttl });
   }
+  if (store === "redis-cluster") {
+    const nodes = process.env.REDIS_CLUSTER_NODES ??
+      fail("REDIS_CLUSTER_NODES is not set.");
+    const cluster = createCluster({
+      rootNodes: nodes.split(",").map((url) => ({ url })),
+    });
+    cluster.on("error", (error) => console.error(`redis cluster: ${error}`));
+    await cluster.connect();
+    return createRedisSessionStorage(cluster, { ttl });
+  }
   if (store === "kv") {
     const path = process.env.KV_PATH ?? fail("KV_PATH is not set.");
     return createKvSessionStorage(await openKv(path), { ttl });
@@ -77,8 +91,8 @@ async function openStorage(): Promise<SessionStorage> {
     return createFsSessionStorage(dir, { ttl });
   }
   fail(
-    'SESSION_STORE must be "redis", "kv", "postgres" or "fs", got ' +
-      `${JSON.stringify(store)}.`,
+    'SESSION_STORE must be "redis", "redis-cluster", "kv", "postgres" or ' +
+      `"fs", got ${JSON.stringify(store)}.`,
   );
 }
 

@@ -21,6 +21,8 @@ export interface ClusterNode {
   url: string;
   /** Sends `signal` to the process: SIGKILL to crash it, SIGSTOP to freeze it. */
   signal(signal: "SIGKILL" | "SIGSTOP" | "SIGCONT"): void;
+  /** Whether it was sent SIGKILL. */
+  killed: boolean;
   /** Runs one command through redis-cli and resolves to its output. */
   command(...args: string[]): Promise<string>;
 }
@@ -31,7 +33,10 @@ export interface RedisCluster {
   nodes: ClusterNode[];
   /** `{ url }` of each node, for node-redis's `createCluster({ rootNodes })`. */
   rootNodes: { url: string }[];
-  /** Resolves once every node reports `cluster_state:ok` and its replicas are in sync. */
+  /**
+   * Resolves once every node not killed reports `cluster_state:ok`, and
+   * every replica is in sync with its master.
+   */
   waitUntilHealthy(): Promise<void>;
   /** Stops every node and removes their folders. */
   stop(): Promise<void>;
@@ -63,15 +68,16 @@ export async function startRedisCluster(
   const nodes: ClusterNode[] = [];
   // A test run that dies before `stop` must not leave servers behind.
   const killAll = () => {
-    for (const { child } of children) child.kill("SIGKILL");
+    for (const { child } of children) signal(child, "SIGKILL");
   };
   process.once("exit", killAll);
   const stop = async () => {
     process.removeListener("exit", killAll);
     for (const { child, exited } of children) {
       if (child.exitCode === null && child.signalCode === null) {
-        child.kill("SIGCONT");
-        child.kill("SIGKILL");
+        // A frozen node must wake to die.
+        signal(child, "SIGCONT");
+        signal(child, "SIGKILL");
       }
       await exited;
     }
@@ -107,12 +113,17 @@ export async function startRedisCluster(
         child.once("error", () => resolve());
       });
       children.push({ child, exited });
-      nodes.push({
+      const node: ClusterNode = {
         port,
         url: `redis://127.0.0.1:${port}`,
-        signal: (signal) => child.kill(signal),
+        killed: false,
+        signal(name) {
+          if (name === "SIGKILL") node.killed = true;
+          signal(child, name);
+        },
         command: (...args) => cli(port, args),
-      });
+      };
+      nodes.push(node);
     }
     for (const node of nodes) await until(() => answersPing(node.port));
     await run(REDIS_CLI, [
@@ -127,7 +138,7 @@ export async function startRedisCluster(
       nodes,
       rootNodes: nodes.map(({ url }) => ({ url })),
       async waitUntilHealthy() {
-        for (const node of nodes) {
+        for (const node of nodes.filter((node) => !node.killed)) {
           await until(async () =>
             (await node.command("CLUSTER", "INFO")).includes(
               "cluster_state:ok",
@@ -154,6 +165,18 @@ export async function startRedisCluster(
         "with `apt-get install redis-server redis-tools`.",
       { cause: error },
     );
+  }
+}
+
+// process.kill, not child.kill: Deno's child.kill sends nothing once it has
+// sent a signal, and a node may get SIGSTOP, SIGCONT, then SIGKILL.
+function signal(child: ChildProcess, name: NodeJS.Signals): void {
+  if (child.pid === undefined || child.exitCode !== null) return;
+  if (child.signalCode !== null) return;
+  try {
+    process.kill(child.pid, name);
+  } catch {
+    // It has exited in the meantime.
   }
 }
 
