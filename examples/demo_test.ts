@@ -197,6 +197,7 @@ describe("the demo", () => {
         SESSION_SECRET: SECRET,
       };
       const client = await withDemoClient(env, async (client, demo) => {
+        await client.home(); // the login form's CSRF token
         await client.post("/login", { username: "ada" });
         assert.equal((await client.home()).user, "ada");
         assert.match(demo.output().stdout, /sqlite store in .*sessions\.db/);
@@ -204,7 +205,7 @@ describe("the demo", () => {
       await withDemoClient(env, async (restarted) => {
         restarted.jar = client.jar;
         const page = await restarted.home();
-        assert.deepEqual([page.user, page.visits], ["ada", 2]);
+        assert.deepEqual([page.user, page.visits], ["ada", 3]);
       });
     } finally {
       rmSync(folder, { recursive: true, force: true });
