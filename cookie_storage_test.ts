@@ -91,4 +91,5 @@ testSessionStorage({
   maxLifetime: 1,
   // Base64url of a record this size stays under a browser's 4096 bytes.
   maxValueBytes: 3000,
+  cookieSafeValues: true,
 });

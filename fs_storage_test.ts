@@ -345,4 +345,5 @@ testSessionStorage({
   },
   ttl: 0.5,
   maxValueBytes: 1_000_000,
+  cookieSafeValues: true,
 });

@@ -262,8 +262,8 @@ conformance(
 );
 
 function conformance(name: string, path: () => string) {
-  const databases = new WeakMap<SessionStorage, TestKv>();
-  const paths = new WeakMap<SessionStorage, string>();
+  const databases = new WeakMap<object, TestKv>();
+  const paths = new WeakMap<object, string>();
   const opened = async (file: string, options: KvSessionStorageOptions) => {
     const kv = await openKv(file);
     const storage = createKvSessionStorage(kv, options);
@@ -286,6 +286,7 @@ function conformance(name: string, path: () => string) {
     ttl: 0.5,
     // Deno KV's limit is 65536 bytes per value, record fields included.
     maxValueBytes: 65_000,
+    cookieSafeValues: true,
   });
 }
 

@@ -78,4 +78,5 @@ testSessionStorage({
   maxLifetime: 1,
   index: true,
   maxValueBytes: 1_000_000,
+  cookieSafeValues: true,
 });

@@ -54,6 +54,25 @@ export type SessionData<
  * client's cookie into a {@linkcode Session}; `save` persists it and says what
  * the client's cookie must become.
  *
+ * Beyond the two methods' own documentation, every store keeps these rules,
+ * which the conformance suite (`@x/session/conformance`) checks:
+ * - New sessions get ids no one can guess, and `read` never adopts a cookie
+ *   value no `save` returned as the id (a server-side store by default; an
+ *   option such as `useUnknownIds` may allow it).
+ * - `save` resolves to `null` when the session did not change and no renewal
+ *   is due, so an untouched request sends no cookie.
+ * - `save` writes the session under its current `id`, deletes the record of
+ *   `deleteId` when set (destroyed or not), and keeps the old id's record
+ *   otherwise, for clients that retry with it.
+ * - Values read back exactly as JSON wrote them, flash values reach exactly
+ *   the next request, and no two reads, nor a read and a saved session,
+ *   share an object.
+ * - A save is atomic: a read meanwhile sees the old or the new record, and
+ *   overlapping saves of one session never leave a mix of them.
+ * - A store with a ttl ends a session unused for that long, and renews one
+ *   in use: after any `save`, changed or not, the session lives at least
+ *   half its ttl.
+ *
  * @example A storage used for one request
  * ```ts
  * import type { SessionStorage } from "@x/session/session";

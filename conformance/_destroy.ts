@@ -15,6 +15,7 @@ export function destroyRules(dataInCookie: boolean): Rule[] {
   const rules: Rule[] = [
     {
       rule: "save returns an empty string for a destroyed session",
+      cause: "save does not check session.destroyed, or answers null for it.",
       async check(storage) {
         const { cookie } = await store(storage, { user: "mj" });
         const logout = await request(storage, cookie, (session) => {
@@ -30,6 +31,7 @@ export function destroyRules(dataInCookie: boolean): Rule[] {
     {
       rule:
         "save returns an empty string for a session destroyed before it was ever saved",
+      cause: "save does not check session.destroyed before its other checks.",
       async check(storage) {
         const session = await readSession(storage, null);
         session.set("user", "mj");
@@ -39,6 +41,7 @@ export function destroyRules(dataInCookie: boolean): Rule[] {
     },
     {
       rule: "after destroy, the client carries on with a new session",
+      cause: "a later read reuses the destroyed session's id or data.",
       async check(storage) {
         const first = await store(storage, { user: "mj" });
         const logout = await request(storage, first.cookie, (session) => {
@@ -58,6 +61,8 @@ export function destroyRules(dataInCookie: boolean): Rule[] {
     },
     {
       rule: "destroying one session leaves other sessions intact",
+      cause:
+        "destroy deletes more than the session's own record (a prefix, a whole table).",
       async check(storage) {
         const kept = await store(storage, { user: "ada" });
         const gone = await store(storage, { user: "mj" });
@@ -72,6 +77,8 @@ export function destroyRules(dataInCookie: boolean): Rule[] {
   rules.push(
     {
       rule: "a destroyed session's old cookie reads as a new session",
+      cause:
+        'save answers "" for a destroyed session without deleting its record.',
       async check(storage) {
         const first = await store(storage, { user: "mj" });
         await request(storage, first.cookie, (session) => session.destroy());
@@ -92,17 +99,23 @@ export function destroyRules(dataInCookie: boolean): Rule[] {
       },
     },
     {
-      rule: "destroy() after regenerateId() deletes the original id too",
+      rule: "destroy() after regenerateId(true) deletes the original id too",
+      cause:
+        "save of a destroyed session deletes session.id but not session.deleteId.",
       async check(storage) {
         const first = await store(storage, { user: "mj" });
+        // regenerateId(true): after a plain regenerateId(), whether the
+        // session asks its store to delete the original id is the session
+        // class's business, not the store's.
         await request(storage, first.cookie, (session) => {
-          session.regenerateId();
+          session.regenerateId(true);
           session.destroy();
         });
         assertNewSession(
           await readSession(storage, first.cookie),
           first.cookie,
-          "read of the original id of a regenerated, then destroyed session",
+          "read of the original id of a session given a new id with " +
+            "regenerateId(true), then destroyed",
           first.session.id,
         );
       },

@@ -2,7 +2,7 @@
 // object is shared between requests.
 
 import assert from "node:assert/strict";
-import type { SessionStorage } from "../session.ts";
+import type { SessionStorage } from "./_harness.ts";
 import {
   readSession,
   request,
@@ -48,6 +48,8 @@ export function fidelityRules(maxValueBytes: number): Rule[] {
   return [
     {
       rule: "strings, numbers and booleans read back unchanged",
+      cause:
+        "values are stored as text without JSON, or numbers lose precision in the database.",
       async check(storage) {
         await roundTrip(storage, {
           text: "hello",
@@ -68,6 +70,7 @@ export function fidelityRules(maxValueBytes: number): Rule[] {
     },
     {
       rule: "null inside arrays and objects reads back unchanged",
+      cause: "the encoding drops null or turns it into undefined.",
       async check(storage) {
         await roundTrip(storage, {
           list: [null, 1, null],
@@ -77,6 +80,8 @@ export function fidelityRules(maxValueBytes: number): Rule[] {
     },
     {
       rule: "nested objects and arrays read back unchanged",
+      cause:
+        "the encoding keeps only a few levels, or flattens nested objects.",
       async check(storage) {
         await roundTrip(storage, {
           user: {
@@ -91,6 +96,8 @@ export function fidelityRules(maxValueBytes: number): Rule[] {
     },
     {
       rule: "empty strings, arrays and objects read back unchanged",
+      cause:
+        "the encoding drops empty strings, arrays, objects or keys, or turns them into null.",
       async check(storage) {
         await roundTrip(storage, {
           emptyString: "",
@@ -103,6 +110,8 @@ export function fidelityRules(maxValueBytes: number): Rule[] {
     },
     {
       rule: "unicode text, astral plane included, reads back unchanged",
+      cause:
+        "text is stored in an encoding that loses characters outside the BMP (latin1, MySQL utf8mb3).",
       async check(storage) {
         await roundTrip(storage, {
           accents: "héllo wörld",
@@ -117,6 +126,8 @@ export function fidelityRules(maxValueBytes: number): Rule[] {
     },
     {
       rule: "control characters, quotes and backslashes read back unchanged",
+      cause:
+        "the encoding strips or escapes control characters, quotes or backslashes.",
       async check(storage) {
         await roundTrip(storage, {
           whitespace: "tab\tnewline\ncarriage\rend",
@@ -133,6 +144,8 @@ export function fidelityRules(maxValueBytes: number): Rule[] {
     {
       rule:
         "keys like __proto__ and constructor stay plain data, with no prototype pollution",
+      cause:
+        'values are copied with plain assignment or Object.assign, which turns "__proto__" into a prototype, or the store strips such keys.',
       async check(storage) {
         const payload = JSON.parse(
           '{"__proto__": {"polluted": "yes"}, "constructor": ' +
@@ -171,6 +184,7 @@ export function fidelityRules(maxValueBytes: number): Rule[] {
     },
     {
       rule: "a thousand values in one session read back unchanged",
+      cause: "the store caps the number of keys.",
       async check(storage) {
         const values: Record<string, unknown> = {};
         for (let i = 0; i < 1000; i++) values[`key${i}`] = { i, text: `v${i}` };
@@ -179,12 +193,15 @@ export function fidelityRules(maxValueBytes: number): Rule[] {
     },
     {
       rule: `a session of ${maxValueBytes} bytes of JSON reads back unchanged`,
+      cause:
+        "the store caps a session below maxValueBytes, or counts characters instead of bytes.",
       async check(storage) {
         await roundTrip(storage, valuesOfSize(maxValueBytes));
       },
     },
     {
       rule: "flash values of every JSON type read back unchanged",
+      cause: "flash values go through another, lossier encoding than values.",
       async check(storage) {
         const flashed = {
           text: "Saved 😀",
@@ -204,6 +221,8 @@ export function fidelityRules(maxValueBytes: number): Rule[] {
     },
     {
       rule: "a value changed after save does not change the stored session",
+      cause:
+        "the store keeps the session's objects instead of a serialized copy.",
       async check(storage) {
         const user = { name: "mj", roles: ["admin"] };
         const { cookie } = await store(storage, { user });
@@ -218,6 +237,7 @@ export function fidelityRules(maxValueBytes: number): Rule[] {
     },
     {
       rule: "two reads of one session share no objects",
+      cause: "read hands out the stored objects instead of a copy.",
       async check(storage) {
         const { cookie } = await store(storage, {
           user: { name: "mj", roles: ["admin"] },

@@ -17,6 +17,8 @@ export function fixationRules(dataInCookie: boolean): Rule[] {
   const rules: Rule[] = [
     {
       rule: "a cookie value no save returned is never adopted as the id",
+      cause:
+        "read passes the client's value to createSession when it finds nothing (useUnknownIds on by default).",
       async check(storage) {
         for (const planted of ["attacker-chosen-id", createSessionId()]) {
           const session = await readSession(storage, planted);
@@ -33,6 +35,7 @@ export function fixationRules(dataInCookie: boolean): Rule[] {
     },
     {
       rule: "regenerateId() gives a new id and keeps the data",
+      cause: "save writes under the id that was read instead of session.id.",
       async check(storage) {
         const index = await request(storage, null, (session) => {
           session.set("visits", 1);
@@ -52,6 +55,8 @@ export function fixationRules(dataInCookie: boolean): Rule[] {
     {
       rule:
         "regenerateId() keeps the old id readable, with its old data, for clients that retry with it",
+      cause:
+        "save deletes the id it read even when the session asked for no deletion (session.deleteId is undefined).",
       async check(storage) {
         const index = await request(storage, null, (session) => {
           session.set("visits", 1);
@@ -72,6 +77,8 @@ export function fixationRules(dataInCookie: boolean): Rule[] {
     },
     {
       rule: "regenerateId(true) keeps the data under the new id",
+      cause:
+        "save writes under the old id, or deletes session.deleteId after writing.",
       async check(storage) {
         const first = await store(storage, { user: "mj" });
         const login = await request(storage, first.cookie, (session) => {
@@ -91,6 +98,8 @@ export function fixationRules(dataInCookie: boolean): Rule[] {
   rules.push(
     {
       rule: "an id the store does not hold is never adopted, even after a save",
+      cause:
+        "read adopts an unknown id, or save writes under a cookie value it never issued.",
       async check(storage) {
         const planted = createSessionId();
         const session = await readSession(storage, planted);
@@ -106,6 +115,7 @@ export function fixationRules(dataInCookie: boolean): Rule[] {
     },
     {
       rule: "regenerateId(true) deletes the old session's data",
+      cause: "save ignores session.deleteId.",
       async check(storage) {
         const first = await store(storage, { user: "mj" });
         await request(storage, first.cookie, (session) => {
@@ -122,6 +132,8 @@ export function fixationRules(dataInCookie: boolean): Rule[] {
     {
       rule:
         "regenerateId(true) called twice in one request deletes the original id",
+      cause:
+        "save deletes the id of the last regeneration only; session.deleteId names the original id.",
       async check(storage) {
         const first = await store(storage, { user: "mj" });
         const login = await request(storage, first.cookie, (session) => {

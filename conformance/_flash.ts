@@ -6,6 +6,8 @@ import { readSession, request, type Rule } from "./_harness.ts";
 export const flashRules: Rule[] = [
   {
     rule: "a flash value is visible in the next request",
+    cause:
+      "save drops the flash values for the next request (session.data[1] in @x/session), or read does not hand them to the session.",
     async check(storage) {
       const submit = await request(storage, null, (session) => {
         session.flash("message", "Saved!");
@@ -17,6 +19,8 @@ export const flashRules: Rule[] = [
   },
   {
     rule: "a flash value is gone in the request after the next one",
+    cause:
+      "the flash values read are written back; save must store only those set in this request.",
     async check(storage) {
       let cookie: string | null = null;
       const seen: unknown[] = [];
@@ -37,6 +41,8 @@ export const flashRules: Rule[] = [
   },
   {
     rule: "flash values and regular values live side by side",
+    cause:
+      "values and flash values share one map, so one overwrites the other.",
     async check(storage) {
       const submit = await request(storage, null, (session) => {
         session.set("user", "mj");
@@ -52,6 +58,8 @@ export const flashRules: Rule[] = [
   },
   {
     rule: "a flash value set again in the next request is seen once more",
+    cause:
+      "the store keeps the flash value it read instead of the one set in this request.",
     async check(storage) {
       const first = await request(storage, null, (session) => {
         session.flash("message", "one");
@@ -68,6 +76,8 @@ export const flashRules: Rule[] = [
   },
   {
     rule: "a flash value set before regenerateId() is seen under the new id",
+    cause:
+      "save writes the flash values under the old id, or drops them when the id changes.",
     async check(storage) {
       const first = await request(storage, null, (session) => {
         session.set("user", "mj");

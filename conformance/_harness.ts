@@ -4,7 +4,12 @@
 
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Session, SessionStorage } from "../session.ts";
+import { describeValue } from "../_describe.ts";
+import type { SessionLike, SessionStorageLike } from "./mod.ts";
+
+type Session = SessionLike;
+type SessionStorage = SessionStorageLike;
+export type { Session, SessionStorage };
 
 /** The suite's options once validated and defaulted. */
 export interface SuiteOptions {
@@ -13,14 +18,19 @@ export interface SuiteOptions {
   /** Seconds handed to `create` by the expiry rules; undefined: no expiry rules. */
   ttl: number | undefined;
   maxValueBytes: number;
+  cookieSafeValues: boolean;
 }
 
 /** One rule a store must follow, checked against a fresh storage. */
 export interface Rule {
   /** The rule as a sentence, e.g. "save returns null for an untouched session". */
   rule: string;
+  /** The usual cause of a failure, for the failure message and the README. */
+  cause: string;
   /** Whether the rule needs a storage created with the `ttl` option. */
   ttl?: boolean;
+  /** The milliseconds the case may take, when more than the suite's minute. */
+  timeout?: number;
   check(storage: SessionStorage, options: SuiteOptions): Promise<void>;
 }
 
@@ -51,6 +61,19 @@ export async function request(
   return { session, saved, cookie: next };
 }
 
+/** The members of a session the suite calls, with their `typeof`. */
+const SESSION_MEMBERS = {
+  id: "string",
+  size: "number",
+  get: "function",
+  has: "function",
+  set: "function",
+  unset: "function",
+  flash: "function",
+  regenerateId: "function",
+  destroy: "function",
+} as const;
+
 /** `storage.read`, failing with a clear message when it rejects or gives no session. */
 export async function readSession(
   storage: SessionStorage,
@@ -62,19 +85,35 @@ export async function readSession(
   } catch (error) {
     assert.fail(
       `read(${describeValue(cookie)}) must resolve to a session, never ` +
-        `reject, but it rejected with: ${String(error)}`,
+        `reject, but it rejected with: ${String(error)}. Usual cause: read ` +
+        "throws on a value it cannot parse or look up; answer a new session " +
+        "instead.",
     );
   }
   assert.ok(
-    session !== null && typeof session === "object" &&
-      typeof session.get === "function",
-    `read(${describeValue(cookie)}) must resolve to a Session, got ` +
+    session !== null && typeof session === "object",
+    `read(${describeValue(cookie)}) must resolve to a session, got ` +
       describeValue(session),
   );
+  const members = session as unknown as Record<string, unknown>;
+  const wrong = Object.entries(SESSION_MEMBERS).filter(([member, type]) => {
+    const actual: string = typeof members[member];
+    return actual !== type;
+  });
   assert.ok(
-    typeof session.id === "string" && session.id !== "",
+    wrong.length === 0,
+    `read(${describeValue(cookie)}) must resolve to a session with the ` +
+      `members the suite uses (${Object.keys(SESSION_MEMBERS).join(", ")}), ` +
+      `but ${
+        wrong.map(([member, type]) =>
+          `${member} is ${describeValue(members[member])}, not a ${type}`
+        ).join("; ")
+      }`,
+  );
+  assert.ok(
+    session.id !== "",
     `read(${describeValue(cookie)}) must give a session with a non-empty ` +
-      `string id, got ${describeValue(session.id)}`,
+      "string id, got an empty string",
   );
   return session;
 }
@@ -176,14 +215,14 @@ export async function sleepUntil(time: number): Promise<void> {
 
 export { sleep };
 
-/** A short description of a value for failure messages. */
-export function describeValue(value: unknown): string {
-  if (typeof value === "string") {
-    const shown = value.length > 40 ? `${value.slice(0, 40)}…` : value;
-    return `${JSON.stringify(shown)} (${value.length} characters)`;
+/**
+ * Adds a line to an error's message, and to its stack, which some runners
+ * print instead and which holds the message as it was when thrown.
+ */
+export function amend(error: Error, line: string): void {
+  const before = error.message;
+  error.message = `${before}\n${line}`;
+  if (typeof error.stack === "string" && error.stack.includes(before)) {
+    error.stack = error.stack.replace(before, () => error.message);
   }
-  if (typeof value === "object" && value !== null) {
-    return Object.prototype.toString.call(value);
-  }
-  return String(value);
 }

@@ -4,21 +4,33 @@
 // logouts, changes of user, regeneration, expiry and overlapping requests.
 
 import assert from "node:assert/strict";
-import type { Session, SessionIndex, SessionStorage } from "../session.ts";
+import type { ListedSession } from "../session.ts";
 import {
   assertNewSession,
   now,
   readSession,
   request,
+  type Session,
+  type SessionStorage,
   sleepUntil,
 } from "./_harness.ts";
-import { type Open, runOpening } from "./_lifetime.ts";
+import { type Open, type OpeningCase, openingCases } from "./_lifetime.ts";
 import type {
+  SessionStorageLike,
   SessionStorageTestCase,
   SessionStorageTestOptions,
 } from "./mod.ts";
 
-type Indexed = SessionStorage & SessionIndex;
+/** A storage with the per-user index, as the cases use it. */
+interface Indexed extends SessionStorage {
+  listSessions(user: string | number): Promise<ListedSession[]>;
+  destroySessions(
+    user: string | number,
+    options?: { except?: Session | string },
+  ): Promise<number>;
+  destroySession(user: string | number, handle: string): Promise<boolean>;
+  handleOf(session: Session): string;
+}
 
 const INDEX_BY = "userId";
 
@@ -28,7 +40,8 @@ async function openIndexed(
   options: { ttl?: number } = {},
 ): Promise<Indexed> {
   const storage = await open({ ...options, indexBy: INDEX_BY });
-  for (const method of ["listSessions", "destroySessions", "destroySession"]) {
+  const methods = ["listSessions", "destroySessions", "destroySession"];
+  for (const method of [...methods, "handleOf"]) {
     assert.equal(
       typeof (storage as unknown as Record<string, unknown>)[method],
       "function",
@@ -70,10 +83,10 @@ const handleOf = (storage: Indexed, session: Session) =>
   storage.handleOf(session);
 
 /** The index cases, for stores whose options say `index: true`. */
-export function indexCases(
-  options: SessionStorageTestOptions,
+export function indexCases<T extends SessionStorageLike>(
+  options: SessionStorageTestOptions<T>,
 ): SessionStorageTestCase[] {
-  const { name, ttl } = options;
+  const { ttl } = options;
   if (options.index !== undefined && typeof options.index !== "boolean") {
     throw new TypeError(
       'testSessionStorage: option "index" must be true or false, got ' +
@@ -81,10 +94,14 @@ export function indexCases(
     );
   }
   if (!options.index) return [];
-  const cases: [string, (open: Open) => Promise<void>][] = [
-    [
-      "listSessions lists each live session of a user once, with its times, by a handle that is not its id",
-      async (open) => {
+  const cases: OpeningCase[] = [
+    {
+      topic: "per-user index",
+      rule:
+        "listSessions lists each live session of a user once, with its times, by a handle that is not its id",
+      cause:
+        "listSessions lists ids, or one entry per index write instead of per session; list handles (a hash of the id), one per live session.",
+      async body(open) {
         const storage = await openIndexed(open);
         const start = Date.now();
         const laptop = await logIn(storage, "ann");
@@ -121,10 +138,14 @@ export function indexCases(
         assert.equal((await storage.listSessions("bob")).length, 1);
         assert.deepEqual(await storage.listSessions("nobody"), []);
       },
-    ],
-    [
-      "a session that logs out, changes user or regenerates its id is listed as it is now",
-      async (open) => {
+    },
+    {
+      topic: "per-user index",
+      rule:
+        "a session that logs out, changes user or regenerates its id is listed as it is now",
+      cause:
+        "the index is trusted as it is: check each entry against its record when listing, and drop the entries whose record is gone or names another user.",
+      async body(open) {
         const storage = await openIndexed(open);
         const leaving = await logIn(storage, "ann");
         const switching = await logIn(storage, "ann");
@@ -147,10 +168,14 @@ export function indexCases(
         await request(storage, moved.cookie, (s) => s.unset(INDEX_BY));
         assert.deepEqual(await handles(storage, "ann"), [], "ann logged out");
       },
-    ],
-    [
-      "destroySessions ends every session of the user but the one kept, and says how many",
-      async (open) => {
+    },
+    {
+      topic: "per-user index",
+      rule:
+        "destroySessions ends every session of the user but the one kept, and says how many",
+      cause:
+        "destroySessions deletes index entries but not the records, or ends the session it was told to keep.",
+      async body(open) {
         const storage = await openIndexed(open);
         const kept = await logIn(storage, "ann");
         const others = [
@@ -184,10 +209,14 @@ export function indexCases(
         await assertEnded(storage, another.cookie, "destroySessions");
         assert.equal(await storage.destroySessions("ann"), 0);
       },
-    ],
-    [
-      "destroySession ends one session by its handle, and never another user's",
-      async (open) => {
+    },
+    {
+      topic: "per-user index",
+      rule:
+        "destroySession ends one session by its handle, and never another user's",
+      cause:
+        "destroySession looks the handle up in every user's sessions instead of the given user's.",
+      async body(open) {
         const storage = await openIndexed(open);
         const ann = await logIn(storage, "ann");
         const annToo = await logIn(storage, "ann");
@@ -221,10 +250,14 @@ export function indexCases(
           "a session ended already",
         );
       },
-    ],
-    [
-      "a number user value is indexed, apart from the same digits as a string",
-      async (open) => {
+    },
+    {
+      topic: "per-user index",
+      rule:
+        "a number user value is indexed, apart from the same digits as a string",
+      cause:
+        'the user value is turned into a string before it is indexed, so 42 and "42" share an index.',
+      async body(open) {
         const storage = await openIndexed(open);
         const number = await logIn(storage, 42);
         await logIn(storage, "42");
@@ -233,10 +266,14 @@ export function indexCases(
         ]);
         assert.equal((await storage.listSessions("42")).length, 1);
       },
-    ],
-    [
-      "sessions logged in at once are all listed, and logouts that overlap other requests stay final",
-      async (open) => {
+    },
+    {
+      topic: "per-user index",
+      rule:
+        "sessions logged in at once are all listed, and logouts that overlap other requests stay final",
+      cause:
+        "index writes overwrite each other (a read-modify-write of one list), or a save writes back a session that was destroyed while it ran.",
+      async body(open) {
         const storage = await openIndexed(open);
         const logins = await Promise.all(
           Array.from({ length: 10 }, () => logIn(storage, "ann")),
@@ -279,12 +316,16 @@ export function indexCases(
           handleOf(storage, current),
         ]);
       },
-    ],
+    },
   ];
   if (ttl !== undefined) {
-    cases.push([
-      "an expired session is not listed, and a session in use shows its new expiry",
-      async (open) => {
+    cases.push({
+      topic: "per-user index",
+      rule:
+        "an expired session is not listed, and a session in use shows its new expiry",
+      cause:
+        "listing returns the index entries without checking that their sessions are still live.",
+      async body(open) {
         const storage = await openIndexed(open, { ttl });
         const idle = await logIn(storage, "ann");
         const busy = await logIn(storage, "ann");
@@ -305,11 +346,7 @@ export function indexCases(
         );
         await assertEnded(storage, idle.cookie, "the ttl");
       },
-    ]);
+    });
   }
-  return cases.map(([rule, body]) => ({
-    topic: "per-user index",
-    name: `${name}: ${rule}`,
-    fn: () => runOpening(options, body),
-  }));
+  return openingCases(options, cases);
 }

@@ -8,22 +8,36 @@
 // a slow machine can make a case slower, never wrong.
 
 import assert from "node:assert/strict";
-import type { SessionStorage } from "../session.ts";
 import {
+  amend,
   assertNewSession,
   now,
   readSession,
   request,
+  type SessionStorage,
   sleepUntil,
   store,
 } from "./_harness.ts";
 import type {
+  SessionStorageLike,
   SessionStorageTestCase,
   SessionStorageTestOptions,
 } from "./mod.ts";
 
+/** How long one case may take: each waits a few seconds at most. */
+export const TIMEOUT_MS = 60_000;
+
 /** What `create` and `reopen` are given. */
 export type CreateOptions = Parameters<SessionStorageTestOptions["create"]>[0];
+
+/** A case of a topic file that opens its own storages. */
+export interface OpeningCase {
+  topic: string;
+  rule: string;
+  /** The usual cause of a failure, which the failure message ends with. */
+  cause: string;
+  body(open: Open, reopen: Reopen): Promise<void>;
+}
 
 /** Opens storages for one case, each cleaned up once the case ends. */
 export type Open = (options: CreateOptions) => Promise<SessionStorage>;
@@ -34,16 +48,32 @@ export type Reopen = (
   options: CreateOptions,
 ) => Promise<SessionStorage>;
 
+/** The cases of `cases`, named for the store, each run by `runOpening`. */
+export function openingCases<T extends SessionStorageLike>(
+  options: SessionStorageTestOptions<T>,
+  cases: OpeningCase[],
+): SessionStorageTestCase[] {
+  return cases.map(({ topic, rule, cause, body }) => ({
+    topic,
+    name: `${options.name}: ${rule}`,
+    cause,
+    timeout: TIMEOUT_MS,
+    fn: () => runOpening(options, cause, body),
+  }));
+}
+
 /**
  * Runs `body` with storages it opens through `create` (and `reopen`), then
- * cleans each of them up, passed or failed.
+ * cleans each of them up, passed or failed. A failed assertion ends with
+ * the usual `cause`.
  */
-export async function runOpening(
-  options: SessionStorageTestOptions,
+async function runOpening<T extends SessionStorageLike>(
+  options: SessionStorageTestOptions<T>,
+  cause: string,
   body: (open: Open, reopen: Reopen) => Promise<void>,
 ): Promise<void> {
-  const opened: SessionStorage[] = [];
-  const track = async (made: SessionStorage | Promise<SessionStorage>) => {
+  const opened: T[] = [];
+  const track = async (made: T | Promise<T>) => {
     const storage = await made;
     opened.push(storage);
     return storage;
@@ -51,13 +81,16 @@ export async function runOpening(
   const reopen: Reopen = (storage, settings) =>
     track(
       options.reopen
-        ? options.reopen(storage, settings)
+        ? options.reopen(storage as T, settings)
         : options.create(settings),
     );
   let failure: unknown;
   try {
     await body((settings) => track(options.create(settings)), reopen);
   } catch (error) {
+    if (error instanceof Error && error.name === "AssertionError") {
+      amend(error, `Usual cause: ${cause}`);
+    }
     failure = error;
   }
   for (const storage of opened) {
@@ -85,8 +118,8 @@ export function checkSeconds(name: string, value: unknown): void {
 }
 
 /** The maxLifetime and legacy-record cases the options call for. */
-export function lifetimeCases(
-  options: SessionStorageTestOptions,
+export function lifetimeCases<T extends SessionStorageLike>(
+  options: SessionStorageTestOptions<T>,
 ): SessionStorageTestCase[] {
   const { name, ttl, maxLifetime, dataInCookie } = options;
   checkSeconds("maxLifetime", maxLifetime);
@@ -96,20 +129,19 @@ export function lifetimeCases(
         `got ${typeof options.reopen}.`,
     );
   }
-  const cases: [
-    string,
-    string,
-    (open: Open, reopen: Reopen) => Promise<void>,
-  ][] = [];
+  const cases: OpeningCase[] = [];
   if (maxLifetime !== undefined) {
     const lifetime = maxLifetime * 1000;
     // Slack for clocks that tick in whole milliseconds.
     const margin = Math.max(10, lifetime * 0.05);
 
-    cases.push([
-      "maxLifetime",
-      "a session in use ends maxLifetime after it was created",
-      async (open) => {
+    cases.push({
+      topic: "maxLifetime",
+      rule: "a session in use ends maxLifetime after it was created",
+      cause: "the expiry is renewed from the time of each save alone; " +
+        "keep the creation time in the record and cap the expiry at " +
+        "creation + maxLifetime.",
+      async body(open) {
         const storage = await open({ maxLifetime });
         const start = now();
         const first = await store(storage, { user: "mj" });
@@ -138,12 +170,15 @@ export function lifetimeCases(
             `${maxLifetime / 4} s, with a maxLifetime of ${maxLifetime} s`,
         );
       },
-    ]);
+    });
 
-    cases.push([
-      "maxLifetime",
-      "regenerateId keeps the creation time: a new id does not restart maxLifetime",
-      async (open) => {
+    cases.push({
+      topic: "maxLifetime",
+      rule:
+        "regenerateId keeps the creation time: a new id does not restart maxLifetime",
+      cause: "the record written under the new id takes a new creation " +
+        "time; carry the one the session was read with.",
+      async body(open) {
         const storage = await open({ maxLifetime });
         const first = await store(storage, { user: "mj" });
         const created = now();
@@ -161,13 +196,15 @@ export function lifetimeCases(
             `with a maxLifetime of ${maxLifetime} s`,
         );
       },
-    ]);
+    });
 
     if (ttl !== undefined) {
-      cases.push([
-        "maxLifetime",
-        "with a maxLifetime, the idle ttl still ends an unused session",
-        async (open) => {
+      cases.push({
+        topic: "maxLifetime",
+        rule: "with a maxLifetime, the idle ttl still ends an unused session",
+        cause: "with maxLifetime set, the expiry is creation + maxLifetime " +
+          "alone; take the earlier of that and now + ttl.",
+        async body(open) {
           // A lifetime that cannot end during the case.
           const storage = await open({ ttl, maxLifetime: 3600 });
           const { cookie } = await store(storage, { user: "mj" });
@@ -179,40 +216,47 @@ export function lifetimeCases(
               "a maxLifetime of an hour",
           );
         },
-      ]);
+      });
     }
   }
 
   // A server-side store needs `reopen` to read what another configuration
   // wrote; a cookie store reads any cookie it is handed.
   if (options.reopen !== undefined || dataInCookie) {
-    const legacy = (option: "ttl" | "maxLifetime", seconds: number) =>
-      [
-        "records written before an option was on",
-        `a session saved without ${option} reads as a new session once ` +
+    const legacy = (
+      option: "ttl" | "maxLifetime",
+      seconds: number,
+    ): OpeningCase => ({
+      topic: "records written before an option was on",
+      rule: `a session saved without ${option} reads as a new session once ` +
         `${option} is on`,
-        async (open: Open, reopen: Reopen) => {
-          const before = await open({});
-          const { cookie } = await store(before, { user: "mj" });
-          const after = await reopen(before, { [option]: seconds });
-          assertNewSession(
-            await readSession(after, cookie),
-            cookie,
-            `a session saved by a store without ${option}, read by one ` +
-              `with ${option} ${seconds}`,
-          );
-        },
-      ] as const;
-    if (ttl !== undefined) cases.push([...legacy("ttl", ttl)]);
+      cause: "a record without an expiry is taken to live forever; once a " +
+        "ttl or maxLifetime is set, treat it as expired.",
+      async body(open, reopen) {
+        const before = await open({});
+        const { cookie } = await store(before, { user: "mj" });
+        const after = await reopen(before, { [option]: seconds });
+        assertNewSession(
+          await readSession(after, cookie),
+          cookie,
+          `a session saved by a store without ${option}, read by one ` +
+            `with ${option} ${seconds}`,
+        );
+      },
+    });
+    if (ttl !== undefined) cases.push(legacy("ttl", ttl));
     if (maxLifetime !== undefined) {
-      cases.push([...legacy("maxLifetime", maxLifetime)]);
+      cases.push(legacy("maxLifetime", maxLifetime));
     }
     // Without this, a `reopen` that opened an empty store would pass the
     // cases above.
-    cases.push([
-      "records written before an option was on",
-      "a session keeps its data when its store is reopened with the same options",
-      async (open, reopen) => {
+    cases.push({
+      topic: "records written before an option was on",
+      rule:
+        "a session keeps its data when its store is reopened with the same options",
+      cause: "reopen opens a new, empty store instead of the data of the " +
+        "storage it is given.",
+      async body(open, reopen) {
         const before = await open({});
         const { cookie } = await store(before, { user: "mj" });
         const after = await reopen(before, {});
@@ -223,12 +267,8 @@ export function lifetimeCases(
             "reopen must open the same data",
         );
       },
-    ]);
+    });
   }
 
-  return cases.map(([topic, rule, body]) => ({
-    topic,
-    name: `${name}: ${rule}`,
-    fn: () => runOpening(options, body),
-  }));
+  return openingCases(options, cases);
 }

@@ -10,12 +10,13 @@
 // one of them.
 
 import assert from "node:assert/strict";
-import type { Session, SessionStorage } from "../session.ts";
 import {
   readSession,
   type Rule,
   saveChanged,
   saveSession,
+  type Session,
+  type SessionStorage,
   sleep,
   store,
 } from "./_harness.ts";
@@ -47,6 +48,8 @@ export const overlappingRules: Rule[] = [
   {
     rule:
       `${OVERLAPPING} overlapping requests that each set their own key lose no update, over ${OWN_KEY_ROUNDS} rounds`,
+    cause:
+      "save overwrites the whole record with what its request read: compare the record's version with the one read, and apply this request's changes onto a newer record (as the built-in server-side stores do).",
     async check(storage) {
       for (let round = 0; round < OWN_KEY_ROUNDS; round++) {
         const { cookie } = await store(storage, { round });
@@ -79,6 +82,8 @@ export const overlappingRules: Rule[] = [
   {
     rule:
       `a logout overlapped by ${IN_FLIGHT} in-flight saves is final, over ${RACE_ROUNDS} rounds`,
+    cause:
+      "save writes a record that was deleted since its read: a save whose record is gone must write nothing and answer null.",
     async check(storage) {
       for (let round = 0; round < RACE_ROUNDS; round++) {
         const { cookie } = await store(storage, { user: "mj" });
@@ -108,6 +113,8 @@ export const overlappingRules: Rule[] = [
   {
     rule:
       `the old id of regenerateId(true) never returns, though ${IN_FLIGHT} in-flight saves carry it, over ${RACE_ROUNDS} rounds`,
+    cause:
+      "save writes back under an id that regenerateId(true) moved since its read: a save whose record is gone must write nothing.",
     async check(storage) {
       for (let round = 0; round < RACE_ROUNDS; round++) {
         const { cookie } = await store(storage, { visit: round });
@@ -151,6 +158,8 @@ export const overlappingRules: Rule[] = [
   {
     rule:
       `a flash value read by ${IN_FLIGHT} overlapping requests is consumed once, and one they flash survives, over ${OWN_KEY_ROUNDS} rounds`,
+    cause:
+      "a save writes back the flash values it read, or drops the ones another request set: merge the request's flash changes onto the newer record.",
     async check(storage) {
       for (let round = 0; round < OWN_KEY_ROUNDS; round++) {
         const first = await readSession(storage, null);

@@ -2,7 +2,7 @@
 // a working new session and never rejects.
 
 import assert from "node:assert/strict";
-import type { SessionStorage } from "../session.ts";
+import type { SessionStorage } from "./_harness.ts";
 import {
   assertNewSession,
   readSession,
@@ -35,12 +35,14 @@ function binaryString(length: number, seed: number): string {
 export const robustnessRules: Rule[] = [
   {
     rule: "read of an empty cookie value gives a new session",
+    cause: 'read looks up "" as an id, or throws on it.',
     async check(storage) {
       await readsAsNew(storage, { "an empty string": "" });
     },
   },
   {
     rule: "read of garbage gives a new session",
+    cause: "read throws on a value it cannot parse or look up.",
     async check(storage) {
       await readsAsNew(storage, {
         "a word": "garbage",
@@ -61,6 +63,8 @@ export const robustnessRules: Rule[] = [
   },
   {
     rule: "read of a 100 kB cookie value gives a new session",
+    cause:
+      "read throws on a value too long for the database's keys instead of answering a new session.",
     async check(storage) {
       await readsAsNew(storage, {
         "100 kB of letters": "ab".repeat(50_000),
@@ -71,6 +75,7 @@ export const robustnessRules: Rule[] = [
   },
   {
     rule: "read of a binary-looking cookie value gives a new session",
+    cause: "read throws on characters the database or the decoder refuses.",
     async check(storage) {
       await readsAsNew(storage, {
         "NUL characters": "\u0000\u0000\u0000",
@@ -85,6 +90,8 @@ export const robustnessRules: Rule[] = [
   },
   {
     rule: "read of a value like __proto__ or constructor gives a new session",
+    cause:
+      'the store keeps sessions in a plain object, where "__proto__" finds Object.prototype.',
     async check(storage) {
       await readsAsNew(storage, {
         "__proto__": "__proto__",
@@ -98,6 +105,8 @@ export const robustnessRules: Rule[] = [
   },
   {
     rule: "read of a path-like cookie value gives a new session",
+    cause:
+      "the store builds a file path from the cookie value without hashing or escaping it.",
     async check(storage) {
       await readsAsNew(storage, {
         "a parent path": "../../../../../../etc/passwd",
@@ -112,6 +121,7 @@ export const robustnessRules: Rule[] = [
   },
   {
     rule: "read of a truncated or doubled cookie value gives a new session",
+    cause: "read accepts a part of a real value, or throws on a damaged one.",
     async check(storage) {
       const { cookie } = await store(storage, { user: "mj" });
       const half = Math.floor(cookie.length / 2);
@@ -124,6 +134,8 @@ export const robustnessRules: Rule[] = [
   },
   {
     rule: "a new session read from garbage can be saved and read back",
+    cause:
+      "a session read from garbage keeps the garbage as its id, which save then refuses.",
     async check(storage) {
       const garbage = binaryString(64, 3);
       const first = await request(storage, garbage, (session) => {

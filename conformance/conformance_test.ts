@@ -3,9 +3,12 @@
 // case written for that fault, while the same store without the fault
 // passes every case.
 
-import { describe, it } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { setTimeout as sleep } from "node:timers/promises";
+import {
+  setImmediate as nextTurn,
+  setTimeout as sleep,
+} from "node:timers/promises";
 import { Buffer } from "node:buffer";
 import {
   createSession,
@@ -13,6 +16,8 @@ import {
   type SessionData,
   type SessionStorage,
 } from "../session.ts";
+import { readFileSync } from "node:fs";
+import { repoPath } from "../testing/repo_root.ts";
 import { sessionStorageCases, type SessionStorageTestOptions } from "./mod.ts";
 
 type Fault =
@@ -22,11 +27,13 @@ type Fault =
   | "keeps flash values for two requests"
   | "returns a value for an untouched session"
   | "forgets deleteId"
+  | "forgets deleteId on destroy"
   | "deletes the old id on regenerateId()"
   | "shares data by reference"
   | "throws on a garbage cookie"
   | "loses data when saves overlap"
   | "leaves a gap while it saves"
+  | "tears writes"
   | "strips keys like __proto__"
   | "mangles astral-plane characters"
   | "ignores the ttl"
@@ -62,6 +69,7 @@ interface StoredRecord {
 function createFaultyStorage(
   fault: Fault | null,
   ttlSeconds?: number,
+  clock: "milliseconds" | "whole seconds" = "milliseconds",
 ): SessionStorage {
   const ttl = ttlSeconds === undefined
     ? undefined
@@ -106,6 +114,14 @@ function createFaultyStorage(
       pending = record.text;
       await sleep(1);
       records.set(id, { ...record, text: pending });
+    } else if (fault === "tears writes") {
+      // Like a file written in two system calls: half, then the rest.
+      records.set(id, {
+        ...record,
+        text: record.text.slice(0, record.text.length >> 1),
+      });
+      await nextTurn();
+      records.set(id, record);
     } else if (fault === "leaves a gap while it saves") {
       records.delete(id);
       await sleep(1);
@@ -150,7 +166,12 @@ function createFaultyStorage(
 
     async save(session) {
       if (session.destroyed) {
-        if (session.deleteId !== undefined) records.delete(session.deleteId);
+        if (
+          session.deleteId !== undefined &&
+          fault !== "forgets deleteId on destroy"
+        ) {
+          records.delete(session.deleteId);
+        }
         if (fault !== "ignores destroy") records.delete(session.id);
         return fault === "clears no cookie on destroy" ? null : "";
       }
@@ -202,6 +223,10 @@ function createFaultyStorage(
         ? null
         : fault === "never renews a session" && previous
         ? previous.expires
+        : clock === "whole seconds"
+        // Like memcached: the expiry counts from the current whole second,
+        // so a session lives between ttl - 1 s and ttl.
+        ? (Math.floor(Date.now() / 1000) * 1000) + ttl
         : Date.now() + ttl;
       readExpiries.set(session, expires);
       if (fault === "shares data by reference") {
@@ -263,12 +288,21 @@ function createFaultyCookieStorage(fault: CookieFault | null): SessionStorage {
   };
 }
 
-/** The names of the cases the store fails. */
+/**
+ * The names of the cases the store fails; only those of the topic of
+ * `rule` when given, which keeps the self-test quick.
+ */
 async function failedCases(
   options: SessionStorageTestOptions,
+  rule?: string,
 ): Promise<string[]> {
+  const cases = sessionStorageCases(options);
+  const topic = cases.find((c) => c.name === `${options.name}: ${rule}`)
+    ?.topic;
+  assert.ok(rule === undefined || topic, `no case checks "${rule}"`);
   const failed: string[] = [];
-  for (const c of sessionStorageCases(options)) {
+  for (const c of cases) {
+    if (topic !== undefined && c.topic !== topic) continue;
     await c.fn().catch(() => failed.push(c.name));
   }
   return failed;
@@ -306,6 +340,10 @@ const faults: [Fault, string][] = [
   ],
   ["forgets deleteId", "regenerateId(true) deletes the old session's data"],
   [
+    "forgets deleteId on destroy",
+    "destroy() after regenerateId(true) deletes the original id too",
+  ],
+  [
     "deletes the old id on regenerateId()",
     "regenerateId() keeps the old id readable, with its old data, for clients that retry with it",
   ],
@@ -320,6 +358,10 @@ const faults: [Fault, string][] = [
   ],
   [
     "leaves a gap while it saves",
+    "reads during a save see the old or the new data, never a gap",
+  ],
+  [
+    "tears writes",
     "reads during a save see the old or the new data, never a gap",
   ],
   [
@@ -394,111 +436,229 @@ const cookieFaults: [CookieFault, string][] = [
   ],
 ];
 
-describe("conformance suite", () => {
-  it("conformance suite: the correct twin of the broken stores passes every case", async () => {
-    const failed = await failedCases({
-      name: "twin",
-      create: ({ ttl }) => createFaultyStorage(null, ttl),
-      ttl: TTL,
-    });
-    assert.deepEqual(failed, []);
+test("conformance suite: the correct twin of the broken stores passes every case", async () => {
+  const failed = await failedCases({
+    name: "twin",
+    create: ({ ttl }) => createFaultyStorage(null, ttl),
+    ttl: TTL,
   });
+  assert.deepEqual(failed, []);
+});
 
-  it("conformance suite: the correct twin of the broken cookie stores passes every case", async () => {
-    const failed = await failedCases({
-      name: "cookie twin",
-      create: () => createFaultyCookieStorage(null),
-      dataInCookie: true,
-    });
-    assert.deepEqual(failed, []);
+test("conformance suite: the correct twin of the broken cookie stores passes every case", async () => {
+  const failed = await failedCases({
+    name: "cookie twin",
+    create: () => createFaultyCookieStorage(null),
+    dataInCookie: true,
+    cookieSafeValues: true,
   });
+  assert.deepEqual(failed, []);
+});
 
-  it("conformance suite: calls create for every case and cleanup after it, passed or failed", async () => {
-    const created: SessionStorage[] = [];
-    const cleaned: SessionStorage[] = [];
-    const cases = sessionStorageCases({
-      name: "counted",
-      create() {
-        const storage = createFaultyStorage("ignores destroy");
-        created.push(storage);
-        return storage;
-      },
-      cleanup(storage) {
-        cleaned.push(storage);
-      },
-    });
-    let failed = 0;
-    for (const c of cases) await c.fn().catch(() => failed++);
-    assert.ok(failed > 0, "the faulty store fails some case");
-    assert.equal(created.length, cases.length);
-    assert.equal(new Set(created).size, cases.length, "a fresh storage each");
-    assert.deepEqual(cleaned, created);
+test("conformance suite: calls create for every case and cleanup after it, passed or failed", async () => {
+  const created: SessionStorage[] = [];
+  const cleaned: SessionStorage[] = [];
+  const cases = sessionStorageCases({
+    name: "counted",
+    create() {
+      // A store that fails every case at once, which keeps this quick.
+      const storage: SessionStorage = {
+        read: () => Promise.reject(new Error("out of order")),
+        save: () => Promise.reject(new Error("out of order")),
+      };
+      created.push(storage);
+      return storage;
+    },
+    cleanup(storage) {
+      cleaned.push(storage);
+    },
   });
+  let failed = 0;
+  for (const c of cases) await c.fn().catch(() => failed++);
+  assert.equal(failed, cases.length, "the broken store fails every case");
+  assert.equal(created.length, cases.length);
+  assert.equal(new Set(created).size, cases.length, "a fresh storage each");
+  assert.deepEqual(cleaned, created);
+});
 
-  it("conformance suite: a failing cleanup fails its case", async () => {
-    const [first] = sessionStorageCases({
-      name: "unclean",
-      create: () => createFaultyStorage(null),
-      cleanup() {
-        throw new Error("could not drop the table");
-      },
-    });
-    await assert.rejects(first.fn(), /could not drop the table/);
+test("conformance suite: a failing cleanup fails its case", async () => {
+  const [first] = sessionStorageCases({
+    name: "unclean",
+    create: () => createFaultyStorage(null),
+    cleanup() {
+      throw new Error("could not drop the table");
+    },
   });
+  await assert.rejects(first.fn(), /could not drop the table/);
+});
 
-  it("conformance suite: options it cannot use are refused with an error that names them", () => {
-    const create = () => createFaultyStorage(null);
-    const bad: [Partial<SessionStorageTestOptions>, RegExp][] = [
-      [{ create }, /option "name" must be a non-empty string/],
-      [{ name: "x" }, /option "create" must be a function/],
-      [{ name: "x", create, ttl: 0 }, /option "ttl" .* got 0/],
-      [{ name: "x", create, ttl: 3600 }, /option "ttl" .* got 3600/],
-      [{ name: "x", create, maxValueBytes: 10 }, /"maxValueBytes" .* got 10/],
-      [
-        { name: "x", create, dataInCookie: "yes" as unknown as boolean },
-        /option "dataInCookie" must be true or false/,
-      ],
-    ];
-    for (const [options, message] of bad) {
-      assert.throws(
-        () => sessionStorageCases(options as SessionStorageTestOptions),
-        message,
-      );
-    }
-  });
-
-  for (const [fault, rule] of faults) {
-    it(`conformance suite: catches a store that ${fault}: ${rule}`, async () => {
-      const name = `store that ${fault}`;
-      const failed = await failedCases({
-        name,
-        create: ({ ttl }) => createFaultyStorage(fault, ttl),
-        // The expiry cases take a second or two; run them where they matter.
-        ttl: TTL_FAULTS.has(fault) ? TTL : undefined,
-      });
-      assert.ok(
-        failed.includes(`${name}: ${rule}`),
-        `expected the case "${rule}" to fail; failed: ${
-          JSON.stringify(failed)
-        }`,
-      );
-    });
-  }
-
-  for (const [fault, rule] of cookieFaults) {
-    it(`conformance suite: catches a cookie store that ${fault}: ${rule}`, async () => {
-      const name = `cookie store that ${fault}`;
-      const failed = await failedCases({
-        name,
-        create: () => createFaultyCookieStorage(fault),
-        dataInCookie: true,
-      });
-      assert.ok(
-        failed.includes(`${name}: ${rule}`),
-        `expected the case "${rule}" to fail; failed: ${
-          JSON.stringify(failed)
-        }`,
-      );
-    });
+test("conformance suite: options it cannot use are refused with an error that names them", () => {
+  const create = () => createFaultyStorage(null);
+  const bad: [Partial<SessionStorageTestOptions>, RegExp][] = [
+    [{ create }, /option "name" must be a non-empty string/],
+    [{ name: "x" }, /option "create" must be a function/],
+    [{ name: "x", create, ttl: 0 }, /option "ttl" .* got 0/],
+    [{ name: "x", create, ttl: 301 }, /option "ttl" .* at most 300, got 301/],
+    [{ name: "x", create, maxValueBytes: 10 }, /"maxValueBytes" .* got 10/],
+    [
+      { name: "x", create, dataInCookie: "yes" as unknown as boolean },
+      /option "dataInCookie" must be true or false, got a string/,
+    ],
+    [
+      { name: "x", create, cookieSafeValues: 1 as unknown as boolean },
+      /option "cookieSafeValues" must be true or false, got 1/,
+    ],
+  ];
+  for (const [options, message] of bad) {
+    assert.throws(
+      () => sessionStorageCases(options as SessionStorageTestOptions),
+      message,
+    );
   }
 });
+
+test("conformance suite: a correct store whose clock counts whole seconds passes the expiry cases with a ttl of 5", async () => {
+  const failed = await failedCases({
+    name: "whole-second twin",
+    create: ({ ttl }) => createFaultyStorage(null, ttl, "whole seconds"),
+    ttl: 5,
+  }, "saving a changed session renews its ttl");
+  assert.deepEqual(failed, []);
+});
+
+test("conformance suite: accepts a ttl of a minute, for stores whose shortest ttl is that long", () => {
+  const cases = sessionStorageCases({
+    name: "slow clock",
+    create: () => createFaultyStorage(null),
+    ttl: 60,
+  });
+  const expiry = cases.filter((c) => c.topic === "expiry");
+  assert.equal(expiry.length, 4);
+  for (const c of expiry) {
+    assert.ok(c.timeout >= 4 * 90_000, `${c.name}: room for 4 attempts`);
+  }
+});
+
+test("conformance suite: a create that returns no storage fails with an error that names create", async () => {
+  const [first] = sessionStorageCases({
+    name: "forgetful",
+    // @ts-expect-error: the mistake under test, a body with no return.
+    create() {
+      createFaultyStorage(null);
+    },
+  });
+  await assert.rejects(
+    first.fn(),
+    /option "create" must return \(or resolve to\) a session storage with read\(\) and save\(\) methods, got undefined/,
+  );
+});
+
+test("conformance suite: a session without the members the suite uses is named member by member", async () => {
+  const [first] = sessionStorageCases({
+    name: "partial",
+    create: () => ({
+      read: async () => ({ id: "x" }),
+      save: async () => null,
+    } as unknown as SessionStorage),
+  });
+  await assert.rejects(
+    first.fn(),
+    /size is undefined, not a number; get is undefined, not a function/,
+  );
+});
+
+test("conformance suite: every failure ends with the usual cause of its rule", async () => {
+  const failed = sessionStorageCases({
+    name: "store that forgets deleteId",
+    create: () => createFaultyStorage("forgets deleteId"),
+  }).find((c) =>
+    c.name.endsWith("regenerateId(true) deletes the old session's data")
+  )!;
+  await assert.rejects(
+    failed.fn(),
+    /\nUsual cause: save ignores session\.deleteId\.$/,
+  );
+});
+
+test("conformance suite: README.md's table lists every rule, when it applies, and its usual cause", () => {
+  const every = sessionStorageCases({
+    name: "s",
+    create: () => createFaultyStorage(null),
+    reopen: () => createFaultyStorage(null),
+    ttl: 1,
+    maxLifetime: 1,
+    index: true,
+    cookieSafeValues: true,
+  });
+  const inCookie = new Set(
+    sessionStorageCases({
+      name: "s",
+      create: () => createFaultyStorage(null),
+      dataInCookie: true,
+      maxValueBytes: 100_000,
+    }).map((c) => c.name),
+  );
+  const expected = every.map((c) => {
+    const rule = c.name.slice("s: ".length)
+      .replace("100000 bytes", "maxValueBytes bytes");
+    const when = c.topic === "expiry"
+      ? "with ttl"
+      : c.topic === "maxLifetime"
+      ? rule.includes("idle ttl")
+        ? "with maxLifetime and ttl"
+        : "with maxLifetime"
+      : c.topic === "per-user index"
+      ? rule.includes("expired") ? "with index and ttl" : "with index"
+      : c.topic === "records written before an option was on"
+      ? rule.includes("without ttl")
+        ? "with ttl, and reopen or dataInCookie"
+        : rule.includes("without maxLifetime")
+        ? "with maxLifetime, and reopen or dataInCookie"
+        : "with reopen or dataInCookie"
+      : rule.includes("cookie-safe")
+      ? "with cookieSafeValues"
+      : inCookie.has(c.name)
+      ? "always"
+      : "not with dataInCookie";
+    return [c.topic, rule, when, c.cause].join(" | ");
+  });
+  const readme = readFileSync(repoPath("conformance", "README.md"), "utf8");
+  const table = readme.split("\n## The rules\n")[1].split("\n\n")[1];
+  const rows = table.split("\n").slice(2).map((row) =>
+    row.split(" | ").map((cell) => cell.replace(/^\| |`| +\|?$/g, "").trim())
+      .join(" | ")
+  );
+  assert.deepEqual(rows, expected);
+});
+
+for (const [fault, rule] of faults) {
+  test(`conformance suite: catches a store that ${fault}: ${rule}`, async () => {
+    const name = `store that ${fault}`;
+    const failed = await failedCases({
+      name,
+      create: ({ ttl }) => createFaultyStorage(fault, ttl),
+      // The expiry cases take a second or two; run them where they matter.
+      ttl: TTL_FAULTS.has(fault) ? TTL : undefined,
+    }, rule);
+    assert.ok(
+      failed.includes(`${name}: ${rule}`),
+      `expected the case "${rule}" to fail; failed: ${JSON.stringify(failed)}`,
+    );
+  });
+}
+
+for (const [fault, rule] of cookieFaults) {
+  test(`conformance suite: catches a cookie store that ${fault}: ${rule}`, async () => {
+    const name = `cookie store that ${fault}`;
+    const failed = await failedCases({
+      name,
+      create: () => createFaultyCookieStorage(fault),
+      dataInCookie: true,
+      cookieSafeValues: true,
+    }, rule);
+    assert.ok(
+      failed.includes(`${name}: ${rule}`),
+      `expected the case "${rule}" to fail; failed: ${JSON.stringify(failed)}`,
+    );
+  });
+}

@@ -20,9 +20,10 @@
  * @module
  */
 
-import { describe, it } from "node:test";
-import type { SessionStorage } from "../session.ts";
-import type { Rule, SuiteOptions } from "./_harness.ts";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { describeValue } from "../_describe.ts";
+import { amend, type Rule, type SuiteOptions } from "./_harness.ts";
 import { lifecycleRules } from "./_lifecycle.ts";
 import { flashRules } from "./_flash.ts";
 import { fixationRules } from "./_fixation.ts";
@@ -39,10 +40,78 @@ import { overlappingRules } from "./_overlapping.ts";
 // with it.
 export type {
   Session,
+  SessionChanges,
   SessionData,
   SessionStorage,
   SessionValues,
 } from "../session.ts";
+
+/**
+ * The members of a session that the suite calls: what a store's sessions
+ * must have to be tested, whatever class they are. `@x/session`'s
+ * {@linkcode Session} has them, and so do sessions of stores written for
+ * `@remix-run/session`, so a store's own types pass without a cast.
+ *
+ * The suite reads `id` and `size`, and calls the rest as an application
+ * would. How the store learns from the session what to save (the `data`,
+ * `dirty`, `destroyed` and `deleteId` of `@x/session`'s sessions) is the
+ * store's own business: the suite judges only what `read` and `save` do.
+ *
+ * @example A session of another library fits
+ * ```ts
+ * import type { SessionLike } from "@x/session/conformance";
+ * import { createSession } from "@x/session/session";
+ * import assert from "node:assert/strict";
+ *
+ * const session: SessionLike = createSession();
+ * session.set("user", "mj");
+ * assert.equal(session.get("user"), "mj");
+ * ```
+ */
+export interface SessionLike {
+  /** The session id; a new one after `regenerateId`. */
+  readonly id: string;
+  /** The number of values and flash values readable in this request. */
+  readonly size: number;
+  /** The value, or the flash value readable in this request, under `key`. */
+  get(key: string): unknown;
+  /** Whether `get(key)` finds a value. */
+  has(key: string): boolean;
+  /** Stores `value` under `key`; `null` or `undefined` removes the key. */
+  set(key: string, value: unknown): void;
+  /** Removes the value under `key`. */
+  unset(key: string): void;
+  /** Stores `value` under `key` for the next request only. */
+  flash(key: string, value: unknown): void;
+  /** Gives the session a new id; with `true`, `save` deletes the old id's data. */
+  regenerateId(deleteOld?: boolean): void;
+  /** Ends the session: `save` deletes it and clears the client's cookie. */
+  destroy(): void;
+}
+
+/**
+ * A store as the suite sees it: {@linkcode SessionStorage}'s `read` and
+ * `save`, for sessions of any class with the members of
+ * {@linkcode SessionLike}.
+ *
+ * @example A store typed for another session class
+ * ```ts
+ * import type { SessionStorageLike } from "@x/session/conformance";
+ * import { createMemorySessionStorage } from "@x/session/memory-storage";
+ * import assert from "node:assert/strict";
+ *
+ * const storage: SessionStorageLike = createMemorySessionStorage();
+ * assert.equal((await storage.read(null)).size, 0);
+ * ```
+ *
+ * @typeParam S The store's session type.
+ */
+export interface SessionStorageLike<S extends SessionLike = SessionLike> {
+  /** Turns the client's cookie value into a session; see {@linkcode SessionStorage.read}. */
+  read(cookie: string | null): Promise<S>;
+  /** Persists the session and says what the cookie must become; see {@linkcode SessionStorage.save}. */
+  save(session: S): Promise<string | null>;
+}
 
 /**
  * Options for {@linkcode testSessionStorage} and {@linkcode sessionStorageCases}.
@@ -58,8 +127,12 @@ export type {
  *   ttl: 0.5,
  * };
  * ```
+ *
+ * @typeParam T The store's type, as `create` returns it; `cleanup` gets it.
  */
-export interface SessionStorageTestOptions {
+export interface SessionStorageTestOptions<
+  T extends SessionStorageLike = SessionStorageLike,
+> {
   /**
    * The store's name, which starts every case's name, so that a failure
    * reads as a sentence: `my store: regenerateId(true) deletes the old
@@ -74,7 +147,7 @@ export interface SessionStorageTestOptions {
    */
   create(
     options: { ttl?: number; maxLifetime?: number; indexBy?: string },
-  ): SessionStorage | Promise<SessionStorage>;
+  ): T | Promise<T>;
   /**
    * Opens a second storage over the same data as `storage` (the same
    * folder, database or key prefix) with other options, as an app
@@ -85,9 +158,9 @@ export interface SessionStorageTestOptions {
    * @default {undefined} (no such cases for a server-side store)
    */
   reopen?(
-    storage: SessionStorage,
+    storage: T,
     options: { ttl?: number; maxLifetime?: number; indexBy?: string },
-  ): SessionStorage | Promise<SessionStorage>;
+  ): T | Promise<T>;
   /**
    * Set it when the store supports a `maxLifetime`: the seconds the
    * lifetime cases hand to `create`. The suite then checks that a session
@@ -110,7 +183,7 @@ export interface SessionStorageTestOptions {
    * Runs after each case, passed or failed, with the storage that case
    * used: close connections, delete folders or keys here.
    */
-  cleanup?(storage: SessionStorage): void | Promise<void>;
+  cleanup?(storage: T): void | Promise<void>;
   /**
    * Whether the session data lives in the cookie value itself, as with
    * the cookie store. Such a store cannot delete a session (an old cookie
@@ -123,10 +196,15 @@ export interface SessionStorageTestOptions {
   /**
    * Set it when the store supports a `ttl`: the seconds of inactivity the
    * expiry cases hand to `create`. The suite then checks that an unused
-   * session expires and that a session in use (saved at least every half
-   * ttl, changed or not) keeps living. Those cases wait up to about two
-   * ttls each, so keep it short: 0.5 suits a store that counts
-   * milliseconds; use 2 for one that counts whole seconds. At most 5.
+   * session expires and that a session in use (saved at least every tenth
+   * of the ttl, changed or not) keeps living. Each expiry case takes about
+   * one and a half ttls, more on a busy machine; leave `ttl` out to run only
+   * the other cases.
+   *
+   * A store may end a session up to a fifth of the ttl, at most one second,
+   * before or after the ttl: so a store whose clock counts whole seconds
+   * (memcached, Redis `EX`) needs a ttl of 5 or more; 0.5 suits a store that
+   * counts milliseconds. At most 300.
    *
    * @default {undefined} (no expiry cases)
    */
@@ -139,6 +217,16 @@ export interface SessionStorageTestOptions {
    * @default {2000} for `dataInCookie` stores, {100000} otherwise
    */
   maxValueBytes?: number;
+  /**
+   * Whether the values `save` returns must be RFC 6265 cookie-octets
+   * (no spaces, quotes, commas, semicolons or backslashes), so that they
+   * can go into a `Set-Cookie` header as they are. `@x/session`'s cookies
+   * encode any value, so its contract does not ask for it; set it when the
+   * store's values reach the header unencoded. The built-in stores meet it.
+   *
+   * @default {false}
+   */
+  cookieSafeValues?: boolean;
 }
 
 /**
@@ -166,6 +254,13 @@ export interface SessionStorageTestCase {
   topic: string;
   /** The store's name and the rule the case checks, as one sentence. */
   name: string;
+  /** The usual cause of a failure of this case, which its failure message ends with. */
+  cause: string;
+  /**
+   * The milliseconds the case may take on a busy machine: a minute, more
+   * for the expiry cases of a long ttl.
+   */
+  timeout: number;
   /**
    * Creates a storage, checks the rule, then runs `cleanup`. Rejects with an
    * `AssertionError` that explains what went wrong when the store breaks
@@ -183,10 +278,11 @@ const CASE_TIMEOUT_MS = 60_000;
 
 /**
  * Registers the conformance suite for a session store with `node:test`,
- * which `deno test`, `bun test` and `node --test` all run: one `describe`
- * for the store, one per topic, and one `it` per rule. Call it at the top
- * level of a test file, or inside a `describe` whose `before` and `after`
- * hooks open and close what the store needs.
+ * which `deno test`, `bun test` and `node --test` all run: one test per
+ * case, named `<name>: <rule>`, so that each runner's summary counts cases.
+ * Call it at the top level of a test file; a store that needs a server or
+ * a connection opens it in a top-level `before` hook and closes it in
+ * `after`.
  *
  * The topics are lifecycle, flash, fixation and regeneration, destroy, data
  * fidelity, robustness, concurrency, overlapping requests (left out with
@@ -198,8 +294,8 @@ const CASE_TIMEOUT_MS = 60_000;
  * `my store: regenerateId(true) deletes the old session's data`, and its
  * `AssertionError` says what the store did instead, such as `read of the id
  * that regenerateId(true) replaced: expected a new, empty session, but it
- * holds 1 value(s)`. The rule names the contract of
- * {@linkcode SessionStorage} that was broken.
+ * holds 1 value(s)`, with the usual cause, and ends with the line of the
+ * test file that called `testSessionStorage`.
  *
  * @example The built-in memory store
  * ```ts ignore
@@ -214,23 +310,43 @@ const CASE_TIMEOUT_MS = 60_000;
  * });
  * ```
  *
+ * @typeParam T The store's type, as `create` returns it.
  * @param options What the store is and how to create it.
  * @throws {TypeError} When an option is missing or of the wrong type.
  * @throws {RangeError} When `ttl` or `maxValueBytes` is out of range.
  */
-export function testSessionStorage(options: SessionStorageTestOptions): void {
+export function testSessionStorage<T extends SessionStorageLike>(
+  options: SessionStorageTestOptions<T>,
+): void {
   const cases = sessionStorageCases(options);
-  describe(options.name, () => {
-    for (const topic of new Set(cases.map((c) => c.topic))) {
-      describe(topic, () => {
-        for (const c of cases) {
-          if (c.topic === topic) {
-            it(c.name, { timeout: CASE_TIMEOUT_MS }, () => c.fn());
-          }
+  const site = callerSite();
+  for (const c of cases) {
+    test(c.name, { timeout: c.timeout }, async () => {
+      try {
+        await c.fn();
+      } catch (error) {
+        if (site && error instanceof Error) {
+          amend(error, `(testSessionStorage was called at ${site})`);
         }
-      });
-    }
-  });
+        throw error;
+      }
+    });
+  }
+}
+
+/** Where the code that called testSessionStorage is, or undefined. */
+function callerSite(): string | undefined {
+  const here = fileURLToPath(import.meta.url);
+  const frames = (new Error().stack ?? "").split("\n").slice(1);
+  for (const frame of frames) {
+    const at = frame.match(/((?:file:\/\/)?\/[^\s()]+:\d+:\d+)\)?\s*$/)?.[1];
+    if (at === undefined) continue;
+    const path = at.startsWith("file://")
+      ? decodeURIComponent(at.slice(7))
+      : at;
+    if (!path.startsWith(here)) return path;
+  }
+  return undefined;
 }
 
 /**
@@ -253,17 +369,18 @@ export function testSessionStorage(options: SessionStorageTestOptions): void {
  * assert.deepEqual(failures, []);
  * ```
  *
+ * @typeParam T The store's type, as `create` returns it.
  * @param options What the store is and how to create it.
  * @returns The cases, grouped by topic, in the order they are meant to run.
  * @throws {TypeError} When an option is missing or of the wrong type.
  * @throws {RangeError} When `ttl` or `maxValueBytes` is out of range.
  */
-export function sessionStorageCases(
-  options: SessionStorageTestOptions,
+export function sessionStorageCases<T extends SessionStorageLike>(
+  options: SessionStorageTestOptions<T>,
 ): SessionStorageTestCase[] {
   const suite = resolve(options);
   const topics: [string, Rule[]][] = [
-    ["lifecycle", lifecycleRules],
+    ["lifecycle", lifecycleRules(suite.cookieSafeValues)],
     ["flash", flashRules],
     ["fixation and regeneration", fixationRules(suite.dataInCookie)],
     ["destroy", destroyRules(suite.dataInCookie)],
@@ -280,6 +397,8 @@ export function sessionStorageCases(
       rules.map((rule) => ({
         topic,
         name: `${suite.name}: ${rule.rule}`,
+        cause: rule.cause,
+        timeout: rule.timeout ?? CASE_TIMEOUT_MS,
         fn: () => runRule(options, suite, rule),
       }))
     ),
@@ -288,18 +407,33 @@ export function sessionStorageCases(
   ];
 }
 
-async function runRule(
-  options: SessionStorageTestOptions,
+async function runRule<T extends SessionStorageLike>(
+  options: SessionStorageTestOptions<T>,
   suite: SuiteOptions,
   rule: Rule,
 ): Promise<void> {
-  const storage = await options.create(
-    rule.ttl ? { ttl: suite.ttl } : {},
-  );
+  const storage = await options.create(rule.ttl ? { ttl: suite.ttl } : {});
+  if (
+    storage === null || typeof storage !== "object" ||
+    typeof storage.read !== "function" || typeof storage.save !== "function"
+  ) {
+    throw new TypeError(
+      `testSessionStorage: option "create" must return (or resolve to) a ` +
+        `session storage with read() and save() methods, got ` +
+        `${describeValue(storage)}. Usual cause: an arrow function with a ` +
+        "body in braces and no return statement.",
+    );
+  }
   let failure: unknown;
   try {
     await rule.check(storage, suite);
   } catch (error) {
+    if (
+      error instanceof Error && error.name === "AssertionError" &&
+      !error.message.includes("Usual cause")
+    ) {
+      amend(error, `Usual cause: ${rule.cause}`);
+    }
     failure = error;
   }
   try {
@@ -310,47 +444,65 @@ async function runRule(
   if (failure !== undefined) throw failure;
 }
 
-function resolve(options: SessionStorageTestOptions): SuiteOptions {
+function resolve<T extends SessionStorageLike>(
+  options: SessionStorageTestOptions<T>,
+): SuiteOptions {
   const fn = "testSessionStorage";
   if (options === null || typeof options !== "object") {
     throw new TypeError(
-      `${fn}: expected an options object, got ${String(options)}. Pass ` +
-        '{ name: "my store", create: () => createMyStorage() }.',
+      `${fn}: expected an options object, got ${describeValue(options)}. ` +
+        'Pass { name: "my store", create: () => createMyStorage() }.',
     );
   }
-  const { name, create, cleanup, dataInCookie, ttl, maxValueBytes } = options;
+  const {
+    name,
+    create,
+    cleanup,
+    dataInCookie,
+    ttl,
+    maxValueBytes,
+    cookieSafeValues,
+  } = options;
   if (typeof name !== "string" || name.trim() === "") {
     throw new TypeError(
       `${fn}: option "name" must be a non-empty string, got ` +
-        `${JSON.stringify(name)}. Name the store, such as "redis store".`,
+        `${describeValue(name)}. Name the store, such as "redis store".`,
     );
   }
   if (typeof create !== "function") {
     throw new TypeError(
       `${fn}: option "create" must be a function that returns a fresh ` +
-        `storage, got ${typeof create}.`,
+        `storage, got ${describeValue(create)}.`,
     );
   }
   if (cleanup !== undefined && typeof cleanup !== "function") {
     throw new TypeError(
       `${fn}: option "cleanup" must be a function or left out, got ` +
-        `${typeof cleanup}.`,
+        `${describeValue(cleanup)}.`,
     );
   }
-  if (dataInCookie !== undefined && typeof dataInCookie !== "boolean") {
-    throw new TypeError(
-      `${fn}: option "dataInCookie" must be true or false, got ` +
-        `${String(dataInCookie)}.`,
-    );
+  for (
+    const [option, value] of [["dataInCookie", dataInCookie], [
+      "cookieSafeValues",
+      cookieSafeValues,
+    ]] as const
+  ) {
+    if (value !== undefined && typeof value !== "boolean") {
+      throw new TypeError(
+        `${fn}: option "${option}" must be true or false, got ` +
+          `${describeValue(value)}.`,
+      );
+    }
   }
   if (
     ttl !== undefined &&
-    (typeof ttl !== "number" || !(ttl > 0) || !(ttl <= 5))
+    (typeof ttl !== "number" || !(ttl > 0) || !(ttl <= MAX_TTL))
   ) {
     throw new RangeError(
       `${fn}: option "ttl" must be a number of seconds above 0 and at most ` +
-        `5, got ${String(ttl)}. Use 0.5 for a store that counts ` +
-        "milliseconds, or leave it out when the store has no ttl.",
+        `${MAX_TTL}, got ${describeValue(ttl)}. Use 0.5 for a store that ` +
+        "counts milliseconds, 5 or more for one that counts whole seconds, " +
+        "or leave it out to run the cases that need no waiting.",
     );
   }
   const inCookie = dataInCookie ?? false;
@@ -358,9 +510,18 @@ function resolve(options: SessionStorageTestOptions): SuiteOptions {
   if (!Number.isSafeInteger(bytes) || bytes < 100) {
     throw new RangeError(
       `${fn}: option "maxValueBytes" must be a whole number of at least ` +
-        `100, got ${String(maxValueBytes)}. Give the size of the largest ` +
-        "session the store holds, in bytes of JSON.",
+        `100, got ${describeValue(maxValueBytes)}. Give the size of the ` +
+        "largest session the store holds, in bytes of JSON.",
     );
   }
-  return { name, dataInCookie: inCookie, ttl, maxValueBytes: bytes };
+  return {
+    name,
+    dataInCookie: inCookie,
+    ttl,
+    maxValueBytes: bytes,
+    cookieSafeValues: cookieSafeValues ?? false,
+  };
 }
+
+// Each expiry case waits about one and a half ttls, up to four times.
+const MAX_TTL = 300;
