@@ -121,7 +121,7 @@ export function checkSeconds(name: string, value: unknown): void {
 export function lifetimeCases<T extends SessionStorageLike>(
   options: SessionStorageTestOptions<T>,
 ): SessionStorageTestCase[] {
-  const { name, ttl, maxLifetime, dataInCookie } = options;
+  const { ttl, maxLifetime, dataInCookie } = options;
   checkSeconds("maxLifetime", maxLifetime);
   if (options.reopen !== undefined && typeof options.reopen !== "function") {
     throw new TypeError(
