@@ -94,9 +94,8 @@ export function indexCases<T extends SessionStorageLike>(
     );
   }
   if (!options.index) return [];
-  const cases: OpeningCase[] = [
+  const cases: Omit<OpeningCase, "topic">[] = [
     {
-      topic: "per-user index",
       rule:
         "listSessions lists each live session of a user once, with its times, by a handle that is not its id",
       cause:
@@ -140,7 +139,6 @@ export function indexCases<T extends SessionStorageLike>(
       },
     },
     {
-      topic: "per-user index",
       rule:
         "a session that logs out, changes user or regenerates its id is listed as it is now",
       cause:
@@ -170,7 +168,6 @@ export function indexCases<T extends SessionStorageLike>(
       },
     },
     {
-      topic: "per-user index",
       rule:
         "destroySessions ends every session of the user but the one kept, and says how many",
       cause:
@@ -211,7 +208,6 @@ export function indexCases<T extends SessionStorageLike>(
       },
     },
     {
-      topic: "per-user index",
       rule:
         "destroySession ends one session by its handle, and never another user's",
       cause:
@@ -252,7 +248,6 @@ export function indexCases<T extends SessionStorageLike>(
       },
     },
     {
-      topic: "per-user index",
       rule:
         "a number user value is indexed, apart from the same digits as a string",
       cause:
@@ -268,7 +263,6 @@ export function indexCases<T extends SessionStorageLike>(
       },
     },
     {
-      topic: "per-user index",
       rule:
         "sessions logged in at once are all listed, and logouts that overlap other requests stay final",
       cause:
@@ -320,7 +314,6 @@ export function indexCases<T extends SessionStorageLike>(
   ];
   if (ttl !== undefined) {
     cases.push({
-      topic: "per-user index",
       rule:
         "an expired session is not listed, and a session in use shows its new expiry",
       cause:
@@ -348,5 +341,8 @@ export function indexCases<T extends SessionStorageLike>(
       },
     });
   }
-  return openingCases(options, cases);
+  return openingCases(
+    options,
+    cases.map((c) => ({ ...c, topic: "per-user index" })),
+  );
 }

@@ -16,23 +16,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { type DemoServer, startDemo } from "./_demo_server.ts";
+import { CHROMIUM, CHROMIUM_FLAGS, submitForm, WAIT_MS } from "./_chromium.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
+const FLAGS = [
+  ...CHROMIUM_FLAGS,
   // Host names for the two-site tests: the app at app.example.test, a
   // sibling subdomain at evil.example.test, another site at attacker.test.
   "--host-resolver-rules=MAP *.example.test 127.0.0.1, MAP attacker.test 127.0.0.1",
 ];
-// Every wait of a page, a navigation or the browser's start is bounded.
-const WAIT_MS = 30_000;
 
 describe("the demo in Chromium", { timeout: 180_000 }, () => {
   const sessions = mkdtempSync(join(tmpdir(), "demo-e2e-sessions-"));
@@ -51,7 +42,7 @@ describe("the demo in Chromium", { timeout: 180_000 }, () => {
     // --user-data-dir flag.
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
-      args: CHROMIUM_FLAGS,
+      args: FLAGS,
       headless: true,
       timeout: WAIT_MS,
     });
@@ -85,17 +76,7 @@ describe("the demo in Chromium", { timeout: 180_000 }, () => {
   }
 
   /** Clicks a form's button and waits for the page the redirect leads to. */
-  async function submit(button: string) {
-    // The page is at the same URL before and after, so wait for the GET
-    // that the form's POST was redirected to, then for it to load.
-    const redirected = page.waitForResponse((response) =>
-      response.request().method() === "GET" &&
-      response.request().redirectedFrom()?.method() === "POST"
-    );
-    await page.click(`button:has-text("${button}")`);
-    assert.equal((await redirected).status(), 200);
-    await page.waitForLoadState("load");
-  }
+  const submit = (button: string) => submitForm(page, button);
 
   async function logIn(name: string) {
     await page.fill('input[name="username"]', name);
@@ -247,7 +228,7 @@ describe("the demo in Chromium, against a sibling subdomain and another site", {
     attacker = await startAttacker();
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
-      args: CHROMIUM_FLAGS,
+      args: FLAGS,
       headless: true,
       timeout: WAIT_MS,
     });

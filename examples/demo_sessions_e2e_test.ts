@@ -15,20 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { type DemoServer, startDemo } from "./_demo_server.ts";
-
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-// Every wait of a page, a navigation or the browser's start is bounded.
-const WAIT_MS = 30_000;
+import { CHROMIUM, CHROMIUM_FLAGS, submitForm, WAIT_MS } from "./_chromium.ts";
 
 describe("the demo's session list in Chromium", { timeout: 180_000 }, () => {
   const sessions = mkdtempSync(join(tmpdir(), "demo-sessions-e2e-"));
@@ -62,21 +49,10 @@ describe("the demo's session list in Chromium", { timeout: 180_000 }, () => {
     return await context.newPage();
   }
 
-  /** Clicks a form's button and waits for the page the redirect leads to. */
-  async function submit(page: Page, button: string) {
-    const redirected = page.waitForResponse((response) =>
-      response.request().method() === "GET" &&
-      response.request().redirectedFrom()?.method() === "POST"
-    );
-    await page.click(`button:has-text("${button}")`);
-    assert.equal((await redirected).status(), 200);
-    await page.waitForLoadState("load");
-  }
-
   async function logIn(page: Page, name: string) {
     await page.goto(demo.url);
     await page.fill('input[name="username"]', name);
-    await submit(page, "Log in");
+    await submitForm(page, "Log in");
   }
 
   async function userOn(page: Page) {
@@ -121,7 +97,7 @@ describe("the demo's session list in Chromium", { timeout: 180_000 }, () => {
       );
     }
 
-    await submit(laptop, "Log out other sessions");
+    await submitForm(laptop, "Log out other sessions");
     assert.equal(
       await laptop.locator("#flash").innerText(),
       "Logged out 1 other session.",
