@@ -2,15 +2,27 @@
 // rule, and option checks. Not part of the public API.
 
 import type { Session, SessionData } from "./session.ts";
+import { describeValue } from "./_describe.ts";
 
 /**
- * A session as a store keeps it. `expires` is a Unix time in ms, or null;
- * `id` is written only by stores that keep the id inside the record.
+ * A session as a store keeps it. `expires`, `created` and `written` are Unix
+ * times in ms: when the record expires (null: never), when its session was
+ * created and when the record was written (null in records written before
+ * they were kept). `id` is written only by stores that keep the id inside
+ * the record.
  */
 export interface SessionRecord {
   data: SessionData;
   expires: number | null;
+  created: number | null;
+  written: number | null;
   id?: string;
+}
+
+/** When a record is written: its expiry and its session's creation time. */
+export interface RecordTimes {
+  expires: number | null;
+  created: number;
 }
 
 /**
@@ -19,11 +31,17 @@ export interface SessionRecord {
  */
 export function encodeRecord(
   data: SessionData,
-  expires: number | null,
+  { expires, created }: RecordTimes,
   id?: string,
 ): string {
   try {
-    return JSON.stringify({ i: id, d: data, e: expires });
+    return JSON.stringify({
+      i: id,
+      d: data,
+      e: expires,
+      c: created,
+      w: Date.now(),
+    });
   } catch (error) {
     throw new TypeError(
       "Cannot save the session: its values must be JSON-serializable " +
@@ -34,7 +52,10 @@ export function encodeRecord(
   }
 }
 
-/** Parses what {@linkcode encodeRecord} wrote; `undefined` for anything else. */
+/**
+ * Parses what {@linkcode encodeRecord} wrote, or an older record without
+ * `c` and `w`; `undefined` for anything else.
+ */
 export function decodeRecord(text: string): SessionRecord | undefined {
   let parsed: unknown;
   try {
@@ -43,13 +64,21 @@ export function decodeRecord(text: string): SessionRecord | undefined {
     return undefined;
   }
   if (!isPlainObject(parsed)) return undefined;
-  const { i: id, d: data, e: expires } = parsed;
+  const { i: id, d: data, e: expires, c: created, w: written } = parsed;
   if (!isSessionData(data)) return undefined;
   if (expires !== null && !Number.isFinite(expires)) return undefined;
+  if (created !== undefined && !Number.isFinite(created)) return undefined;
+  if (written !== undefined && !Number.isFinite(written)) return undefined;
   if (id !== undefined && (typeof id !== "string" || id === "")) {
     return undefined;
   }
-  return { data, expires: expires as number | null, id };
+  return {
+    data,
+    expires: expires as number | null,
+    created: (created as number | undefined) ?? null,
+    written: (written as number | undefined) ?? null,
+    id,
+  };
 }
 
 /** Whether `value` has the `[values, flash]` shape of {@linkcode SessionData}. */
@@ -63,42 +92,73 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * Validates a `ttl` option given in seconds and returns it in milliseconds,
- * or `undefined` when no ttl was given.
+ * Validates a duration option given in seconds (`ttl`, `maxLifetime`) and
+ * returns it in milliseconds, or `undefined` when it was not given.
  */
-export function ttlMilliseconds(
+export function secondsOption(
   factory: string,
-  ttl: number | undefined,
+  name: "ttl" | "maxLifetime",
+  seconds: number | undefined,
 ): number | undefined {
-  if (ttl === undefined) return undefined;
-  if (typeof ttl !== "number" || !(ttl > 0) || !Number.isFinite(ttl)) {
+  if (seconds === undefined) return undefined;
+  if (
+    typeof seconds !== "number" || !(seconds > 0) || !Number.isFinite(seconds)
+  ) {
     throw new RangeError(
-      `${factory}: option "ttl" must be a positive number of seconds, ` +
-        `got ${String(ttl)}. Omit it for sessions that never expire.`,
+      `${factory}: option "${name}" must be a positive number of seconds, ` +
+        `got ${describeValue(seconds)}. Omit it for sessions that never ` +
+        "expire.",
     );
   }
-  return ttl * 1000;
+  return seconds * 1000;
 }
 
 /**
- * Remembers when each session a store read expires, so that `save` can renew
- * sessions that are in use but unchanged.
+ * How the sessions of one store expire: an idle `ttl`, an absolute
+ * `maxLifetime` counted from a session's creation, both in milliseconds,
+ * either or both `undefined`. It remembers, for each session a store read,
+ * when its record expires and when the session was created, so that `save`
+ * keeps the creation time (through `regenerateId` too) and renews sessions
+ * that are in use but unchanged.
  *
- * The rule: an unchanged session is written again once less than half of its
- * ttl is left. A session in use therefore never expires, yet a burst of
- * requests costs one write, not one per request.
+ * The renewal rule: an unchanged session is written again once a write would
+ * push its expiry more than half a ttl later. A session in use therefore
+ * never idles out, yet a burst of requests costs one write, not one per
+ * request, and one near its `maxLifetime`, whose expiry a write can no
+ * longer push, is not written on every request.
+ *
+ * The rule for records written before an option was on: once a `ttl` or a
+ * `maxLifetime` is set, a record without an expiry (written while neither
+ * was) is expired, and under a `maxLifetime` so is a record without a
+ * creation time (written by a release that kept none). Nobody knows how long
+ * such a record has been idle or alive, and a cookie store cannot remember
+ * when it first saw one, so no grace period could be bounded: turning an
+ * option on ends those sessions once, and no record lives forever. It also
+ * keeps sweeps simple: under either option, a record without an expiry is
+ * one to delete.
  */
 export class Expiry {
   #ttl: number | undefined;
-  #readExpiries = new WeakMap<Session, number>();
+  #maxLifetime: number | undefined;
+  #read = new WeakMap<Session, { expires: number | null; created: number }>();
 
-  constructor(ttl: number | undefined) {
+  constructor(ttl: number | undefined, maxLifetime?: number) {
     this.#ttl = ttl;
+    this.#maxLifetime = maxLifetime;
   }
 
-  /** When a session saved now expires, or null without a ttl. */
-  fromNow(): number | null {
-    return this.#ttl === undefined ? null : Date.now() + this.#ttl;
+  /** Whether a record read now is live, by the rules above. */
+  isLive(record: Pick<SessionRecord, "expires" | "created">): boolean {
+    const now = Date.now();
+    if (record.expires !== null && record.expires <= now) return false;
+    if (record.expires === null && this.bounded) return false;
+    if (this.#maxLifetime === undefined) return true;
+    return record.created !== null && record.created + this.#maxLifetime > now;
+  }
+
+  /** Whether sessions expire at all: a `ttl` or a `maxLifetime` is set. */
+  get bounded(): boolean {
+    return this.#ttl !== undefined || this.#maxLifetime !== undefined;
   }
 
   /** Whether a stored expiry has passed. */
@@ -106,16 +166,42 @@ export class Expiry {
     return expires !== null && expires <= Date.now();
   }
 
-  /** Records the expiry a session had when it was read. */
-  remember(session: Session, expires: number | null): void {
-    if (expires !== null) this.#readExpiries.set(session, expires);
+  /** Records the times of the record a session was read from. */
+  remember(session: Session, record: SessionRecord): void {
+    this.#read.set(session, {
+      expires: record.expires,
+      created: record.created ?? Date.now(),
+    });
+  }
+
+  /**
+   * The times to write `session` with now: its creation time (now for a
+   * session never written) and the expiry that follows from it.
+   */
+  timesFor(session: Session): RecordTimes {
+    const created = this.#read.get(session)?.created ?? Date.now();
+    return { created, expires: this.#expiresFor(created) };
+  }
+
+  /** Records the times `session` was just written with. */
+  written(session: Session, times: RecordTimes): void {
+    this.#read.set(session, times);
   }
 
   /** Whether `save` must write the session: it changed, or it needs renewal. */
   mustWrite(session: Session): boolean {
     if (session.dirty) return true;
-    const expires = this.#readExpiries.get(session);
-    if (expires === undefined || this.#ttl === undefined) return false;
-    return expires - Date.now() < this.#ttl / 2;
+    const read = this.#read.get(session);
+    if (read?.expires == null || this.#ttl === undefined) return false;
+    return this.#expiresFor(read.created)! - read.expires > this.#ttl / 2;
+  }
+
+  #expiresFor(created: number): number | null {
+    const idle = this.#ttl === undefined ? Infinity : Date.now() + this.#ttl;
+    const end = this.#maxLifetime === undefined
+      ? Infinity
+      : created + this.#maxLifetime;
+    const expires = Math.min(idle, end);
+    return expires === Infinity ? null : expires;
   }
 }

@@ -6,17 +6,22 @@
 
 import {
   createSession,
+  type ListedSession,
   type ServerSessionStorageOptions,
   type Session,
+  type SessionIndex,
   type SessionStorage,
 } from "./session.ts";
 import {
   decodeRecord,
   encodeRecord,
   Expiry,
-  ttlMilliseconds,
+  secondsOption,
+  type SessionRecord,
 } from "./_record.ts";
 import { describeValue } from "./_describe.ts";
+import { byteString, createHmacSha256 } from "./_hmac_sha256.ts";
+import { encodeBase64url } from "./_base64url.ts";
 
 /**
  * A record as {@linkcode RecordStore.load} found it: its text and its
@@ -59,6 +64,38 @@ export interface RecordWrite {
   oldId?: string;
   /** The version `oldId` must still have; given whenever `oldId` is. */
   oldExpected?: unknown;
+  /**
+   * The index key of the session's user (see {@linkcode RecordIndex}), or
+   * null when the store keeps no index or the session names no user. A
+   * store that keeps the index in the record's row writes it there.
+   */
+  user: string | null;
+}
+
+/**
+ * A per-user index of session ids, for stores created with `indexBy`. It is
+ * derived data: the flow adds an entry after every write of a session that
+ * names a user, checks every entry against its record when listing, and
+ * removes the entries whose record is gone, expired or names another user.
+ * `user` is a key the flow derives from the user value (43 base64url
+ * characters); `handle` names the session without being its id.
+ */
+export interface RecordIndex {
+  /**
+   * Notes that the session `id`, listed as `handle`, belongs to `user`. The
+   * entry may expire at `expires` (Unix ms; null: never), the expiry of the
+   * record just written.
+   */
+  add(
+    user: string,
+    handle: string,
+    id: string,
+    expires: number | null,
+  ): Promise<unknown> | void;
+  /** The ids noted for `user`. */
+  entries(user: string): Promise<Iterable<string>> | Iterable<string>;
+  /** Removes the entries of `handles` from `user`'s. */
+  remove(user: string, handles: readonly string[]): Promise<unknown> | void;
 }
 
 /**
@@ -104,6 +141,8 @@ export interface RecordStore {
    * id it cannot. Every id when left out.
    */
   accepts?(id: string): boolean;
+  /** The per-user index; required when the store takes `indexBy`. */
+  index?: RecordIndex;
 }
 
 /**
@@ -118,12 +157,17 @@ export const MAX_SAVE_TRIES = 30;
 // The longest wait between two tries, in milliseconds.
 const MAX_BACKOFF_MS = 50;
 
-/** How the sessions of a store expire and whether it adopts unknown ids. */
+/**
+ * How the sessions of a store expire, whether it adopts unknown ids and
+ * which value it indexes.
+ */
 export interface ServerStorageOptions {
   useUnknownIds: boolean;
   expiry: Expiry;
   /** The ttl in milliseconds, or undefined when sessions never expire. */
   ttl: number | undefined;
+  /** The session value the per-user index is keyed by, if any. */
+  indexBy?: string;
 }
 
 /**
@@ -141,8 +185,25 @@ export function serverOptions(
         `${describeValue(useUnknownIds)}. Leave it out to refuse unknown ids.`,
     );
   }
-  const ttl = ttlMilliseconds(factory, options.ttl);
-  return { useUnknownIds, expiry: new Expiry(ttl), ttl };
+  const ttl = secondsOption(factory, "ttl", options.ttl);
+  const maxLifetime = secondsOption(
+    factory,
+    "maxLifetime",
+    options.maxLifetime,
+  );
+  const { indexBy } = options;
+  if (indexBy !== undefined && (typeof indexBy !== "string" || !indexBy)) {
+    throw new TypeError(
+      `${factory}: option "indexBy" must be the name of a session value, ` +
+        `such as "userId", got ${describeValue(indexBy)}.`,
+    );
+  }
+  return {
+    useUnknownIds,
+    expiry: new Expiry(ttl, maxLifetime),
+    ttl,
+    indexBy,
+  };
 }
 
 /**
@@ -213,11 +274,40 @@ export function inTurn<T>(
   return result;
 }
 
+/**
+ * The handle of the session `id`: a digest of it, which names the session
+ * in a list without giving away the id, a bearer credential.
+ */
+function handleOf(id: string): string {
+  return digest(`session handle\0${id}`);
+}
+
+/**
+ * The index key of a user value, or undefined for a value that is not
+ * indexed: a digest, so that keys, file names and columns have one length.
+ */
+function userKey(value: unknown): string | undefined {
+  if (typeof value !== "string" && !Number.isFinite(value)) return undefined;
+  return digest(JSON.stringify(value));
+}
+
+// HMAC-SHA256 under a fixed, public key is as one-way as SHA-256, and this
+// module computes it in JavaScript, with no node:crypto to load.
+const hmac = createHmacSha256(new TextEncoder().encode("@x/session index"));
+const utf8 = new TextEncoder();
+
+/** The base64url digest of `text`. */
+function digest(text: string): string {
+  const out = new Uint8Array(32);
+  hmac(byteString(utf8.encode(text)), out);
+  return encodeBase64url(out);
+}
+
 /** Creates a session storage that keeps records through `store`. */
 export function createServerSessionStorage(
   store: RecordStore,
-  { useUnknownIds, expiry }: Omit<ServerStorageOptions, "ttl">,
-): SessionStorage {
+  { useUnknownIds, expiry, indexBy }: Omit<ServerStorageOptions, "ttl">,
+): SessionStorage & SessionIndex {
   // The id and version each session had when it was read; none for a new
   // session.
   const reads = new WeakMap<Session, { id: string; version: unknown }>();
@@ -229,7 +319,7 @@ export function createServerSessionStorage(
   /** A loaded record, decoded; no record when it is corrupt or expired. */
   function decodeLive(loaded: LoadedRecord) {
     const record = decodeRecord(loaded.text);
-    const live = record !== undefined && !expiry.isPast(record.expires);
+    const live = record !== undefined && expiry.isLive(record);
     return { loaded, record: live ? record : undefined };
   }
 
@@ -239,7 +329,91 @@ export function createServerSessionStorage(
     return loaded === undefined ? undefined : decodeLive(loaded);
   }
 
+  /** The user key of a session's data, when the store keeps an index. */
+  function userOf(values: Record<string, unknown>): string | null {
+    return indexBy === undefined ? null : userKey(values[indexBy]) ?? null;
+  }
+
+  /** The index, and the key of `user`, or a clear error. */
+  function indexFor(method: string, user: unknown) {
+    if (indexBy === undefined || store.index === undefined) {
+      throw new Error(
+        `Cannot call storage.${method}(): the store keeps no session index. ` +
+          'Create it with the option "indexBy", such as { indexBy: "userId" }.',
+      );
+    }
+    const key = userKey(user);
+    if (key === undefined) {
+      throw new TypeError(
+        `storage.${method}(): the user must be a string or a number, as ` +
+          `the session value "${indexBy}" holds, got ${describeValue(user)}.`,
+      );
+    }
+    return { index: store.index, key };
+  }
+
+  /**
+   * The live sessions indexed under `key`, each checked against its record;
+   * the stale entries are removed.
+   */
+  async function liveSessions(index: RecordIndex, key: string) {
+    const live: { handle: string; id: string; record: SessionRecord }[] = [];
+    const stale: string[] = [];
+    for (const id of await index.entries(key)) {
+      const handle = handleOf(id);
+      const record = (await loadLive(id))?.record;
+      if (record && userOf(record.data[0]) === key) {
+        live.push({ handle, id, record });
+      } else stale.push(handle);
+    }
+    if (stale.length > 0) await index.remove(key, stale);
+    return live;
+  }
+
+  /** Ends the sessions of `user` that `select` picks; how many it ended. */
+  async function destroyWhere(
+    method: string,
+    user: unknown,
+    select: (handle: string) => boolean,
+  ): Promise<number> {
+    const { index, key } = indexFor(method, user);
+    const ended = (await liveSessions(index, key)).filter((s) =>
+      select(s.handle)
+    );
+    for (const { id } of ended) await store.delete([id]);
+    if (ended.length > 0) await index.remove(key, ended.map((s) => s.handle));
+    return ended.length;
+  }
+
   return {
+    handleOf: (session) => handleOf(session.id),
+
+    async listSessions(user): Promise<ListedSession[]> {
+      const { index, key } = indexFor("listSessions", user);
+      const live = await liveSessions(index, key);
+      return live.map(({ handle, record }) => ({
+        handle,
+        createdAt: record.created,
+        lastSeenAt: record.written,
+        expiresAt: record.expires,
+      })).sort((a, b) => (a.createdAt ?? 0) - (b.createdAt ?? 0));
+    },
+
+    destroySessions(user, options = {}) {
+      const { except } = options;
+      const kept = typeof except === "string"
+        ? except
+        : except === undefined
+        ? undefined
+        : handleOf(except.id);
+      return destroyWhere("destroySessions", user, (h) => h !== kept);
+    },
+
+    async destroySession(user, handle) {
+      return await destroyWhere("destroySession", user, (h) => h === handle) >
+        0;
+    },
+
     async read(cookie) {
       if (!cookie || store.accepts?.(cookie) === false) return createSession();
       // Not through loadLive: one promise less on every request.
@@ -247,7 +421,7 @@ export function createServerSessionStorage(
       const found = loaded === undefined ? undefined : decodeLive(loaded);
       if (found?.record) {
         const session = createSession(cookie, found.record.data);
-        expiry.remember(session, found.record.expires);
+        expiry.remember(session, found.record);
         reads.set(session, { id: cookie, version: found.loaded.version });
         return session;
       }
@@ -277,21 +451,29 @@ export function createServerSessionStorage(
       return inTurn(saves, baseId, async () => {
         let data = session.data;
         for (let tries = 0; tries < MAX_SAVE_TRIES; tries++) {
-          const expires = expiry.fromNow();
+          const times = expiry.timesFor(session);
+          const user = userOf(data[0]);
           const written = await store.write({
             id,
-            text: encodeRecord(data, expires),
-            expires,
+            text: encodeRecord(data, times),
+            expires: times.expires,
             expected,
+            user,
             ...(moves ? { oldId: deleteId, oldExpected } : {}),
           });
           if (written) {
+            // After the write, so that an entry never names a record that
+            // was not written; a crash in between leaves the session
+            // unlisted until its next save, which adds the entry again.
+            if (user !== null) {
+              await store.index?.add(user, handleOf(id), id, times.expires);
+            }
             // A session that was never read has no record of its own under
             // the old id, but an expired or adopted one may linger there.
             if (deleteId !== undefined && !moves) {
               await store.delete([deleteId]);
             }
-            expiry.remember(session, expires);
+            expiry.written(session, times);
             return id;
           }
           // Another save landed first. Apply this request's changes onto what

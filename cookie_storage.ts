@@ -21,7 +21,7 @@ import {
   decodeRecord,
   encodeRecord,
   Expiry,
-  ttlMilliseconds,
+  secondsOption,
 } from "./_record.ts";
 
 /**
@@ -44,6 +44,21 @@ export interface CookieSessionStorageOptions {
    * @default {undefined} (sessions never expire)
    */
   ttl?: number;
+  /**
+   * Seconds after its creation at which a session ends, however active it
+   * is. The creation time travels inside the cookie value; `regenerateId`
+   * keeps it. The idle `ttl` still applies.
+   *
+   * Once `ttl` or `maxLifetime` is set, a cookie that carries no expiry
+   * (issued while neither was) reads as a new session; under `maxLifetime`,
+   * so does one that carries no creation time (issued by a release that
+   * wrote none). The store keeps nothing server-side, so it cannot remember
+   * when it first saw such a cookie: accepting it would accept a copy of it
+   * forever.
+   *
+   * @default {undefined} (no absolute limit)
+   */
+  maxLifetime?: number;
 }
 
 /**
@@ -69,14 +84,17 @@ export interface CookieSessionStorageOptions {
  * assert.equal((await storage.read(cookie)).get("count"), 1);
  * ```
  *
- * @param options How sessions expire.
+ * @param options How sessions expire: idle `ttl` and absolute
+ * `maxLifetime`.
  * @returns The session storage.
  */
 export function createCookieSessionStorage(
   options: CookieSessionStorageOptions = {},
 ): SessionStorage {
+  const factory = "createCookieSessionStorage";
   const expiry = new Expiry(
-    ttlMilliseconds("createCookieSessionStorage", options.ttl),
+    secondsOption(factory, "ttl", options.ttl),
+    secondsOption(factory, "maxLifetime", options.maxLifetime),
   );
 
   let warned = false;
@@ -84,9 +102,9 @@ export function createCookieSessionStorage(
   return {
     async read(cookie) {
       const decoded = cookie ? decode(cookie) : undefined;
-      if (decoded?.id && !expiry.isPast(decoded.expires)) {
+      if (decoded?.id && expiry.isLive(decoded)) {
         const session = createSession(decoded.id, decoded.data);
-        expiry.remember(session, decoded.expires);
+        expiry.remember(session, decoded);
         return session;
       }
       return createSession();
@@ -106,9 +124,9 @@ export function createCookieSessionStorage(
             "fs, Redis or Deno KV). (This warning is shown once per storage.)",
         );
       }
-      const expires = expiry.fromNow();
-      const text = encodeRecord(session.data, expires, session.id);
-      expiry.remember(session, expires);
+      const times = expiry.timesFor(session);
+      const text = encodeRecord(session.data, times, session.id);
+      expiry.written(session, times);
       return encodeBase64url(new TextEncoder().encode(text));
     },
   };

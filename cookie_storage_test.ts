@@ -71,9 +71,11 @@ describe("cookie store", () => {
 
 testSessionStorage({
   name: "cookie store",
-  create: ({ ttl }) => createCookieSessionStorage({ ttl }),
+  create: ({ ttl, maxLifetime }) =>
+    createCookieSessionStorage({ ttl, maxLifetime }),
   dataInCookie: true,
   ttl: 0.5,
+  maxLifetime: 1,
   // Base64url of a record this size stays under a browser's 4096 bytes.
   maxValueBytes: 3000,
   cookieSafeValues: true,

@@ -25,7 +25,11 @@ import {
 } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { ServerSessionStorageOptions, SessionStorage } from "./session.ts";
+import type {
+  ServerSessionStorageOptions,
+  SessionIndex,
+  SessionStorage,
+} from "./session.ts";
 import { decodeRecord } from "./_record.ts";
 import {
   createServerSessionStorage,
@@ -64,11 +68,14 @@ export interface FsSessionStorageOptions extends ServerSessionStorageOptions {}
  * clearInterval(timer);
  * ```
  */
-export interface FsSessionStorage extends SessionStorage {
+export interface FsSessionStorage extends SessionStorage, SessionIndex {
   /**
    * Deletes the file of every expired session, and the lock and temporary
    * files that a crashed process left behind, and resolves to the number of
    * expired sessions deleted. Run it now and then, for example once an hour.
+   * Under a `ttl` or a `maxLifetime`, a file written while neither was set
+   * counts as expired. With `indexBy`, it also deletes the index entries of
+   * sessions that are gone.
    */
   deleteExpired(): Promise<number>;
 }
@@ -85,6 +92,10 @@ const STALE_LOCK_MS = 800;
 const LOCK_SUFFIX = ".lock";
 // A save that cannot take a lock for this long gives up with an error.
 const LOCK_TIMEOUT_MS = 10_000;
+// The per-user index lives in this subfolder: a folder per user, a file per
+// session, named by its handle and holding its id. Shard folders have two
+// characters, so the name cannot clash.
+const USERS_FOLDER = "users";
 
 /**
  * Creates a session storage that keeps each session in its own file below
@@ -118,7 +129,12 @@ const LOCK_TIMEOUT_MS = 10_000;
  *
  * @param directory The folder for session files; created when missing. Give
  * the store a folder of its own.
- * @param options How sessions expire and whether unknown ids are adopted.
+ * With `indexBy`, the per-user index is a folder per user below `users/`,
+ * with a small file per session: listing a user's sessions reads that
+ * folder and those sessions' files only.
+ *
+ * @param options How sessions expire, whether unknown ids are adopted and
+ * which value the per-user index is keyed by.
  * @returns The session storage.
  * @throws {Error} When `directory` exists but is not a folder, or `ttl` is
  * not a positive number.
@@ -128,7 +144,8 @@ export function createFsSessionStorage(
   options: FsSessionStorageOptions = {},
 ): FsSessionStorage {
   const factory = "createFsSessionStorage";
-  const { useUnknownIds, expiry } = serverOptions(factory, options);
+  const settings = serverOptions(factory, options);
+  const { expiry } = settings;
   if (typeof directory !== "string" || directory === "") {
     throw new TypeError(
       `${factory}: argument "directory" must be a folder path, got ` +
@@ -248,55 +265,101 @@ export function createFsSessionStorage(
     );
   }
 
-  return {
-    ...createServerSessionStorage({
-      async load(id) {
-        const text = await current(pathOf(id));
-        // The version of a record is its text: every write has a new
-        // expiry in it.
-        return text === undefined ? undefined : { text, version: text };
-      },
-      write({ id, text, expected, oldId, oldExpected }) {
+  const userFolder = (user: string) => join(root, USERS_FOLDER, user);
+
+  /** The `[handle, id]` pairs in `user`'s folder. */
+  async function userEntries(user: string): Promise<[string, string][]> {
+    const folder = userFolder(user);
+    const names = await readdir(folder).catch(() => [] as string[]);
+    const entries: [string, string][] = [];
+    for (const name of names) {
+      if (name.endsWith(TEMP_SUFFIX)) continue;
+      const id = await current(join(folder, name));
+      if (id) entries.push([name, id]);
+    }
+    return entries;
+  }
+
+  /** Writes an index entry: a temporary file renamed into place. */
+  async function writeEntry(file: string, id: string): Promise<void> {
+    const temp = `${file}.${randomToken()}${TEMP_SUFFIX}`;
+    try {
+      await writeFile(temp, id, { mode: 0o600, flag: "wx" }).catch(
+        async (error) => {
+          if (codeOf(error) !== "ENOENT") throw error;
+          await makeFolder(dirname(file));
+          await writeFile(temp, id, { mode: 0o600, flag: "wx" });
+        },
+      );
+      await rename(temp, file);
+    } catch (error) {
+      await unlink(temp).catch(() => {});
+      throw failure("write", error);
+    }
+  }
+
+  const storage = createServerSessionStorage({
+    async load(id) {
+      const text = await current(pathOf(id));
+      // The version of a record is its text: every write has a new
+      // expiry in it.
+      return text === undefined ? undefined : { text, version: text };
+    },
+    write({ id, text, expected, oldId, oldExpected }) {
+      const file = pathOf(id);
+      const oldFile = oldId === undefined ? undefined : pathOf(oldId);
+      // The lock of `file` holds the new text: renamed into place, it
+      // writes the session and releases the lock at once, atomically.
+      const requests: [string, string][] = [[file, text]];
+      if (oldFile) requests.push([oldFile, randomToken()]);
+      requests.sort(([a], [b]) => a < b ? -1 : 1);
+      return locked(requests, "write", async (locks) => {
+        if (await current(file) !== expected) return false;
+        if (oldFile && await current(oldFile) !== oldExpected) return false;
+        for (const lock of locks) if (!await stillHeld(lock)) return false;
+        const lock = locks.find((lock) => lock.path === file + LOCK_SUFFIX)!;
+        try {
+          await rename(lock.path, file);
+        } catch (error) {
+          throw failure("write", error);
+        }
+        lock.renamed = true;
+        // Delete the old id only once the new one is on disk: a failed
+        // write or a crash in between must not leave the client with no
+        // session.
+        if (oldFile) await remove(oldFile);
+        return true;
+      });
+    },
+    async delete(ids) {
+      // Under the lock, so that a save in flight cannot write it back.
+      for (const id of ids) {
         const file = pathOf(id);
-        const oldFile = oldId === undefined ? undefined : pathOf(oldId);
-        // The lock of `file` holds the new text: renamed into place, it
-        // writes the session and releases the lock at once, atomically.
-        const requests: [string, string][] = [[file, text]];
-        if (oldFile) requests.push([oldFile, randomToken()]);
-        requests.sort(([a], [b]) => a < b ? -1 : 1);
-        return locked(requests, "write", async (locks) => {
-          if (await current(file) !== expected) return false;
-          if (oldFile && await current(oldFile) !== oldExpected) return false;
-          for (const lock of locks) if (!await stillHeld(lock)) return false;
-          const lock = locks.find((lock) => lock.path === file + LOCK_SUFFIX)!;
-          try {
-            await rename(lock.path, file);
-          } catch (error) {
-            throw failure("write", error);
-          }
-          lock.renamed = true;
-          // Delete the old id only once the new one is on disk: a failed
-          // write or a crash in between must not leave the client with no
-          // session.
-          if (oldFile) await remove(oldFile);
-          return true;
-        });
+        await locked([[file, randomToken()]], "delete", () => remove(file));
+      }
+    },
+    discard(id, version) {
+      const file = pathOf(id);
+      return locked([[file, randomToken()]], "delete", async () => {
+        if (await current(file) === version) await remove(file);
+      });
+    },
+    index: {
+      async add(user, handle, id) {
+        const file = join(userFolder(user), handle);
+        if (await current(file) !== id) await writeEntry(file, id);
       },
-      async delete(ids) {
-        // Under the lock, so that a save in flight cannot write it back.
-        for (const id of ids) {
-          const file = pathOf(id);
-          await locked([[file, randomToken()]], "delete", () => remove(file));
+      entries: async (user) => (await userEntries(user)).map(([, id]) => id),
+      async remove(user, handles) {
+        for (const handle of handles) {
+          await remove(join(userFolder(user), handle));
         }
       },
-      discard(id, version) {
-        const file = pathOf(id);
-        return locked([[file, randomToken()]], "delete", async () => {
-          if (await current(file) === version) await remove(file);
-        });
-      },
-    }, { useUnknownIds, expiry }),
+    },
+  }, settings);
 
+  return {
+    ...storage,
     async deleteExpired() {
       let deleted = 0;
       const now = Date.now();
@@ -320,8 +383,19 @@ export function createFsSessionStorage(
           }
           const text = await readFile(file, "utf8").catch(() => "");
           const record = decodeRecord(text);
-          if (record && expiry.isPast(record.expires)) {
+          if (record && !expiry.isLive(record)) {
             if (await unlink(file).then(() => true, () => false)) deleted++;
+          }
+        }
+      }
+      // Index entries of sessions that are gone; listing drops the ones of
+      // sessions that changed user.
+      const users = await readdir(join(root, USERS_FOLDER)).catch(() => []);
+      for (const user of users) {
+        for (const [handle, id] of await userEntries(user)) {
+          const record = decodeRecord(await current(pathOf(id)) ?? "");
+          if (!record || !expiry.isLive(record)) {
+            await unlink(join(userFolder(user), handle)).catch(() => {});
           }
         }
       }

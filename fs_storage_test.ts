@@ -242,6 +242,34 @@ describe("fs store", () => {
     assert.equal(await shortLived.deleteExpired(), 0);
   });
 
+  it("fs store: under a ttl, deleteExpired removes a file written without one", async () => {
+    const dir = tempDir();
+    const unbounded = createFsSessionStorage(dir);
+    const session = await unbounded.read(null);
+    session.set("n", 1);
+    await unbounded.save(session);
+    const bounded = createFsSessionStorage(dir, { ttl: 3600 });
+    assert.equal(await bounded.deleteExpired(), 1);
+    assert.deepEqual(await filesBelow(dir), []);
+  });
+
+  it("fs store: deleteExpired removes the index entries of sessions that are gone", async () => {
+    const dir = tempDir();
+    const storage = createFsSessionStorage(dir, { indexBy: "userId", ttl: 60 });
+    const kept = await storage.read(null);
+    kept.set("userId", "ann");
+    await storage.save(kept);
+    const gone = await storage.read(null);
+    gone.set("userId", "ann");
+    const cookie = await storage.save(gone);
+    assert.equal((await filesBelow(join(dir, "users"))).length, 2);
+    // Deleted behind the store's back, as another tool might.
+    rmSync(fileOf(dir, cookie!));
+    assert.equal(await storage.deleteExpired(), 0);
+    assert.equal((await filesBelow(join(dir, "users"))).length, 1);
+    assert.equal((await storage.listSessions("ann")).length, 1);
+  });
+
   it("fs store: deleteExpired removes stale temporary and lock files and keeps those of a save in progress", async () => {
     const dir = tempDir();
     const storage = createFsSessionStorage(dir, { ttl: 60 });
@@ -307,12 +335,20 @@ const conformanceFolders = new WeakMap<SessionStorage, string>();
 
 testSessionStorage({
   name: "fs store",
-  create({ ttl }) {
+  create(options) {
     const folder = mkdtempSync(join(tmpdir(), "x-session-conformance-"));
-    const storage = createFsSessionStorage(folder, { ttl });
+    const storage = createFsSessionStorage(folder, options);
     conformanceFolders.set(storage, folder);
     return storage;
   },
+  reopen(storage, options) {
+    const folder = conformanceFolders.get(storage)!;
+    const reopened = createFsSessionStorage(folder, options);
+    conformanceFolders.set(reopened, folder);
+    return reopened;
+  },
+  maxLifetime: 1,
+  index: true,
   cleanup(storage) {
     rmSync(conformanceFolders.get(storage)!, { recursive: true, force: true });
   },

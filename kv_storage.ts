@@ -21,7 +21,11 @@
  * @module
  */
 
-import type { ServerSessionStorageOptions, SessionStorage } from "./session.ts";
+import type {
+  ServerSessionStorageOptions,
+  SessionIndex,
+  SessionStorage,
+} from "./session.ts";
 import { describeValue } from "./_describe.ts";
 import {
   assertMethods,
@@ -146,6 +150,13 @@ export interface KvSessionDatabase {
   delete(key: KvKey): Promise<unknown>;
   /** Starts an atomic operation. */
   atomic(): KvSessionAtomic;
+  /**
+   * The entries whose keys start with `selector.prefix`. Needed only with
+   * the `indexBy` option.
+   */
+  list?(
+    selector: { prefix: KvKey },
+  ): AsyncIterable<{ value: unknown }>;
 }
 
 /**
@@ -173,6 +184,29 @@ export interface KvSessionStorageOptions extends ServerSessionStorageOptions {
   prefix?: KvKey;
 }
 
+/**
+ * The storage {@linkcode createKvSessionStorage} returns: a
+ * {@linkcode SessionStorage} with the per-user {@linkcode SessionIndex},
+ * which works when the store was created with `indexBy`.
+ *
+ * @example
+ * ```ts
+ * import {
+ *   createKvSessionStorage,
+ *   type KvSessionStorage,
+ * } from "@x/session/kv-storage";
+ * import assert from "node:assert/strict";
+ *
+ * const kv = await Deno.openKv(":memory:");
+ * const storage: KvSessionStorage = createKvSessionStorage(kv, {
+ *   indexBy: "userId",
+ * });
+ * assert.deepEqual(await storage.listSessions("mj"), []);
+ * kv.close();
+ * ```
+ */
+export interface KvSessionStorage extends SessionStorage, SessionIndex {}
+
 // How many times a commit refused by a busy local database is tried, a
 // random moment apart that grows to 50 ms: about a second and a half at most.
 const BUSY_TRIES = 40;
@@ -196,6 +230,12 @@ const decoder = new TextDecoder();
  * requests"). A session larger than Deno KV's 64 KiB value
  * limit is refused by `save` with an error that gives its size; keep large
  * data elsewhere and store its id in the session.
+ *
+ * With `indexBy`, the per-user index is a key per session,
+ * `[...prefix, "user", <hash of the user value>, <session handle>]`, holding
+ * the id and expiring with the session: one more commit per save of a
+ * session that names a user; listing reads that key range and those
+ * sessions' keys only. `kv` then needs `list`.
  *
  * @example Counting visits
  * ```ts
@@ -222,7 +262,7 @@ const decoder = new TextDecoder();
 export function createKvSessionStorage(
   kv: KvSessionDatabase,
   options: KvSessionStorageOptions = {},
-): SessionStorage {
+): KvSessionStorage {
   const factory = "createKvSessionStorage";
   assertMethods(factory, "kv", kv, {
     what: "a Deno KV database",
@@ -238,11 +278,19 @@ export function createKvSessionStorage(
         `${describeValue(prefix)}.`,
     );
   }
-  const { useUnknownIds, expiry, ttl } = serverOptions(factory, options);
-  const setOptions = ttl === undefined
-    ? undefined
-    : { expireIn: Math.max(1, Math.ceil(ttl)) };
+  const settings = serverOptions(factory, options);
+  if (settings.indexBy !== undefined) {
+    assertMethods(factory, "kv", kv, {
+      what: 'a Deno KV database (with the option "indexBy")',
+      methods: ["list"],
+      advice: "Pass the result of `await Deno.openKv()`, or of `openKv()` " +
+        "from the @deno/kv package.",
+    });
+  }
   const keyOf = (id: string): KvKey => [...prefix, id];
+  // Session keys are one part longer than the prefix, index keys three:
+  // they never collide.
+  const userPrefix = (user: string): KvKey => [...prefix, "user", user];
 
   const call = backendCalls(
     factory,
@@ -275,7 +323,7 @@ export function createKvSessionStorage(
         ? { text: decoder.decode(value), version: versionstamp }
         : undefined;
     },
-    async write({ id, text, expected, oldId, oldExpected }) {
+    async write({ id, text, expires, expected, oldId, oldExpected }) {
       const bytes = encoder.encode(text);
       if (bytes.byteLength > MAX_VALUE_BYTES) {
         throw new RangeError(
@@ -288,7 +336,7 @@ export function createKvSessionStorage(
       const { ok } = await operation("write a session to Deno KV", () => {
         const atomic = kv.atomic()
           .check({ key: keyOf(id), versionstamp: stamp(expected) })
-          .set(keyOf(id), bytes, setOptions);
+          .set(keyOf(id), bytes, expireIn(expires));
         if (oldId !== undefined) {
           atomic
             .check({ key: keyOf(oldId), versionstamp: stamp(oldExpected) })
@@ -314,7 +362,43 @@ export function createKvSessionStorage(
           .check({ key: keyOf(id), versionstamp: stamp(version) })
           .delete(keyOf(id))
           .commit()),
-  }, { useUnknownIds, expiry });
+    index: {
+      add: (user, handle, id, expires) =>
+        operation("index a session in Deno KV", () =>
+          kv.atomic()
+            .set(
+              [...userPrefix(user), handle],
+              encoder.encode(id),
+              expireIn(expires),
+            )
+            .commit()),
+      entries: (user) =>
+        operation("list a user's sessions in Deno KV", async () => {
+          const ids: string[] = [];
+          for await (
+            const { value } of kv.list!({ prefix: userPrefix(user) })
+          ) {
+            if (value instanceof Uint8Array) ids.push(decoder.decode(value));
+          }
+          return ids;
+        }),
+      remove: (user, handles) =>
+        operation("unindex a session in Deno KV", () => {
+          const atomic = kv.atomic();
+          for (const handle of handles) {
+            atomic.delete([...userPrefix(user), handle]);
+          }
+          return atomic.commit();
+        }),
+    },
+  }, settings);
+}
+
+/** The `set` options that make an entry expire at `expires` (Unix ms). */
+function expireIn(expires: number | null): { expireIn: number } | undefined {
+  return expires === null
+    ? undefined
+    : { expireIn: Math.max(1, Math.ceil(expires - Date.now())) };
 }
 
 /** A version the flow handed back, as the versionstamp a check expects. */

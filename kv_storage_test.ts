@@ -10,6 +10,7 @@ import {
   createKvSessionStorage,
   type KvKey,
   type KvSessionDatabase,
+  type KvSessionStorageOptions,
 } from "./kv_storage.ts";
 import type { Session, SessionStorage } from "./session.ts";
 import { openKv, type TestKv } from "./testing/deno_kv.ts";
@@ -261,15 +262,24 @@ conformance(
 );
 
 function conformance(name: string, path: () => string) {
-  const databases = new WeakMap<SessionStorage, TestKv>();
+  const databases = new WeakMap<object, TestKv>();
+  const paths = new WeakMap<object, string>();
+  const opened = async (file: string, options: KvSessionStorageOptions) => {
+    const kv = await openKv(file);
+    const storage = createKvSessionStorage(kv, options);
+    databases.set(storage, kv);
+    paths.set(storage, file);
+    return storage;
+  };
   testSessionStorage({
     name,
-    async create({ ttl }) {
-      const kv = await openKv(path());
-      const storage = createKvSessionStorage(kv, { ttl });
-      databases.set(storage, kv);
-      return storage;
-    },
+    create: (options) => opened(path(), options),
+    // An in-memory database cannot be opened twice.
+    ...path() === ":memory:"
+      ? {}
+      : { reopen: (storage, options) => opened(paths.get(storage)!, options) },
+    maxLifetime: 1,
+    index: true,
     cleanup(storage) {
       databases.get(storage)?.close();
     },

@@ -13,7 +13,11 @@
  * @module
  */
 
-import type { ServerSessionStorageOptions, SessionStorage } from "./session.ts";
+import type {
+  ServerSessionStorageOptions,
+  SessionIndex,
+  SessionStorage,
+} from "./session.ts";
 import {
   createServerSessionStorage,
   serverOptions,
@@ -42,6 +46,27 @@ export interface MemorySessionStorageOptions
 }
 
 /**
+ * The storage {@linkcode createMemorySessionStorage} returns: a
+ * {@linkcode SessionStorage} with the per-user {@linkcode SessionIndex},
+ * which works when the store was created with `indexBy`.
+ *
+ * @example
+ * ```ts
+ * import {
+ *   createMemorySessionStorage,
+ *   type MemorySessionStorage,
+ * } from "@x/session/memory-storage";
+ * import assert from "node:assert/strict";
+ *
+ * const storage: MemorySessionStorage = createMemorySessionStorage({
+ *   indexBy: "userId",
+ * });
+ * assert.deepEqual(await storage.listSessions("mj"), []);
+ * ```
+ */
+export interface MemorySessionStorage extends SessionStorage, SessionIndex {}
+
+/**
  * Creates a session storage that keeps sessions in memory. Stored data is a
  * serialized copy, so no object is shared between requests.
  *
@@ -57,14 +82,19 @@ export interface MemorySessionStorageOptions
  * assert.equal((await storage.read(cookie)).get("count"), 1);
  * ```
  *
- * @param options How sessions expire and how many are kept.
+ * A per-user index (`indexBy`) is a map from user to that user's
+ * sessions, pruned of evicted ones whenever the user's sessions are saved.
+ *
+ * @param options How sessions expire, how many are kept and which value
+ * the per-user index is keyed by.
  * @returns The session storage.
  */
 export function createMemorySessionStorage(
   options: MemorySessionStorageOptions = {},
-): SessionStorage {
+): MemorySessionStorage {
   const factory = "createMemorySessionStorage";
-  const { useUnknownIds, expiry } = serverOptions(factory, options);
+  const settings = serverOptions(factory, options);
+  const { expiry } = settings;
   const maxSessions = options.maxSessions ?? 100_000;
   if (!Number.isSafeInteger(maxSessions) || maxSessions < 1) {
     throw new RangeError(
@@ -81,6 +111,8 @@ export function createMemorySessionStorage(
   // Every write gets a new version, so a save can tell whether the record
   // it read was written again since.
   let lastVersion = 0;
+  // User key -> handle -> id.
+  const users = new Map<string, Map<string, string>>();
 
   return createServerSessionStorage({
     load(id) {
@@ -114,5 +146,20 @@ export function createMemorySessionStorage(
     delete(ids) {
       for (const id of ids) records.delete(id);
     },
-  }, { useUnknownIds, expiry });
+    index: {
+      add(user, handle, id) {
+        const entries = users.get(user) ?? new Map<string, string>();
+        for (const [known, knownId] of entries) {
+          if (!records.has(knownId)) entries.delete(known);
+        }
+        users.set(user, entries.set(handle, id));
+      },
+      entries: (user) => users.get(user)?.values() ?? [],
+      remove(user, handles) {
+        const entries = users.get(user);
+        for (const handle of handles) entries?.delete(handle);
+        if (entries?.size === 0) users.delete(user);
+      },
+    },
+  }, settings);
 }

@@ -58,8 +58,10 @@ describe("memory store", () => {
 
 testSessionStorage({
   name: "memory store",
-  create: ({ ttl }) => createMemorySessionStorage({ ttl }),
+  create: (options) => createMemorySessionStorage(options),
   ttl: 0.5,
+  maxLifetime: 1,
+  index: true,
   maxValueBytes: 1_000_000,
   cookieSafeValues: true,
 });

@@ -22,7 +22,11 @@
  * @module
  */
 
-import type { ServerSessionStorageOptions, SessionStorage } from "./session.ts";
+import type {
+  ServerSessionStorageOptions,
+  SessionIndex,
+  SessionStorage,
+} from "./session.ts";
 import {
   assertMethods,
   backendCalls,
@@ -114,10 +118,11 @@ export interface PostgresSessionStorageOptions
  * }
  * ```
  */
-export interface PostgresSessionStorage extends SessionStorage {
+export interface PostgresSessionStorage extends SessionStorage, SessionIndex {
   /**
    * Deletes every expired session in one indexed `DELETE` and resolves to
-   * how many it deleted. `read` never returns an expired session either
+   * how many it deleted; under a `ttl` or a `maxLifetime`, that includes the
+   * rows written while neither was set, which have no expiry. `read` never returns an expired session either
    * way; run this now and then, for example once an hour, to keep the
    * table small.
    */
@@ -138,7 +143,9 @@ export interface PostgresSessionStorage extends SessionStorage {
  * ```
  *
  * @param table The table name, as passed in the `table` option.
- * @returns Two `CREATE ... IF NOT EXISTS` statements.
+ * @returns `CREATE ... IF NOT EXISTS` statements for the table and its
+ * indexes, and the `ALTER TABLE` that adds the per-user index's column to a
+ * table created before it.
  * @throws {TypeError} When `table` is not a plain SQL name.
  */
 export function postgresSessionTableSql(table = "sessions"): string {
@@ -147,10 +154,16 @@ export function postgresSessionTableSql(table = "sessions"): string {
   id text PRIMARY KEY,
   data text NOT NULL,
   version bigint NOT NULL,
-  expires bigint
+  expires bigint,
+  user_key text
 );
+ALTER TABLE "${name}" ADD COLUMN IF NOT EXISTS user_key text;
 CREATE INDEX IF NOT EXISTS "${name}_expires" ON "${name}" (expires)
   WHERE expires IS NOT NULL;
+CREATE INDEX IF NOT EXISTS "${name}_user_key" ON "${name}" (user_key)
+  WHERE user_key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS "${name}_no_expiry" ON "${name}" (id)
+  WHERE expires IS NULL;
 `;
 }
 
@@ -162,7 +175,9 @@ const CREATE_LOCK = "SELECT pg_advisory_xact_lock(7364021597);\n";
 /**
  * Creates a session storage that keeps each session as one row of a
  * PostgreSQL table: the id, the session as JSON text, a version that every
- * save increments, and the expiry time (Unix ms, indexed; `NULL` for none).
+ * save increments, the expiry time (Unix ms, indexed; `NULL` for none) and,
+ * for the per-user index (`indexBy`), a hash of the user value (`user_key`,
+ * indexed): listing a user's sessions is one indexed `SELECT`.
  * {@linkcode postgresSessionTableSql} prints the table.
  *
  * Every save is one statement and a compare-and-set on the version: a
@@ -208,7 +223,7 @@ export function createPostgresSessionStorage(
       "PostgresSessionClient).",
   });
   const table = `"${checkTableName(factory, options.table ?? "sessions")}"`;
-  const { useUnknownIds, expiry } = serverOptions(factory, options);
+  const settings = serverOptions(factory, options);
   const call = backendCalls(
     factory,
     "Check that the database is reachable and the table is there.",
@@ -231,19 +246,21 @@ export function createPostgresSessionStorage(
   const select = `SELECT data, version::text AS version FROM ${table} ` +
     "WHERE id = $1";
   // Creates the row, or takes over an expired one left under the same id.
-  const insert = `INSERT INTO ${table} AS s (id, data, version, expires) ` +
-    "VALUES ($1, $2, $5, $3) ON CONFLICT (id) DO UPDATE SET " +
+  const insert = `INSERT INTO ${table} AS s (id, data, version, expires, ` +
+    "user_key) VALUES ($1, $2, $5, $3, $6) ON CONFLICT (id) DO UPDATE SET " +
     "data = excluded.data, version = s.version + 1, " +
-    "expires = excluded.expires WHERE s.expires <= $4 RETURNING 1 AS ok";
+    "expires = excluded.expires, user_key = excluded.user_key " +
+    "WHERE s.expires <= $4 RETURNING 1 AS ok";
   const update = `UPDATE ${table} SET data = $2, version = version + 1, ` +
-    "expires = $3 WHERE id = $1 AND version = $4 RETURNING 1 AS ok";
+    "expires = $3, user_key = $5 WHERE id = $1 AND version = $4 " +
+    "RETURNING 1 AS ok";
   // The new row is written only when the old one, unchanged since it was
   // read, was deleted; both in one statement, so neither happens alone. A
   // new id is random: it never collides with a row that exists.
   const move = `WITH old AS (DELETE FROM ${table} WHERE id = $4 AND ` +
     `version = $5 RETURNING 1) INSERT INTO ${table} (id, data, version, ` +
-    "expires) SELECT $1, $2, $6, $3 FROM old ON CONFLICT (id) DO NOTHING " +
-    "RETURNING 1 AS ok";
+    "expires, user_key) SELECT $1, $2, $6, $3, $7 FROM old " +
+    "ON CONFLICT (id) DO NOTHING RETURNING 1 AS ok";
 
   const storage = createServerSessionStorage({
     // PostgreSQL text cannot hold a NUL character.
@@ -255,7 +272,7 @@ export function createPostgresSessionStorage(
           ? { text: row.data as string, version: Number(row.version) }
           : undefined;
       }),
-    write: ({ id, text, expires, expected, oldId, oldExpected }) =>
+    write: ({ id, text, expires, expected, oldId, oldExpected, user }) =>
       call("write a session", async () => {
         const rows = oldId !== undefined
           ? await query(move, [
@@ -265,10 +282,18 @@ export function createPostgresSessionStorage(
             oldId,
             oldExpected as number,
             firstVersion(),
+            user,
           ])
           : expected === undefined
-          ? await query(insert, [id, text, expires, Date.now(), firstVersion()])
-          : await query(update, [id, text, expires, expected as number]);
+          ? await query(insert, [
+            id,
+            text,
+            expires,
+            Date.now(),
+            firstVersion(),
+            user,
+          ])
+          : await query(update, [id, text, expires, expected as number, user]);
         return rows.length > 0;
       }),
     delete: (ids) =>
@@ -287,7 +312,20 @@ export function createPostgresSessionStorage(
           version as number,
         ]);
       }),
-  }, { useUnknownIds, expiry });
+    // The index is the row's user_key column, written with the row.
+    index: {
+      add() {},
+      entries: (user) =>
+        call("list a user's sessions", async () => {
+          const rows = await query(
+            `SELECT id FROM ${table} WHERE user_key = $1`,
+            [user],
+          );
+          return rows.map((row) => row.id as string);
+        }),
+      remove() {},
+    },
+  }, settings);
 
   return {
     ...storage,
@@ -295,6 +333,8 @@ export function createPostgresSessionStorage(
       call("delete expired sessions", async () => {
         const [row] = await query(
           `WITH gone AS (DELETE FROM ${table} WHERE expires <= $1 ` +
+            // Under a ttl or a maxLifetime, a row without an expiry is expired.
+            (settings.expiry.bounded ? "OR expires IS NULL " : "") +
             "RETURNING 1) SELECT count(*)::int AS n FROM gone",
           [Date.now()],
         );

@@ -11,9 +11,11 @@ import {
 import {
   createPostgresSessionStorage,
   type PostgresSessionClient,
+  type PostgresSessionStorage,
   postgresSessionTableSql,
 } from "./postgres_storage.ts";
 import { testSessionStorage } from "./conformance/mod.ts";
+import type { SessionStorage } from "./session.ts";
 import { readFileSync } from "node:fs";
 import { repoPath } from "./testing/repo_root.ts";
 import { request } from "./conformance/_harness.ts";
@@ -70,21 +72,44 @@ describe("postgres store", () => {
     await server.stop();
   });
 
+  // The index cases list a user's sessions: a table per case.
+  const tablesOf = new Map<SessionStorage, string>();
+  const opened = (storage: PostgresSessionStorage, table: string) => {
+    tablesOf.set(storage, table);
+    return storage;
+  };
   testSessionStorage({
     name: "postgres store on pg",
-    create: ({ ttl }) => createPostgresSessionStorage(pool, { ttl }),
+    create: (options) => {
+      const table = uniqueTable();
+      return opened(
+        createPostgresSessionStorage(pool, { ...options, table }),
+        table,
+      );
+    },
+    reopen: (storage, options) => {
+      const table = tablesOf.get(storage)!;
+      return opened(
+        createPostgresSessionStorage(pool, { ...options, table }),
+        table,
+      );
+    },
     ttl: 0.5,
+    maxLifetime: 1,
+    index: true,
     maxValueBytes: 1_000_000,
   });
 
   testSessionStorage({
     name: "postgres store on postgres.js",
-    create: ({ ttl }) =>
+    create: (options) =>
       createPostgresSessionStorage(fromPostgresJs(sql), {
-        ttl,
-        table: "sessions_js",
+        ...options,
+        table: uniqueTable(),
       }),
     ttl: 0.5,
+    maxLifetime: 1,
+    index: true,
     maxValueBytes: 1_000_000,
   });
 
@@ -135,7 +160,8 @@ describe("postgres store", () => {
       created.map((row) => row.def.replaceAll(table, "T")),
       (await indexes(printed)).map((row) => row.def.replaceAll(printed, "T")),
     );
-    assert.equal(created.length, 2);
+    // The key, the expiry, the per-user index and the rows without expiry.
+    assert.equal(created.length, 4);
   });
 
   it("postgres store: the README prints the SQL that postgresSessionTableSql gives", () => {
@@ -197,15 +223,16 @@ describe("postgres store", () => {
     for (let i = 0; i < 5; i++) {
       ids.push((await request(storage, null, (s) => s.set("i", i))).cookie!);
     }
-    const kept = await request(forever, null, (s) => s.set("kept", true));
+    // Written while the store had no ttl: under one, it counts as expired.
+    await request(forever, null, (s) => s.set("unbounded", true));
     await pool.query(
       `UPDATE "${table}" SET expires = $1 WHERE id IN ($2, $3, $4)`,
       [Date.now() - 1, ids[0], ids[1], ids[2]],
     );
-    assert.equal(await storage.deleteExpired(), 3);
+    assert.equal(await storage.deleteExpired(), 4);
     assert.deepEqual(
       (await rows(table)).map((row) => row.id),
-      [ids[3], ids[4], kept.cookie].sort(),
+      [ids[3], ids[4]].sort(),
     );
     assert.equal(await storage.deleteExpired(), 0);
     const client = await pool.connect();
@@ -217,6 +244,10 @@ describe("postgres store", () => {
         [Date.now()],
       )).rows.map((row) => row["QUERY PLAN"]).join("\n");
       assert.match(plan, new RegExp(`Index Scan .*${table}_expires`));
+      const unbounded = (await client.query(
+        `EXPLAIN DELETE FROM "${table}" WHERE expires IS NULL`,
+      )).rows.map((row) => row["QUERY PLAN"]).join("\n");
+      assert.match(unbounded, new RegExp(`Index Scan .*${table}_no_expiry`));
     } finally {
       await client.query("RESET enable_seqscan");
       client.release();

@@ -21,7 +21,11 @@
  * @module
  */
 
-import type { ServerSessionStorageOptions, SessionStorage } from "./session.ts";
+import type {
+  ServerSessionStorageOptions,
+  SessionIndex,
+  SessionStorage,
+} from "./session.ts";
 import { describeValue } from "./_describe.ts";
 import {
   assertMethods,
@@ -104,6 +108,26 @@ export interface RedisSessionStorageOptions
   prefix?: string;
 }
 
+/**
+ * The storage {@linkcode createRedisSessionStorage} returns: a
+ * {@linkcode SessionStorage} with the per-user {@linkcode SessionIndex},
+ * which works when the store was created with `indexBy`.
+ *
+ * @example
+ * ```ts
+ * import type { RedisSessionStorage } from "@x/session/redis-storage";
+ *
+ * export async function logOutEverywhereElse(
+ *   storage: RedisSessionStorage,
+ *   userId: string,
+ *   handle: string,
+ * ) {
+ *   return await storage.destroySessions(userId, { except: handle });
+ * }
+ * ```
+ */
+export interface RedisSessionStorage extends SessionStorage, SessionIndex {}
+
 // A save, in one round trip: writes KEYS[1] only if it still holds the
 // text the save read (ARGV[3] "1" and ARGV[4]) or, for a new session, holds
 // nothing (ARGV[3] "0"). The version of a record is its text: every write
@@ -130,6 +154,34 @@ if redis.call("GET", KEYS[1]) ~= ARGV[1] then return 0 end
 return redis.call("DEL", KEYS[1])
 `;
 
+// Adds a session to a user's index, a hash from handle to id (KEYS[1],
+// ARGV[1], ARGV[2]), and keeps the hash until its last session may expire:
+// ARGV[3] is the new session's time to live in ms, "" for never.
+const INDEX_ADD = `
+local existed = redis.call("EXISTS", KEYS[1])
+redis.call("HSET", KEYS[1], ARGV[1], ARGV[2])
+if ARGV[3] == "" then
+  redis.call("PERSIST", KEYS[1])
+else
+  local left = redis.call("PTTL", KEYS[1])
+  if existed == 0 or (left >= 0 and left < tonumber(ARGV[3])) then
+    redis.call("PEXPIRE", KEYS[1], ARGV[3])
+  end
+end
+return 1
+`;
+
+// These run through EVAL too, so that the client needs no other commands.
+const INDEX_LIST = `return redis.call("HVALS", KEYS[1])`;
+const INDEX_REMOVE = `return redis.call("HDEL", KEYS[1], unpack(ARGV))`;
+
+/** Milliseconds from now to `expires`, as a Redis PX argument ("" for never). */
+function pxUntil(expires: number | null): string {
+  return expires === null
+    ? ""
+    : String(Math.max(1, Math.ceil(expires - Date.now())));
+}
+
 /** A version the flow handed back, as the script's two arguments. */
 function versionArguments(version: unknown): [string, string] {
   return typeof version === "string" ? ["1", version] : ["0", ""];
@@ -148,6 +200,12 @@ function versionArguments(version: unknown): [string, string] {
  * (or takes the new one back if it changed), so that a crash in between
  * leaves the client its session from before, never none. The store never
  * scans keys.
+ *
+ * With `indexBy`, each user has a hash under `prefix` + `user:` + a hash of
+ * the user value, from session handle to id, kept until the user's last
+ * session may expire: one more `EVAL` per save of a session that names a
+ * user; listing reads that hash and those sessions' keys only. Each of
+ * these touches one key, so the index works on Redis Cluster too.
  * When Redis cannot be reached, `read` and `save` reject with an error
  * naming the store.
  *
@@ -183,7 +241,7 @@ function versionArguments(version: unknown): [string, string] {
 export function createRedisSessionStorage(
   client: RedisSessionClient,
   options: RedisSessionStorageOptions = {},
-): SessionStorage {
+): RedisSessionStorage {
   const factory = "createRedisSessionStorage";
   assertMethods(factory, "client", client, {
     what: "a Redis client",
@@ -198,9 +256,8 @@ export function createRedisSessionStorage(
         `${describeValue(prefix)}.`,
     );
   }
-  const { useUnknownIds, expiry, ttl } = serverOptions(factory, options);
-  // Redis expiries are whole milliseconds of at least 1.
-  const px = ttl === undefined ? "" : String(Math.max(1, Math.ceil(ttl)));
+  const settings = serverOptions(factory, options);
+  const userKey = (user: string) => `${prefix}user:${user}`;
 
   const command = backendCalls(
     factory,
@@ -214,7 +271,6 @@ export function createRedisSessionStorage(
         client.eval(DELETE_IF_UNCHANGED, { keys: [key], arguments: [text] }),
     );
 
-  // Redis deletes expired keys by itself: no `discard`.
   return createServerSessionStorage({
     // A lone surrogate has no UTF-8 form: it would share a key with other
     // ids, and node-redis's cluster client computes a slot for it that the
@@ -227,14 +283,14 @@ export function createRedisSessionStorage(
       );
       return typeof text === "string" ? { text, version: text } : undefined;
     },
-    async write({ id, text, expected, oldId, oldExpected }) {
+    async write({ id, text, expires, expected, oldId, oldExpected }) {
       const key = prefix + id;
       const written = await command(
         "write a session to Redis",
         () =>
           client.eval(COMPARE_AND_SET, {
             keys: [key],
-            arguments: [text, px, ...versionArguments(expected)],
+            arguments: [text, pxUntil(expires), ...versionArguments(expected)],
           }),
       );
       if (Number(written) !== 1) return false;
@@ -261,5 +317,30 @@ export function createRedisSessionStorage(
         );
       }
     },
-  }, { useUnknownIds, expiry });
+    // Redis deletes expired keys by itself, but not a key written without
+    // an expiry, which a ttl or maxLifetime turned on since makes expired.
+    discard: (id, version) => deleteIfUnchanged(prefix + id, String(version)),
+    index: {
+      add: (user, handle, id, expires) =>
+        command("index a session in Redis", () =>
+          client.eval(INDEX_ADD, {
+            keys: [userKey(user)],
+            arguments: [handle, id, pxUntil(expires)],
+          })),
+      entries: async (user) => {
+        const ids = await command(
+          "list a user's sessions in Redis",
+          () =>
+            client.eval(INDEX_LIST, { keys: [userKey(user)], arguments: [] }),
+        );
+        return Array.isArray(ids) ? ids.map(String) : [];
+      },
+      remove: (user, handles) =>
+        command("unindex a session in Redis", () =>
+          client.eval(INDEX_REMOVE, {
+            keys: [userKey(user)],
+            arguments: [...handles],
+          })),
+    },
+  }, settings);
 }

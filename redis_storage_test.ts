@@ -8,6 +8,7 @@ import { type RedisServer, startRedisServer } from "./testing/redis_server.ts";
 import {
   createRedisSessionStorage,
   type RedisSessionClient,
+  type RedisSessionStorageOptions,
 } from "./redis_storage.ts";
 import type { SessionStorage } from "./session.ts";
 import { testSessionStorage } from "./conformance/mod.ts";
@@ -85,11 +86,19 @@ after(async () => {
   await server?.stop();
 });
 
+const prefixes = new Map<object, string>();
+const opened = (prefix: string, options: RedisSessionStorageOptions) => {
+  const storage = createRedisSessionStorage(client, { ...options, prefix });
+  prefixes.set(storage, prefix);
+  return storage;
+};
 testSessionStorage({
   name: "redis store",
-  create: ({ ttl }) =>
-    createRedisSessionStorage(client, { prefix: uniquePrefix(), ttl }),
+  create: (options) => opened(uniquePrefix(), options),
+  reopen: (storage, options) => opened(prefixes.get(storage)!, options),
   ttl: 0.5,
+  maxLifetime: 1,
+  index: true,
   maxValueBytes: 1_000_000,
   cookieSafeValues: true,
 });

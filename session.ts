@@ -127,6 +127,117 @@ export interface ServerSessionStorageOptions {
    * @default {undefined} (sessions never expire)
    */
   ttl?: number;
+  /**
+   * Seconds after its creation at which a session ends, however active it
+   * is; `regenerateId` keeps the creation time, so a login does not restart
+   * the clock unless the app starts a new session. The idle `ttl` still
+   * applies.
+   *
+   * Once `ttl` or `maxLifetime` is set, a session stored while neither was
+   * (its record has no expiry) reads as a new session, and so, under
+   * `maxLifetime`, does one whose record holds no creation time (written by
+   * a release that kept none): turning either option on ends those sessions
+   * once, so that none lives forever.
+   *
+   * @default {undefined} (no absolute limit)
+   */
+  maxLifetime?: number;
+  /**
+   * The session value that names the session's user, such as `"userId"`:
+   * the store then keeps a per-user index of sessions, read through
+   * {@linkcode SessionIndex}. Only string and number values are indexed.
+   *
+   * @default {undefined} (no index: the index methods reject)
+   */
+  indexBy?: string;
+}
+
+/**
+ * One live session of a user, as {@linkcode SessionIndex.listSessions}
+ * lists it. Times are Unix times in milliseconds.
+ *
+ * @example
+ * ```ts
+ * import type { ListedSession } from "@x/session/session";
+ *
+ * const listed: ListedSession = {
+ *   handle: "l3Q8mYt2bqg7L0b0GpWZ0p3Qz7r2mYt2bqg7L0b0GpW",
+ *   createdAt: Date.now() - 60_000,
+ *   lastSeenAt: Date.now(),
+ *   expiresAt: null,
+ * };
+ * ```
+ */
+export interface ListedSession {
+  /**
+   * Names the session without being its id (a hash of it): safe to put in
+   * a page, and what {@linkcode SessionIndex.destroySession} takes.
+   */
+  handle: string;
+  /**
+   * When the session was created (`regenerateId` keeps it), or `null` for a
+   * record written by a release that kept no creation time.
+   */
+  createdAt: number | null;
+  /**
+   * When the session was last saved, or `null` for a record written before
+   * this was kept. A request that changes nothing saves only to renew the
+   * ttl, so this lags by up to half a ttl for such requests.
+   */
+  lastSeenAt: number | null;
+  /** When the session expires unless used again, or `null` for never. */
+  expiresAt: number | null;
+}
+
+/**
+ * The per-user session index of the server-side stores created with the
+ * `indexBy` option: list a user's sessions and end them ("log out my other
+ * devices"). Listing and ending touch that user's sessions only. Every
+ * method rejects with an error naming the option when the store was
+ * created without `indexBy`.
+ *
+ * @example Logging out a user's other devices
+ * ```ts
+ * import { createMemorySessionStorage } from "@x/session/memory-storage";
+ * import assert from "node:assert/strict";
+ *
+ * const storage = createMemorySessionStorage({ indexBy: "userId" });
+ * const laptop = await storage.read(null);
+ * laptop.set("userId", "mj");
+ * await storage.save(laptop);
+ * const phone = await storage.read(null);
+ * phone.set("userId", "mj");
+ * const phoneCookie = await storage.save(phone);
+ *
+ * assert.equal((await storage.listSessions("mj")).length, 2);
+ * assert.equal(await storage.destroySessions("mj", { except: laptop }), 1);
+ * assert.equal((await storage.read(phoneCookie)).get("userId"), undefined);
+ * ```
+ */
+export interface SessionIndex {
+  /**
+   * Resolves to one entry per live session whose `indexBy` value is
+   * `user`, oldest first. Each entry is checked against its record: a
+   * session that ended, expired or changed user is left out, and its stale
+   * entry dropped.
+   */
+  listSessions(user: string | number): Promise<ListedSession[]>;
+  /**
+   * Ends every live session of `user` but `except` (a session, or a
+   * handle), and resolves to how many it ended.
+   */
+  destroySessions(
+    user: string | number,
+    options?: { except?: Session | string },
+  ): Promise<number>;
+  /**
+   * Ends the session of `user` that `handle` names, and resolves to whether
+   * there was one. A handle of another user's session ends nothing, so an
+   * app can take the handle from a form without checking it.
+   */
+  destroySession(user: string | number, handle: string): Promise<boolean>;
+  /** The handle that {@linkcode SessionIndex.listSessions} gives `session`. */
+  handleOf(session: Session): string;
 }
 
 /**

@@ -25,7 +25,11 @@
  * @module
  */
 
-import type { ServerSessionStorageOptions, SessionStorage } from "./session.ts";
+import type {
+  ServerSessionStorageOptions,
+  SessionIndex,
+  SessionStorage,
+} from "./session.ts";
 import {
   assertMethods,
   backendCalls,
@@ -66,6 +70,11 @@ export interface SqliteStatement {
   get(...params: SqliteValue[]): unknown;
   /** Runs the statement; `changes` is the number of rows it changed. */
   run(...params: SqliteValue[]): { changes: number | bigint };
+  /**
+   * Every row, each an object keyed by column name. Needed only with the
+   * `indexBy` option.
+   */
+  all?(...params: SqliteValue[]): unknown[];
 }
 
 /**
@@ -124,10 +133,11 @@ export interface SqliteSessionStorageOptions
  * assert.equal(await storage.deleteExpired(), 0);
  * ```
  */
-export interface SqliteSessionStorage extends SessionStorage {
+export interface SqliteSessionStorage extends SessionStorage, SessionIndex {
   /**
    * Deletes every expired session in one indexed `DELETE` and resolves to
-   * how many it deleted. `read` never returns an expired session either
+   * how many it deleted; under a `ttl` or a `maxLifetime`, that includes the
+   * rows written while neither was set, which have no expiry. `read` never returns an expired session either
    * way; run this now and then, for example once an hour, to keep the
    * table small.
    */
@@ -139,7 +149,9 @@ const BUSY_TIMEOUT_MS = 5000;
 /**
  * Creates a session storage that keeps each session as one row of a SQLite
  * table: the id, the session as JSON, a version that every save increments,
- * and the expiry time (Unix ms, indexed; `NULL` for none).
+ * the expiry time (Unix ms, indexed; `NULL` for none) and, for the per-user
+ * index (`indexBy`), a hash of the user value (`user_key`, indexed; the
+ * column is added to a table that lacks it).
  *
  * At creation the store creates the table and its index if they are
  * missing, switches the database to write-ahead logging (`journal_mode =
@@ -192,7 +204,7 @@ export function createSqliteSessionStorage(
       '`new Database(path)` from "bun:sqlite".',
   });
   const table = checkTableName(factory, options.table ?? "sessions");
-  const { useUnknownIds, expiry } = serverOptions(factory, options);
+  const settings = serverOptions(factory, options);
   const call = backendCalls(
     factory,
     "Check that the database is open and its file writable.",
@@ -209,7 +221,23 @@ export function createSqliteSessionStorage(
       { cause: error },
     );
   }
-  const { select, insert, update, deleteVersion, deleteId, sweep } = statements;
+  const {
+    select,
+    insert,
+    update,
+    deleteVersion,
+    deleteId,
+    sweep,
+    sweepUnbounded,
+    byUser,
+  } = statements;
+  if (settings.indexBy !== undefined && typeof byUser.all !== "function") {
+    throw new TypeError(
+      `${factory}: option "indexBy" needs statements with an "all" method, ` +
+        "which this database's lack. Pass node:sqlite's DatabaseSync or " +
+        "bun:sqlite's Database.",
+    );
+  }
 
   // Each statement runs to completion before any other JavaScript: the
   // transactions below never interleave with another save of this process,
@@ -237,13 +265,14 @@ export function createSqliteSessionStorage(
           ? { text: row.data, version: Number(row.version) }
           : undefined;
       }),
-    write: ({ id, text, expires, expected, oldId, oldExpected }) =>
+    write: ({ id, text, expires, expected, oldId, oldExpected, user }) =>
       call("write a session", async () => {
         const write = () =>
           expected === undefined
-            ? insert.run(id, text, firstVersion(), expires, Date.now())
+            ? insert.run(id, text, firstVersion(), expires, user, Date.now())
               .changes > 0
-            : update.run(text, expires, id, expected as number).changes > 0;
+            : update.run(text, expires, user, id, expected as number)
+              .changes > 0;
         if (oldId === undefined) return write();
         return inTransaction(() =>
           write() && deleteVersion.run(oldId, oldExpected as number).changes > 0
@@ -258,14 +287,28 @@ export function createSqliteSessionStorage(
       call("delete an expired session", async () => {
         deleteVersion.run(id, version as number);
       }),
-  }, { useUnknownIds, expiry });
+    // The index is the row's user_key column, written with the row.
+    index: {
+      add() {},
+      entries: (user) =>
+        call(
+          "list a user's sessions",
+          async () =>
+            (byUser.all!(user) as { id: string }[]).map((row) => row.id),
+        ),
+      remove() {},
+    },
+  }, settings);
 
   return {
     ...storage,
     deleteExpired: () =>
       call(
         "delete expired sessions",
-        async () => Number(sweep.run(Date.now()).changes),
+        async () =>
+          Number(sweep.run(Date.now()).changes) +
+          // Under a ttl or a maxLifetime, a row without an expiry is expired.
+          (settings.expiry.bounded ? Number(sweepUnbounded.run().changes) : 0),
       ),
   };
 }
@@ -287,25 +330,58 @@ function openTable(database: SqliteDatabase, table: string) {
     `CREATE INDEX IF NOT EXISTS "${table}_expires" ON "${table}" (expires) ` +
       "WHERE expires IS NOT NULL",
   );
+  // Tables created before the per-user index lack its column.
+  const hasUserKey = database.prepare(
+    "SELECT count(*) AS n FROM pragma_table_info(?) WHERE name = 'user_key'",
+  ).get(table) as { n: number | bigint };
+  if (Number(hasUserKey.n) === 0) {
+    database.exec(`ALTER TABLE "${table}" ADD COLUMN user_key TEXT`);
+  }
+  database.exec(
+    `CREATE INDEX IF NOT EXISTS "${table}_user_key" ON "${table}" ` +
+      "(user_key) WHERE user_key IS NOT NULL",
+  );
+  // The rows a sweep under a ttl or a maxLifetime deletes for having no
+  // expiry: none once a sweep has run, so this index stays small.
+  database.exec(
+    `CREATE INDEX IF NOT EXISTS "${table}_no_expiry" ON "${table}" (id) ` +
+      "WHERE expires IS NULL",
+  );
 
   const select = database.prepare(
     `SELECT data, version FROM "${table}" WHERE id = ?`,
   );
   // Creates the row, or takes over an expired one left under the same id.
   const insert = database.prepare(
-    `INSERT INTO "${table}" (id, data, version, expires) VALUES (?, ?, ?, ?) ` +
-      "ON CONFLICT (id) DO UPDATE SET data = excluded.data, " +
-      `version = "${table}".version + 1, expires = excluded.expires ` +
+    `INSERT INTO "${table}" (id, data, version, expires, user_key) ` +
+      "VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET " +
+      `data = excluded.data, version = "${table}".version + 1, ` +
+      "expires = excluded.expires, user_key = excluded.user_key " +
       `WHERE "${table}".expires <= ?`,
   );
   const update = database.prepare(
-    `UPDATE "${table}" SET data = ?, version = version + 1, expires = ? ` +
-      "WHERE id = ? AND version = ?",
+    `UPDATE "${table}" SET data = ?, version = version + 1, expires = ?, ` +
+      "user_key = ? WHERE id = ? AND version = ?",
   );
   const deleteVersion = database.prepare(
     `DELETE FROM "${table}" WHERE id = ? AND version = ?`,
   );
   const deleteId = database.prepare(`DELETE FROM "${table}" WHERE id = ?`);
   const sweep = database.prepare(`DELETE FROM "${table}" WHERE expires <= ?`);
-  return { select, insert, update, deleteVersion, deleteId, sweep };
+  const sweepUnbounded = database.prepare(
+    `DELETE FROM "${table}" WHERE expires IS NULL`,
+  );
+  const byUser = database.prepare(
+    `SELECT id FROM "${table}" WHERE user_key = ?`,
+  );
+  return {
+    select,
+    insert,
+    update,
+    deleteVersion,
+    deleteId,
+    sweep,
+    sweepUnbounded,
+    byUser,
+  };
 }

@@ -41,16 +41,27 @@ function testDriver(
   open: (path: string) => SqliteDatabase & { close(): void },
 ) {
   const databases = new Map<SessionStorage, { close(): void }>();
+  const fileOf = new Map<SessionStorage, string>();
   testSessionStorage({
     name,
-    create({ ttl }) {
-      const database = open(freshFile());
-      const storage = createSqliteSessionStorage(database, { ttl });
+    create(options) {
+      const file = freshFile();
+      const database = open(file);
+      const storage = createSqliteSessionStorage(database, options);
       databases.set(storage, database);
+      fileOf.set(storage, file);
       return storage;
+    },
+    reopen(storage, options) {
+      const database = open(fileOf.get(storage)!);
+      const reopened = createSqliteSessionStorage(database, options);
+      databases.set(reopened, database);
+      return reopened;
     },
     cleanup: (storage) => databases.get(storage)?.close(),
     ttl: 0.5,
+    maxLifetime: 1,
+    index: true,
     maxValueBytes: 1_000_000,
   });
 }
@@ -131,19 +142,27 @@ describe("sqlite store", () => {
     for (let i = 0; i < 5; i++) {
       ids.push((await request(storage, null, (s) => s.set("i", i))).cookie!);
     }
-    const kept = await request(forever, null, (s) => s.set("kept", true));
+    // Written while the store had no ttl: under one, it counts as expired.
+    await request(forever, null, (s) => s.set("unbounded", true));
     database.prepare("UPDATE sessions SET expires = ? WHERE id IN (?, ?, ?)")
       .run(Date.now() - 1, ids[0], ids[1], ids[2]);
-    assert.equal(await storage.deleteExpired(), 3);
+    assert.equal(await storage.deleteExpired(), 4);
     assert.deepEqual(
       rows(database).map((row) => row.id).sort(),
-      [ids[3], ids[4], kept.cookie].sort(),
+      [ids[3], ids[4]].sort(),
     );
     assert.equal(await storage.deleteExpired(), 0);
-    const plan = database.prepare(
-      "EXPLAIN QUERY PLAN DELETE FROM sessions WHERE expires <= ?",
-    ).all(Date.now()).map((step) => String(step.detail)).join("\n");
-    assert.match(plan, /USING (COVERING )?INDEX sessions_expires/);
+    const plan = (sql: string) =>
+      database.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(Date.now())
+        .map((step) => String(step.detail)).join("\n");
+    assert.match(
+      plan("DELETE FROM sessions WHERE expires <= ?"),
+      /USING (COVERING )?INDEX sessions_expires/,
+    );
+    assert.match(
+      plan("DELETE FROM sessions WHERE expires IS NULL AND ? > 0"),
+      /USING (COVERING )?INDEX sessions_no_expiry/,
+    );
   });
 
   it("sqlite store: an expired row reads as a new session and is deleted", async () => {

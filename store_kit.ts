@@ -51,6 +51,7 @@ import {
 
 export type {
   LoadedRecord,
+  RecordIndex,
   RecordStore,
   RecordWrite,
 } from "./_server_storage.ts";

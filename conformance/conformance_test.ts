@@ -615,7 +615,10 @@ test("conformance suite: README.md's table lists every rule, when it applies, an
   const every = sessionStorageCases({
     name: "s",
     create: () => createFaultyStorage(null),
+    reopen: () => createFaultyStorage(null),
     ttl: 1,
+    maxLifetime: 1,
+    index: true,
     cookieSafeValues: true,
   });
   const inCookie = new Set(
@@ -631,6 +634,18 @@ test("conformance suite: README.md's table lists every rule, when it applies, an
       .replace("100000 bytes", "maxValueBytes bytes");
     const when = c.topic === "expiry"
       ? "with ttl"
+      : c.topic === "maxLifetime"
+      ? rule.includes("idle ttl")
+        ? "with maxLifetime and ttl"
+        : "with maxLifetime"
+      : c.topic === "per-user index"
+      ? rule.includes("expired") ? "with index and ttl" : "with index"
+      : c.topic === "records written before an option was on"
+      ? rule.includes("without ttl")
+        ? "with ttl, and reopen or dataInCookie"
+        : rule.includes("without maxLifetime")
+        ? "with maxLifetime, and reopen or dataInCookie"
+        : "with reopen or dataInCookie"
       : rule.includes("cookie-safe")
       ? "with cookieSafeValues"
       : inCookie.has(c.name)

@@ -30,6 +30,8 @@ import { expiryRules } from "./_expiry.ts";
 import { fidelityRules } from "./_fidelity.ts";
 import { robustnessRules } from "./_robustness.ts";
 import { concurrencyRules } from "./_concurrency.ts";
+import { lifetimeCases } from "./_lifetime.ts";
+import { indexCases } from "./_index.ts";
 import { overlappingRules } from "./_overlapping.ts";
 
 // Re-exported so that the types this module's API mentions are documented
@@ -141,7 +143,40 @@ export interface SessionStorageTestOptions<
    * `{ ttl }` (seconds, the {@linkcode SessionStorageTestOptions.ttl}
    * option), every other case passes `{}`.
    */
-  create(options: { ttl?: number }): T | Promise<T>;
+  create(
+    options: { ttl?: number; maxLifetime?: number; indexBy?: string },
+  ): T | Promise<T>;
+  /**
+   * Opens a second storage over the same data as `storage` (the same
+   * folder, database or key prefix) with other options, as an app
+   * restarted with a new configuration would. The cases for records
+   * written before `ttl` or `maxLifetime` was on need it; a `dataInCookie`
+   * store needs none (`create` serves). `cleanup` runs for what it returns.
+   *
+   * @default {undefined} (no such cases for a server-side store)
+   */
+  reopen?(
+    storage: T,
+    options: { ttl?: number; maxLifetime?: number; indexBy?: string },
+  ): T | Promise<T>;
+  /**
+   * Set it when the store supports a `maxLifetime`: the seconds the
+   * lifetime cases hand to `create`. The suite then checks that a session
+   * in use ends that long after its creation, that `regenerateId` keeps
+   * the creation time and, with `ttl`, that the idle ttl still applies.
+   * Each case waits about one `maxLifetime`: 1 suits most stores. At most 5.
+   *
+   * @default {undefined} (no lifetime cases)
+   */
+  maxLifetime?: number;
+  /**
+   * Whether the store keeps a per-user index: created with
+   * `{ indexBy: "userId" }`, it has the methods of `SessionIndex`
+   * (`listSessions`, `destroySessions`, `destroySession`, `handleOf`).
+   *
+   * @default {false}
+   */
+  index?: boolean;
   /**
    * Runs after each case, passed or failed, with the storage that case
    * used: close connections, delete folders or keys here.
@@ -213,7 +248,7 @@ export interface SessionStorageTestOptions<
  * ```
  */
 export interface SessionStorageTestCase {
-  /** The topic: lifecycle, flash, fixation and regeneration, destroy, expiry, data fidelity, robustness, concurrency or overlapping requests. */
+  /** The topic: lifecycle, flash, fixation and regeneration, destroy, expiry, data fidelity, robustness, concurrency, overlapping requests, maxLifetime, records written before an option was on, or per-user index. */
   topic: string;
   /** The store's name and the rule the case checks, as one sentence. */
   name: string;
@@ -249,7 +284,9 @@ const CASE_TIMEOUT_MS = 60_000;
  *
  * The topics are lifecycle, flash, fixation and regeneration, destroy, data
  * fidelity, robustness, concurrency, overlapping requests (left out with
- * `dataInCookie`) and, with the `ttl` option, expiry.
+ * `dataInCookie`), with the `ttl` option expiry, with `maxLifetime` the
+ * absolute lifetime, with `reopen` (or `dataInCookie`) records written
+ * before an option was on, and with `index` the per-user index.
  *
  * Reading a failure: each case is named `<name>: <rule>`, such as
  * `my store: regenerateId(true) deletes the old session's data`, and its
@@ -353,15 +390,19 @@ export function sessionStorageCases<T extends SessionStorageLike>(
     topics.push(["overlapping requests", overlappingRules]);
   }
   if (suite.ttl !== undefined) topics.push(["expiry", expiryRules(suite.ttl)]);
-  return topics.flatMap(([topic, rules]) =>
-    rules.map((rule) => ({
-      topic,
-      name: `${suite.name}: ${rule.rule}`,
-      cause: rule.cause,
-      timeout: rule.timeout ?? CASE_TIMEOUT_MS,
-      fn: () => runRule(options, suite, rule),
-    }))
-  );
+  return [
+    ...topics.flatMap(([topic, rules]) =>
+      rules.map((rule) => ({
+        topic,
+        name: `${suite.name}: ${rule.rule}`,
+        cause: rule.cause,
+        timeout: rule.timeout ?? CASE_TIMEOUT_MS,
+        fn: () => runRule(options, suite, rule),
+      }))
+    ),
+    ...lifetimeCases(options),
+    ...indexCases(options),
+  ];
 }
 
 async function runRule<T extends SessionStorageLike>(

@@ -30,7 +30,7 @@ import { createCookieSessionStorage } from "../cookie_storage.ts";
 import { createFsSessionStorage } from "../fs_storage.ts";
 import { createMemorySessionStorage } from "../memory_storage.ts";
 import { createSqliteSessionStorage } from "../sqlite_storage.ts";
-import type { SessionStorage } from "../session.ts";
+import type { SessionIndex, SessionStorage } from "../session.ts";
 import { createDemoApp } from "./demo_app.ts";
 
 // Known to everyone who reads this file, so it protects nothing: it only lets
@@ -38,6 +38,10 @@ import { createDemoApp } from "./demo_app.ts";
 const DEVELOPMENT_SECRET =
   "development secret of the @x/session demo, not secret";
 const SESSION_TTL = 60 * 60 * 24; // a day of inactivity, in seconds
+const SESSION_MAX_LIFETIME = 60 * 60 * 24 * 30; // 30 days, however active
+// The session value the per-user index of the server-side stores is
+// keyed by: the "Your sessions" page lists a user's sessions with it.
+const INDEX_BY = "user";
 
 type Handler = (request: Request, info?: unknown) => Promise<Response>;
 
@@ -78,12 +82,17 @@ async function configure() {
   }
 
   const store = env.SESSION_STORE ?? "fs";
+  const lifetimes = { ttl: SESSION_TTL, maxLifetime: SESSION_MAX_LIFETIME };
   let storage: SessionStorage;
+  let index: SessionIndex | undefined;
   let where = "";
   if (store === "fs") {
     const directory = env.SESSION_DIR ||
       fileURLToPath(new URL("../.tmp/demo-sessions", import.meta.url));
-    storage = createFsSessionStorage(directory, { ttl: SESSION_TTL });
+    storage = index = createFsSessionStorage(directory, {
+      ...lifetimes,
+      indexBy: INDEX_BY,
+    });
     where = ` in ${directory}`;
   } else if (store === "sqlite") {
     const file = env.SESSION_DB ||
@@ -91,14 +100,18 @@ async function configure() {
     mkdirSync(dirname(file), { recursive: true });
     // Imported only when chosen: the other stores need no SQLite.
     const { DatabaseSync } = await import("node:sqlite");
-    storage = createSqliteSessionStorage(new DatabaseSync(file), {
-      ttl: SESSION_TTL,
+    storage = index = createSqliteSessionStorage(new DatabaseSync(file), {
+      ...lifetimes,
+      indexBy: INDEX_BY,
     });
     where = ` in ${file}`;
   } else if (store === "cookie") {
-    storage = createCookieSessionStorage({ ttl: SESSION_TTL });
+    storage = createCookieSessionStorage(lifetimes);
   } else if (store === "memory") {
-    storage = createMemorySessionStorage({ ttl: SESSION_TTL });
+    storage = index = createMemorySessionStorage({
+      ...lifetimes,
+      indexBy: INDEX_BY,
+    });
   } else {
     fail(`SESSION_STORE is "${store}"; use fs, sqlite, cookie or memory.`);
   }
@@ -127,6 +140,7 @@ async function configure() {
   return {
     cookie,
     storage,
+    index,
     development: !production,
     port,
     hostname,

@@ -1,17 +1,21 @@
-// The demo application: a visit counter, a login form, flash messages and a
-// logout, as one fetch handler that Deno.serve, Bun.serve and
+// The demo application: a visit counter, a login form, flash messages, a
+// logout and a list of the user's sessions, as one fetch handler that Deno.serve, Bun.serve and
 // @hono/node-server all serve. demo.ts picks the cookie, the store and the
 // server; this file is only about what a session-backed app does.
 
 import { commitSession, withSession } from "../middleware.ts";
 import { createCsrfProtection, type CsrfProtection } from "../csrf.ts";
 import type { Cookie } from "../cookie.ts";
-import type { Session, SessionStorage } from "../session.ts";
+import type { Session, SessionIndex, SessionStorage } from "../session.ts";
 
-/** What the demo needs: the session cookie, the store, and the mode. */
+/**
+ * What the demo needs: the session cookie, the store, the store's per-user
+ * index (created with `indexBy: "user"`) when it keeps one, and the mode.
+ */
 export interface DemoOptions {
   cookie: Cookie;
   storage: SessionStorage;
+  index?: SessionIndex;
   /** Whether a refused forgery's 403 says why (never in production). */
   development?: boolean;
 }
@@ -27,6 +31,8 @@ const MAX_FORM_BYTES = 4096;
  *   the previous request, and a login form or who is logged in.
  * - `POST /login` logs in under any name, with a new session id.
  * - `POST /logout` destroys the session.
+ * - `GET /sessions` lists the sessions of the user logged in, and
+ *   `POST /sessions/logout-others` ends all of them but this one.
  *
  * Both POSTs need the page's CSRF token and a same-origin request, and a
  * body of at most 4096 bytes.
@@ -43,6 +49,12 @@ export function createDemoApp(
       const { pathname } = new URL(request.url);
       if (pathname === "/") return home(session, csrf);
       if (pathname === "/login") return await login(request, session);
+      if (pathname === "/sessions") {
+        return await sessionList(options, session, csrf);
+      }
+      if (pathname === "/sessions/logout-others") {
+        return await logOutOthers(options, session);
+      }
       session.destroy();
       // The flash that says goodbye lives in a new, empty session. Sending
       // its cookie from here means withSession sends no cookie of its own
@@ -99,29 +111,46 @@ const ROUTES = new Map([
   ["/", ["GET", "HEAD"]],
   ["/login", ["POST"]],
   ["/logout", ["POST"]],
+  ["/sessions", ["GET", "HEAD"]],
+  ["/sessions/logout-others", ["POST"]],
 ]);
 
 function home(session: Session, csrf: CsrfProtection): Response {
   const visits = Number(session.get("visits") ?? 0) + 1;
   session.set("visits", visits);
   const user = session.get("user");
-  const message = session.get("message");
-  const error = session.get("error");
-
-  // The token is the session's, so forms on a page rendered before the
-  // login changed the id are refused: a reload gives fresh ones.
-  const token = `<input type="hidden" name="${csrf.field}" value="${
-    csrf.token(session)
-  }">`;
+  const token = tokenField(session, csrf);
   const account = typeof user === "string"
-    ? `<p>Logged in as <strong id="user">${escapeHtml(user)}</strong>.</p>
+    ? `<p>Logged in as <strong id="user">${escapeHtml(user)}</strong>.
+      <a href="/sessions">Your sessions</a></p>
     <form method="post" action="/logout">${token}<button>Log out</button></form>`
     : `<form method="post" action="/login">${token}
       <label>Name <input name="username" required maxlength="${MAX_NAME_LENGTH}"
         autocomplete="username"></label>
       <button>Log in</button>
     </form>`;
-  const flash = [
+  return htmlPage(`${flashOf(session)}
+  <p>This session has seen this page <strong id="visits">${visits}</strong>
+    time${visits === 1 ? "" : "s"}.</p>
+  ${account}`);
+}
+
+/**
+ * The hidden field with the session's CSRF token. The token is the
+ * session's, so forms on a page rendered before the login changed the id
+ * are refused: a reload gives fresh ones.
+ */
+function tokenField(session: Session, csrf: CsrfProtection): string {
+  return `<input type="hidden" name="${csrf.field}" value="${
+    csrf.token(session)
+  }">`;
+}
+
+/** The flash messages of the previous request, as HTML. */
+function flashOf(session: Session): string {
+  const message = session.get("message");
+  const error = session.get("error");
+  return [
     typeof message === "string"
       ? `<p id="flash" role="status">${escapeHtml(message)}</p>`
       : "",
@@ -129,7 +158,9 @@ function home(session: Session, csrf: CsrfProtection): Response {
       ? `<p id="flash" class="error" role="alert">${escapeHtml(error)}</p>`
       : "",
   ].join("");
+}
 
+function htmlPage(body: string): Response {
   return new Response(
     `<!doctype html>
 <html lang="en">
@@ -145,10 +176,7 @@ function home(session: Session, csrf: CsrfProtection): Response {
 </head>
 <body>
   <h1>@x/session demo</h1>
-  ${flash}
-  <p>This session has seen this page <strong id="visits">${visits}</strong>
-    time${visits === 1 ? "" : "s"}.</p>
-  ${account}
+  ${body}
 </body>
 </html>
 `,
@@ -162,6 +190,60 @@ function home(session: Session, csrf: CsrfProtection): Response {
       },
     },
   );
+}
+
+async function sessionList(
+  { index }: DemoOptions,
+  session: Session,
+  csrf: CsrfProtection,
+): Promise<Response> {
+  const user = session.get("user");
+  if (typeof user !== "string") return redirectHome();
+  if (index === undefined) {
+    return htmlPage(`<p>This store keeps no list of sessions: the cookie
+    store holds each session in its browser only.</p>
+  <p><a href="/">Back</a></p>`);
+  }
+  const current = index.handleOf(session);
+  const rows = (await index.listSessions(user)).map((listed) => {
+    const mine = listed.handle === current;
+    return `<tr${mine ? ' class="current"' : ""}>
+      <td>${timeOf(listed.createdAt)}</td>
+      <td>${timeOf(listed.lastSeenAt)}</td>
+      <td>${mine ? "this session" : ""}</td>
+    </tr>`;
+  });
+  return htmlPage(`${flashOf(session)}
+  <h2>Your sessions</h2>
+  <table id="sessions">
+    <thead><tr><th>Created</th><th>Last seen</th><th></th></tr></thead>
+    <tbody>${rows.join("")}</tbody>
+  </table>
+  <form method="post" action="/sessions/logout-others">${
+    tokenField(session, csrf)
+  }<button>Log out other sessions</button></form>
+  <p><a href="/">Back</a></p>`);
+}
+
+async function logOutOthers(
+  { index }: DemoOptions,
+  session: Session,
+): Promise<Response> {
+  const user = session.get("user");
+  if (typeof user !== "string" || index === undefined) return redirectHome();
+  const ended = await index.destroySessions(user, { except: session });
+  session.flash(
+    "message",
+    `Logged out ${ended} other session${ended === 1 ? "" : "s"}.`,
+  );
+  return new Response(null, {
+    status: 303,
+    headers: { Location: "/sessions" },
+  });
+}
+
+function timeOf(time: number | null): string {
+  return time === null ? "unknown" : new Date(time).toISOString();
 }
 
 async function login(request: Request, session: Session): Promise<Response> {

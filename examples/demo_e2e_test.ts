@@ -17,6 +17,7 @@ import { join } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
 import { type DemoServer, startDemo } from "./_demo_server.ts";
 import { launchChromium, WAIT_MS } from "../testing/chromium.ts";
+import { submitForm } from "./_chromium.ts";
 
 // Host names for the two-site tests: the app at app.example.test, a sibling
 // subdomain at evil.example.test, another site at attacker.test.
@@ -65,17 +66,7 @@ describe("the demo in Chromium", { timeout: 180_000 }, () => {
   }
 
   /** Clicks a form's button and waits for the page the redirect leads to. */
-  async function submit(button: string) {
-    // The page is at the same URL before and after, so wait for the GET
-    // that the form's POST was redirected to, then for it to load.
-    const redirected = page.waitForResponse((response) =>
-      response.request().method() === "GET" &&
-      response.request().redirectedFrom()?.method() === "POST"
-    );
-    await page.click(`button:has-text("${button}")`);
-    assert.equal((await redirected).status(), 200);
-    await page.waitForLoadState("load");
-  }
+  const submit = (button: string) => submitForm(page, button);
 
   async function logIn(name: string) {
     await page.fill('input[name="username"]', name);

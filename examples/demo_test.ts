@@ -197,7 +197,7 @@ describe("the demo", () => {
         SESSION_SECRET: SECRET,
       };
       const client = await withDemoClient(env, async (client, demo) => {
-        await client.home();
+        await client.home(); // the login form's CSRF token
         await client.post("/login", { username: "ada" });
         assert.equal((await client.home()).user, "ada");
         assert.match(demo.output().stdout, /sqlite store in .*sessions\.db/);
