@@ -190,7 +190,7 @@ export const concurrencyRules: Rule[] = [
 const ROUNDS = 1000;
 const WRITERS = 10;
 const SAVES_PER_ROUND = 5;
-const ROUNDS_MS = 10_000;
+const ROUNDS_MS = 2_000;
 
 async function repeat(round: (index: number) => Promise<void>): Promise<void> {
   const deadline = now() + ROUNDS_MS;
