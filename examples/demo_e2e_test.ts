@@ -16,8 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
 import { type DemoServer, startDemo } from "./_demo_server.ts";
-import { launchChromium, WAIT_MS } from "../testing/chromium.ts";
-import { submitForm } from "./_chromium.ts";
+import { launchChromium, submitForm, WAIT_MS } from "../testing/chromium.ts";
 
 // Host names for the two-site tests: the app at app.example.test, a sibling
 // subdomain at evil.example.test, another site at attacker.test.

@@ -15,7 +15,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { type DemoServer, startDemo } from "./_demo_server.ts";
-import { CHROMIUM, CHROMIUM_FLAGS, submitForm, WAIT_MS } from "./_chromium.ts";
+import {
+  CHROMIUM,
+  CHROMIUM_FLAGS,
+  submitForm,
+  WAIT_MS,
+} from "../testing/chromium.ts";
 
 describe("the demo's session list in Chromium", { timeout: 180_000 }, () => {
   const sessions = mkdtempSync(join(tmpdir(), "demo-sessions-e2e-"));

@@ -1,12 +1,17 @@
 // Headless Chromium for the browser tests: Debian's chromium package
 // (/usr/bin/chromium) driven through playwright-core, every wait bounded.
 
-import { type BrowserContext, chromium } from "playwright-core";
+import assert from "node:assert/strict";
+import { type BrowserContext, chromium, type Page } from "playwright-core";
 
 /** The bound of every wait of a page, a navigation or the browser's start. */
 export const WAIT_MS = 30_000;
 
-const FLAGS = [
+/** Debian's chromium package. */
+export const CHROMIUM = "/usr/bin/chromium";
+
+/** Headless, sandbox off (as root), no traffic of its own. */
+export const CHROMIUM_FLAGS = [
   "--headless",
   "--no-sandbox",
   "--disable-gpu",
@@ -29,12 +34,28 @@ export async function launchChromium(
   // Playwright takes the profile folder as an argument rather than as a
   // --user-data-dir flag.
   const context = await chromium.launchPersistentContext(profile, {
-    executablePath: "/usr/bin/chromium",
-    args: [...FLAGS, ...flags],
+    executablePath: CHROMIUM,
+    args: [...CHROMIUM_FLAGS, ...flags],
     headless: true,
     timeout: WAIT_MS,
   });
   context.setDefaultTimeout(WAIT_MS);
   context.setDefaultNavigationTimeout(WAIT_MS);
   return context;
+}
+
+/**
+ * Clicks a form's button on `page` and waits for the page the redirect
+ * leads to, which must answer 200.
+ */
+export async function submitForm(page: Page, button: string): Promise<void> {
+  // The page may be at the same URL before and after, so wait for the GET
+  // that the form's POST was redirected to, then for it to load.
+  const redirected = page.waitForResponse((response) =>
+    response.request().method() === "GET" &&
+    response.request().redirectedFrom()?.method() === "POST"
+  );
+  await page.click(`button:has-text("${button}")`);
+  assert.equal((await redirected).status(), 200);
+  await page.waitForLoadState("load");
 }
