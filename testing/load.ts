@@ -51,9 +51,11 @@ function rssMb(pid: number): number {
   return Math.round(rssBytes(pid) / 1024 / 1024);
 }
 
+// The session files: the per-user index under users/ is not counted.
 function countFiles(dir: string): number {
   let count = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isDirectory() && entry.name === "users") continue;
     if (entry.isDirectory()) count += countFiles(join(dir, entry.name));
     else count++;
   }
