@@ -42,8 +42,21 @@ async function connect(): Promise<SessionStorage> {
   return createRedisSessionStorage(client, { ttl: 3600 });
 }
 
-/** The master that serves `id`'s key and its replica, per CLUSTER NODES. */
+/**
+ * The master that serves `id`'s key and its replica, per CLUSTER NODES,
+ * once the cluster shows both: just after a failover, the old master may not
+ * yet be listed as the new one's replica.
+ */
 async function shardOf(id: string) {
+  for (let poll = 0; poll < PROMOTION_POLLS; poll++) {
+    const shard = await readShard(id);
+    if (shard !== undefined) return shard;
+    await sleep(50);
+  }
+  assert.fail("CLUSTER NODES never showed a master and a replica for the key");
+}
+
+async function readShard(id: string) {
   const live = cluster.nodes.find((node) => !node.killed)!;
   const slot = Number(
     await live.command("CLUSTER", "KEYSLOT", PREFIX + id),
@@ -60,8 +73,9 @@ async function shardOf(id: string) {
       const [from, to = from] = range.split("-").map(Number);
       return from <= slot && slot <= to;
     })
-  )!;
-  const replica = lines.find((line) => line[3] === master[0])!;
+  );
+  const replica = master && lines.find((line) => line[3] === master[0]);
+  if (!master || !replica) return undefined;
   return { master: byPort(master[1]), replica: byPort(replica[1]) };
 }
 
