@@ -207,19 +207,80 @@ export function serverOptions(
 }
 
 /**
- * Checks that `value`, the store's `argument`, is `what` (such as "a Redis
- * client"): that it has every method of `methods`. `advice` says what to
- * pass instead.
+ * What a store's factory says in its errors about the backend it takes: a
+ * client, a database or a store.
  */
-export function assertMethods(
-  factory: string,
-  argument: string,
+export interface BackendSpec {
+  /** The factory's name, which starts every error message. */
+  factory: string;
+  /** The name of the factory's argument that holds the backend. */
+  argument: string;
+  /** What that argument must be, such as "a Redis client". */
+  what: string;
+  /** The methods the store calls on the backend. */
+  methods: readonly string[];
+  /** The further methods it calls with the option `indexBy`. */
+  indexMethods?: readonly string[];
+  /** What to pass instead of a value that lacks a method. */
+  advice: string;
+  /**
+   * What to check when a call to the backend fails, for a store that runs
+   * its calls through {@linkcode setUpStore}'s `call`.
+   */
+  hint?: string;
+}
+
+/** Runs one call to a store's backend; see {@linkcode setUpStore}. */
+export type BackendCall = <T>(
+  action: string,
+  run: () => Promise<T>,
+) => Promise<T>;
+
+/**
+ * What every server-side store's factory starts with: checks that
+ * `backend` has the methods `spec` names (with the option `indexBy`, its
+ * `indexMethods` too) and the options every server-side store takes.
+ * Returns the options resolved, and `call`, which runs one call to the
+ * backend and turns its failure into an error naming the store, the action
+ * and what to check (`spec.hint`). That message never names a key: keys
+ * hold session ids.
+ */
+export function setUpStore(
+  spec: BackendSpec,
+  backend: unknown,
+  options: ServerSessionStorageOptions,
+): { settings: ServerStorageOptions; call: BackendCall } {
+  assertMethods(spec, backend, spec.what, spec.methods);
+  const settings = serverOptions(spec.factory, options);
+  if (settings.indexBy !== undefined && spec.indexMethods !== undefined) {
+    assertMethods(
+      spec,
+      backend,
+      `${spec.what} (with the option "indexBy")`,
+      spec.indexMethods,
+    );
+  }
+  const call: BackendCall = async (action, run) => {
+    try {
+      return await run();
+    } catch (error) {
+      throw new Error(
+        `${spec.factory}: could not ${action} (${
+          (error as Error)?.message ?? String(error)
+        }).${spec.hint === undefined ? "" : ` ${spec.hint}`}`,
+        { cause: error },
+      );
+    }
+  };
+  return { settings, call };
+}
+
+/** Checks that `value`, the backend of `spec`, has every method of `methods`. */
+function assertMethods(
+  { factory, argument, advice }: BackendSpec,
   value: unknown,
-  { what, methods, advice }: {
-    what: string;
-    methods: readonly string[];
-    advice: string;
-  },
+  what: string,
+  methods: readonly string[],
 ): void {
   for (const method of methods) {
     if (typeof (value as Record<string, unknown>)?.[method] !== "function") {
@@ -229,29 +290,6 @@ export function assertMethods(
       );
     }
   }
-}
-
-/**
- * Returns a function that runs one call to a store's backend and turns its
- * failure into an error naming the store, the action and `hint` (what to
- * check). The message never names a key: keys hold session ids.
- */
-export function backendCalls(
-  factory: string,
-  hint: string,
-): <T>(action: string, run: () => Promise<T>) => Promise<T> {
-  return async (action, run) => {
-    try {
-      return await run();
-    } catch (error) {
-      throw new Error(
-        `${factory}: could not ${action} (${
-          (error as Error)?.message ?? String(error)
-        }). ${hint}`,
-        { cause: error },
-      );
-    }
-  };
 }
 
 /**

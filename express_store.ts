@@ -21,11 +21,9 @@
 
 import type { ServerSessionStorageOptions, SessionStorage } from "./session.ts";
 import {
-  assertMethods,
-  backendCalls,
   createServerSessionStorage,
   inTurn,
-  serverOptions,
+  setUpStore,
 } from "./_server_storage.ts";
 
 /**
@@ -171,18 +169,7 @@ export function fromExpressStore(
   store: ExpressStore,
   options: ExpressStoreOptions = {},
 ): SessionStorage {
-  const factory = "fromExpressStore";
-  assertMethods(factory, "store", store, {
-    what: "an express-session store",
-    methods: ["get", "set", "destroy"],
-    advice: "Pass a store written for express-session, such as " +
-      "new RedisStore({ client }) from connect-redis.",
-  });
-  const { useUnknownIds, expiry } = serverOptions(factory, options);
-  const backend = backendCalls(
-    factory,
-    "Check that the express-session store works and its backend is reachable.",
-  );
+  const { settings, call: backend } = setUpStore(STORE, store, options);
   const call = (
     action: string,
     method: (callback: (error: unknown, value?: unknown) => void) => void,
@@ -238,5 +225,17 @@ export function fromExpressStore(
     async delete(ids) {
       for (const id of ids) await inTurn(turns, id, () => destroy(id));
     },
-  }, { useUnknownIds, expiry });
+  }, { useUnknownIds: settings.useUnknownIds, expiry: settings.expiry });
 }
+
+// What the bridge's errors say about the store it takes.
+const STORE = {
+  factory: "fromExpressStore",
+  argument: "store",
+  what: "an express-session store",
+  methods: ["get", "set", "destroy"],
+  advice: "Pass a store written for express-session, such as " +
+    "new RedisStore({ client }) from connect-redis.",
+  hint:
+    "Check that the express-session store works and its backend is reachable.",
+};

@@ -28,10 +28,8 @@ import type {
 } from "./session.ts";
 import { describeValue } from "./_describe.ts";
 import {
-  assertMethods,
-  backendCalls,
   createServerSessionStorage,
-  serverOptions,
+  setUpStore,
   sleep,
 } from "./_server_storage.ts";
 
@@ -263,39 +261,19 @@ export function createKvSessionStorage(
   kv: KvSessionDatabase,
   options: KvSessionStorageOptions = {},
 ): KvSessionStorage {
-  const factory = "createKvSessionStorage";
-  assertMethods(factory, "kv", kv, {
-    what: "a Deno KV database",
-    methods: ["get", "delete", "atomic"],
-    advice: "Pass the result of `await Deno.openKv()`, or of `openKv()` " +
-      "from the @deno/kv package.",
-  });
+  const { settings, call } = setUpStore(DATABASE, kv, options);
   const prefix = options.prefix ?? ["session"];
   if (!Array.isArray(prefix) || !prefix.every(isKeyPart)) {
     throw new TypeError(
-      `${factory}: option "prefix" must be an array of key parts (strings, ` +
+      `${DATABASE.factory}: option "prefix" must be an array of key parts (strings, ` +
         "numbers, bigints, booleans or Uint8Arrays), got " +
         `${describeValue(prefix)}.`,
     );
-  }
-  const settings = serverOptions(factory, options);
-  if (settings.indexBy !== undefined) {
-    assertMethods(factory, "kv", kv, {
-      what: 'a Deno KV database (with the option "indexBy")',
-      methods: ["list"],
-      advice: "Pass the result of `await Deno.openKv()`, or of `openKv()` " +
-        "from the @deno/kv package.",
-    });
   }
   const keyOf = (id: string): KvKey => [...prefix, id];
   // Session keys are one part longer than the prefix, index keys three:
   // they never collide.
   const userPrefix = (user: string): KvKey => [...prefix, "user", user];
-
-  const call = backendCalls(
-    factory,
-    "Check that the database is open and reachable.",
-  );
   // Several processes on one local database file take turns at SQLite's
   // write lock, and a commit that finds it taken fails with "database is
   // locked" having changed nothing: try it again a moment later.
@@ -327,7 +305,7 @@ export function createKvSessionStorage(
       const bytes = encoder.encode(text);
       if (bytes.byteLength > MAX_VALUE_BYTES) {
         throw new RangeError(
-          `${factory}: cannot save a session of ${bytes.byteLength} bytes: ` +
+          `${DATABASE.factory}: cannot save a session of ${bytes.byteLength} bytes: ` +
             `Deno KV stores at most ${MAX_VALUE_BYTES} bytes per value. ` +
             "Keep large data elsewhere, such as a database table or the fs " +
             "store, and store its id in the session.",
@@ -411,3 +389,15 @@ function isKeyPart(part: unknown): part is KvKeyPart {
     typeof part === "bigint" || typeof part === "boolean" ||
     part instanceof Uint8Array;
 }
+
+// What the store's errors say about its database.
+const DATABASE = {
+  factory: "createKvSessionStorage",
+  argument: "kv",
+  what: "a Deno KV database",
+  methods: ["get", "delete", "atomic"],
+  indexMethods: ["list"],
+  advice: "Pass the result of `await Deno.openKv()`, or of `openKv()` " +
+    "from the @deno/kv package.",
+  hint: "Check that the database is open and reachable.",
+};

@@ -27,12 +27,7 @@ import type {
   SessionIndex,
   SessionStorage,
 } from "./session.ts";
-import {
-  assertMethods,
-  backendCalls,
-  createServerSessionStorage,
-  serverOptions,
-} from "./_server_storage.ts";
+import { createServerSessionStorage, setUpStore } from "./_server_storage.ts";
 import { checkTableName, firstVersion } from "./_sql.ts";
 
 /**
@@ -215,19 +210,10 @@ export function createPostgresSessionStorage(
   client: PostgresSessionClient,
   options: PostgresSessionStorageOptions = {},
 ): PostgresSessionStorage {
-  const factory = "createPostgresSessionStorage";
-  assertMethods(factory, "client", client, {
-    what: "a PostgreSQL client",
-    methods: ["query"],
-    advice: 'Pass a Pool from the "pg" package, or an adapter (see ' +
-      "PostgresSessionClient).",
-  });
-  const table = `"${checkTableName(factory, options.table ?? "sessions")}"`;
-  const settings = serverOptions(factory, options);
-  const call = backendCalls(
-    factory,
-    "Check that the database is reachable and the table is there.",
-  );
+  const { settings, call } = setUpStore(CLIENT, client, options);
+  const table = `"${
+    checkTableName(CLIENT.factory, options.table ?? "sessions")
+  }"`;
 
   const create = CREATE_LOCK + postgresSessionTableSql(options.table);
   let created: Promise<unknown> | undefined;
@@ -342,3 +328,14 @@ export function createPostgresSessionStorage(
       }),
   };
 }
+
+// What the store's errors say about its client.
+const CLIENT = {
+  factory: "createPostgresSessionStorage",
+  argument: "client",
+  what: "a PostgreSQL client",
+  methods: ["query"],
+  advice: 'Pass a Pool from the "pg" package, or an adapter (see ' +
+    "PostgresSessionClient).",
+  hint: "Check that the database is reachable and the table is there.",
+};

@@ -27,12 +27,7 @@ import type {
   SessionStorage,
 } from "./session.ts";
 import { describeValue } from "./_describe.ts";
-import {
-  assertMethods,
-  backendCalls,
-  createServerSessionStorage,
-  serverOptions,
-} from "./_server_storage.ts";
+import { createServerSessionStorage, setUpStore } from "./_server_storage.ts";
 
 /**
  * The keys and arguments of a Lua script run by
@@ -242,27 +237,15 @@ export function createRedisSessionStorage(
   client: RedisSessionClient,
   options: RedisSessionStorageOptions = {},
 ): RedisSessionStorage {
-  const factory = "createRedisSessionStorage";
-  assertMethods(factory, "client", client, {
-    what: "a Redis client",
-    methods: ["get", "del", "eval"],
-    advice: 'Pass a connected client from the "redis" package, or an ' +
-      "adapter (see RedisSessionClient).",
-  });
+  const { settings, call: command } = setUpStore(CLIENT, client, options);
   const prefix = options.prefix ?? "session:";
   if (typeof prefix !== "string") {
     throw new TypeError(
-      `${factory}: option "prefix" must be a string, got ` +
+      `${CLIENT.factory}: option "prefix" must be a string, got ` +
         `${describeValue(prefix)}.`,
     );
   }
-  const settings = serverOptions(factory, options);
   const userKey = (user: string) => `${prefix}user:${user}`;
-
-  const command = backendCalls(
-    factory,
-    "Check that the Redis client is connected and the server is reachable.",
-  );
 
   const deleteIfUnchanged = (key: string, text: string) =>
     command(
@@ -344,3 +327,14 @@ export function createRedisSessionStorage(
     },
   }, settings);
 }
+
+// What the store's errors say about its client.
+const CLIENT = {
+  factory: "createRedisSessionStorage",
+  argument: "client",
+  what: "a Redis client",
+  methods: ["get", "del", "eval"],
+  advice: 'Pass a connected client from the "redis" package, or an ' +
+    "adapter (see RedisSessionClient).",
+  hint: "Check that the Redis client is connected and the server is reachable.",
+};

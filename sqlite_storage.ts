@@ -30,12 +30,7 @@ import type {
   SessionIndex,
   SessionStorage,
 } from "./session.ts";
-import {
-  assertMethods,
-  backendCalls,
-  createServerSessionStorage,
-  serverOptions,
-} from "./_server_storage.ts";
+import { createServerSessionStorage, setUpStore } from "./_server_storage.ts";
 import { checkTableName, firstVersion } from "./_sql.ts";
 
 /**
@@ -196,26 +191,15 @@ export function createSqliteSessionStorage(
   database: SqliteDatabase,
   options: SqliteSessionStorageOptions = {},
 ): SqliteSessionStorage {
-  const factory = "createSqliteSessionStorage";
-  assertMethods(factory, "database", database, {
-    what: "a SQLite database",
-    methods: ["prepare", "exec"],
-    advice: 'Pass `new DatabaseSync(path)` from "node:sqlite", or ' +
-      '`new Database(path)` from "bun:sqlite".',
-  });
-  const table = checkTableName(factory, options.table ?? "sessions");
-  const settings = serverOptions(factory, options);
-  const call = backendCalls(
-    factory,
-    "Check that the database is open and its file writable.",
-  );
+  const { settings, call } = setUpStore(DATABASE, database, options);
+  const table = checkTableName(DATABASE.factory, options.table ?? "sessions");
 
   let statements: ReturnType<typeof openTable>;
   try {
     statements = openTable(database, table);
   } catch (error) {
     throw new Error(
-      `${factory}: could not set up the table "${table}" (${
+      `${DATABASE.factory}: could not set up the table "${table}" (${
         (error as Error)?.message ?? String(error)
       }). Check that the database is open and its file writable.`,
       { cause: error },
@@ -233,7 +217,7 @@ export function createSqliteSessionStorage(
   } = statements;
   if (settings.indexBy !== undefined && typeof byUser.all !== "function") {
     throw new TypeError(
-      `${factory}: option "indexBy" needs statements with an "all" method, ` +
+      `${DATABASE.factory}: option "indexBy" needs statements with an "all" method, ` +
         "which this database's lack. Pass node:sqlite's DatabaseSync or " +
         "bun:sqlite's Database.",
     );
@@ -385,3 +369,14 @@ function openTable(database: SqliteDatabase, table: string) {
     byUser,
   };
 }
+
+// What the store's errors say about its database.
+const DATABASE = {
+  factory: "createSqliteSessionStorage",
+  argument: "database",
+  what: "a SQLite database",
+  methods: ["prepare", "exec"],
+  advice: 'Pass `new DatabaseSync(path)` from "node:sqlite", or ' +
+    '`new Database(path)` from "bun:sqlite".',
+  hint: "Check that the database is open and its file writable.",
+};

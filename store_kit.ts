@@ -43,10 +43,9 @@
 
 import type { ServerSessionStorageOptions, SessionStorage } from "./session.ts";
 import {
-  assertMethods,
   createServerSessionStorage,
   type RecordStore,
-  serverOptions,
+  setUpStore,
 } from "./_server_storage.ts";
 
 export type {
@@ -121,13 +120,16 @@ export function createRecordSessionStorage(
   store: RecordStore,
   options: ServerSessionStorageOptions = {},
 ): SessionStorage {
-  const factory = "createRecordSessionStorage";
-  assertMethods(factory, "store", store, {
-    what: "a record store",
-    methods: ["load", "write", "delete"],
-    advice: "Implement load(id), write(record) and delete(ids) on your " +
-      "backend; conformance/README.md shows a complete store.",
-  });
-  const { useUnknownIds, expiry } = serverOptions(factory, options);
+  const { useUnknownIds, expiry } = setUpStore(STORE, store, options).settings;
   return createServerSessionStorage(store, { useUnknownIds, expiry });
 }
+
+// What the errors say about the store.
+const STORE = {
+  factory: "createRecordSessionStorage",
+  argument: "store",
+  what: "a record store",
+  methods: ["load", "write", "delete"],
+  advice: "Implement load(id), write(record) and delete(ids) on your " +
+    "backend; conformance/README.md shows a complete store.",
+};
