@@ -213,8 +213,11 @@ export interface ListedSession {
  * assert.equal(await storage.destroySessions("mj", { except: laptop }), 1);
  * assert.equal((await storage.read(phoneCookie)).get("userId"), undefined);
  * ```
+ *
+ * @typeParam S The sessions the storage reads: {@linkcode Session} unless
+ * said otherwise, as the conformance suite does for a store's own type.
  */
-export interface SessionIndex {
+export interface SessionIndex<S = Session> {
   /**
    * Resolves to one entry per live session whose `indexBy` value is
    * `user`, oldest first. Each entry is checked against its record: a
@@ -228,7 +231,7 @@ export interface SessionIndex {
    */
   destroySessions(
     user: string | number,
-    options?: { except?: Session | string },
+    options?: { except?: S | string },
   ): Promise<number>;
   /**
    * Ends the session of `user` that `handle` names, and resolves to whether
@@ -237,7 +240,7 @@ export interface SessionIndex {
    */
   destroySession(user: string | number, handle: string): Promise<boolean>;
   /** The handle that {@linkcode SessionIndex.listSessions} gives `session`. */
-  handleOf(session: Session): string;
+  handleOf(session: S): string;
 }
 
 /**

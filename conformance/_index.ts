@@ -3,7 +3,7 @@
 // can be ended, all but one or one by one; the index follows logins,
 // logouts, changes of user, regeneration, expiry and overlapping requests.
 
-import type { ListedSession } from "../session.ts";
+import type { SessionIndex } from "../session.ts";
 import {
   assert,
   assertNewSession,
@@ -22,15 +22,7 @@ import type {
 } from "./mod.ts";
 
 /** A storage with the per-user index, as the cases use it. */
-interface Indexed extends SessionStorage {
-  listSessions(user: string | number): Promise<ListedSession[]>;
-  destroySessions(
-    user: string | number,
-    options?: { except?: Session | string },
-  ): Promise<number>;
-  destroySession(user: string | number, handle: string): Promise<boolean>;
-  handleOf(session: Session): string;
-}
+interface Indexed extends SessionStorage, SessionIndex<Session> {}
 
 const INDEX_BY = "userId";
 
