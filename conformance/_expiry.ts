@@ -29,6 +29,9 @@ export function toleranceFor(ttlMs: number): number {
   return Math.min(1000, ttlMs / 5);
 }
 
+const found = (key: string) => (session: { get(key: string): unknown }) =>
+  session.get(key) === undefined ? "gone" : "found";
+
 /** What one attempt did and when, for failure messages. */
 class Timeline {
   #start = now();
@@ -57,6 +60,16 @@ class Timeline {
     return { value, start, end };
   }
 
+  /** Saves a new session holding `values`, noting when. */
+  store(storage: SessionStorage, values: Record<string, unknown>) {
+    return this.time("save", () => store(storage, values));
+  }
+
+  /** Reads the session of `cookie`, noting when and whether `key` was found. */
+  read(storage: SessionStorage, cookie: string, key: string) {
+    return this.time("read", () => readSession(storage, cookie), found(key));
+  }
+
   #at(time: number): number {
     return Math.round(time - this.#start);
   }
@@ -68,9 +81,6 @@ class Timeline {
       "either way.";
   }
 }
-
-const found = (key: string) => (session: { get(key: string): unknown }) =>
-  session.get(key) === undefined ? "gone" : "found";
 
 export function expiryRules(ttl: number): Rule[] {
   const ttlMs = ttl * 1000;
@@ -93,41 +103,46 @@ export function expiryRules(ttl: number): Rule[] {
     );
   }
 
+  /** A rule whose check runs `attempt` until it reaches a verdict. */
+  const retried = (
+    rule: string,
+    cause: string,
+    attempt: (
+      storage: SessionStorage,
+      timeline: Timeline,
+    ) => Promise<true | undefined>,
+  ): Rule => ({
+    rule,
+    cause,
+    ttl: true,
+    timeout,
+    check: (storage) => withRetries((timeline) => attempt(storage, timeline)),
+  });
+
   return [
-    {
-      rule: "a session read back within its ttl keeps its data",
-      cause: "the ttl is read as milliseconds (or as seconds where the " +
+    retried(
+      "a session read back within its ttl keeps its data",
+      "the ttl is read as milliseconds (or as seconds where the " +
         "database expects milliseconds).",
-      ttl: true,
-      timeout,
-      async check(storage) {
-        await withRetries(async (timeline) => {
-          const first = await timeline.time(
-            "save",
-            () => store(storage, { user: "mj" }),
+      async (storage, timeline) => {
+        const first = await timeline.store(storage, { user: "mj" });
+        // Not at once: a ttl misread as milliseconds passes in the same
+        // tick. Then again past half the ttl: a ttl halved is caught too.
+        for (const wait of [ttlMs / 4, ttlMs * 0.6]) {
+          await sleepUntil(first.end + wait);
+          const read = await timeline.read(storage, first.value.cookie, "user");
+          if (read.value.get("user") === "mj") continue;
+          assert.ok(
+            read.end - first.start > ttlMs - tolerance,
+            `a session read ${Math.round(read.end - first.start)} ms ` +
+              `after its save, with a ttl of ${ttl} s, must still be ` +
+              `there. ${timeline}`,
           );
-          // Not at once: a ttl misread as milliseconds passes in the same
-          // tick. Then again past half the ttl: a ttl halved is caught too.
-          for (const wait of [ttlMs / 4, ttlMs * 0.6]) {
-            await sleepUntil(first.end + wait);
-            const read = await timeline.time(
-              "read",
-              () => readSession(storage, first.value.cookie),
-              found("user"),
-            );
-            if (read.value.get("user") === "mj") continue;
-            assert.ok(
-              read.end - first.start > ttlMs - tolerance,
-              `a session read ${Math.round(read.end - first.start)} ms ` +
-                `after its save, with a ttl of ${ttl} s, must still be ` +
-                `there. ${timeline}`,
-            );
-            return undefined;
-          }
-          return true;
-        });
+          return undefined;
+        }
+        return true;
       },
-    },
+    ),
     {
       rule: "a session unused for longer than its ttl reads as a new session",
       cause: "the store ignores the ttl, or counts it in a larger unit " +
@@ -136,16 +151,9 @@ export function expiryRules(ttl: number): Rule[] {
       timeout,
       async check(storage) {
         const timeline = new Timeline(ttlMs, tolerance);
-        const first = await timeline.time(
-          "save",
-          () => store(storage, { user: "mj" }),
-        );
+        const first = await timeline.store(storage, { user: "mj" });
         await sleepUntil(first.end + ttlMs * 1.5);
-        const later = await timeline.time(
-          "read",
-          () => readSession(storage, first.value.cookie),
-          found("user"),
-        );
+        const later = await timeline.read(storage, first.value.cookie, "user");
         assertNewSession(
           later.value,
           first.value.cookie,
@@ -162,67 +170,51 @@ export function expiryRules(ttl: number): Rule[] {
         );
       },
     },
-    {
-      rule: "saving a changed session renews its ttl",
-      cause: "save keeps the expiry of the stored record instead of " +
+    retried(
+      "saving a changed session renews its ttl",
+      "save keeps the expiry of the stored record instead of " +
         "counting the ttl again from now.",
-      ttl: true,
-      timeout,
-      async check(storage) {
-        await withRetries(async (timeline) => {
-          const first = await timeline.time(
-            "save",
-            () => store(storage, { count: 1 }),
-          );
-          await sleepUntil(first.end + ttlMs * 0.6);
-          const second = await timeline.time(
-            "read",
-            () => readSession(storage, first.value.cookie),
-            found("count"),
-          );
-          if (second.value.get("count") !== 1) {
-            assert.ok(
-              second.end - first.start > ttlMs - tolerance,
-              `the session expired before its ttl. ${timeline}`,
-            );
-            return undefined;
-          }
-          second.value.set("count", 2);
-          const save = await timeline.time(
-            "save of a change",
-            () => saveChanged(storage, second.value),
-          );
-          // Past the expiry of the first save: only the renewal keeps it.
-          await sleepUntil(first.end + ttlMs * 1.3);
-          const third = await timeline.time(
-            "read",
-            () => readSession(storage, save.value),
-            found("count"),
-          );
-          if (third.value.get("count") === 2) return true;
+      async (storage, timeline) => {
+        const first = await timeline.store(storage, { count: 1 });
+        await sleepUntil(first.end + ttlMs * 0.6);
+        const second = await timeline.read(
+          storage,
+          first.value.cookie,
+          "count",
+        );
+        if (second.value.get("count") !== 1) {
           assert.ok(
-            third.end - save.start > ttlMs - tolerance,
-            `a session saved with a change ${
-              Math.round(third.end - save.start)
-            } ms before, with a ttl of ${ttl} s, must still be there: the ` +
-              `save must renew the ttl. ${timeline}`,
+            second.end - first.start > ttlMs - tolerance,
+            `the session expired before its ttl. ${timeline}`,
           );
           return undefined;
-        });
+        }
+        second.value.set("count", 2);
+        const save = await timeline.time(
+          "save of a change",
+          () => saveChanged(storage, second.value),
+        );
+        // Past the expiry of the first save: only the renewal keeps it.
+        await sleepUntil(first.end + ttlMs * 1.3);
+        const third = await timeline.read(storage, save.value, "count");
+        if (third.value.get("count") === 2) return true;
+        assert.ok(
+          third.end - save.start > ttlMs - tolerance,
+          `a session saved with a change ${
+            Math.round(third.end - save.start)
+          } ms before, with a ttl of ${ttl} s, must still be there: the ` +
+            `save must renew the ttl. ${timeline}`,
+        );
+        return undefined;
       },
-    },
-    {
-      rule:
-        "a session in use keeps living past its ttl, even when requests change nothing",
-      cause: "an unchanged session is never written again, so it expires " +
+    ),
+    retried(
+      "a session in use keeps living past its ttl, even when requests change nothing",
+      "an unchanged session is never written again, so it expires " +
         "while in use: renew it when less than half of its ttl is left, " +
         "or on every save.",
-      ttl: true,
-      timeout,
-      async check(storage) {
-        await withRetries((timeline) => keepsLiving(storage, timeline));
-      },
-    },
+      keepsLiving,
+    ),
   ];
 
   /**
@@ -233,19 +225,12 @@ export function expiryRules(ttl: number): Rule[] {
     storage: SessionStorage,
     timeline: Timeline,
   ): Promise<true | undefined> {
-    const first = await timeline.time(
-      "save",
-      () => store(storage, { user: "mj" }),
-    );
+    const first = await timeline.store(storage, { user: "mj" });
     let cookie = first.value.cookie;
     let lastSave = first.start;
     for (let step = 0; step < 100; step++) {
       await sleep(Math.ceil(ttlMs / 10));
-      const read = await timeline.time(
-        "read",
-        () => readSession(storage, cookie),
-        found("user"),
-      );
+      const read = await timeline.read(storage, cookie, "user");
       if (read.value.get("user") !== "mj") {
         assert.ok(
           read.end - lastSave >= ttlMs / 2 - tolerance,

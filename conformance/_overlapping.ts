@@ -34,6 +34,21 @@ function handlerWork(): Promise<void> {
   return choice === 0 ? Promise.resolve() : sleep(choice - 1);
 }
 
+/**
+ * Starts IN_FLIGHT requests on `cookie`, the nth of which sets `seen<n>`;
+ * their saves.
+ */
+function startInFlightSaves(
+  storage: SessionStorage,
+  cookie: string,
+): Promise<string | null>[] {
+  return Array.from({ length: IN_FLIGHT }, async (_, n) => {
+    const session = await startRequest(storage, cookie);
+    session.set(`seen${n}`, true);
+    return saveSession(storage, session);
+  });
+}
+
 /** Reads the session like one request, then lets it work a moment. */
 async function startRequest(
   storage: SessionStorage,
@@ -87,11 +102,7 @@ export const overlappingRules: Rule[] = [
     async check(storage) {
       for (let round = 0; round < RACE_ROUNDS; round++) {
         const { cookie } = await store(storage, { user: "mj" });
-        const inFlight = Array.from({ length: IN_FLIGHT }, async (_, n) => {
-          const session = await startRequest(storage, cookie);
-          session.set(`seen${n}`, true);
-          return saveSession(storage, session);
-        });
+        const inFlight = startInFlightSaves(storage, cookie);
         const logout = (async () => {
           const session = await startRequest(storage, cookie);
           session.destroy();
@@ -118,11 +129,7 @@ export const overlappingRules: Rule[] = [
     async check(storage) {
       for (let round = 0; round < RACE_ROUNDS; round++) {
         const { cookie } = await store(storage, { visit: round });
-        const inFlight = Array.from({ length: IN_FLIGHT }, async (_, n) => {
-          const session = await startRequest(storage, cookie);
-          session.set(`seen${n}`, true);
-          return saveSession(storage, session);
-        });
+        const inFlight = startInFlightSaves(storage, cookie);
         const login = (async () => {
           const session = await startRequest(storage, cookie);
           session.set("user", "mj");
