@@ -275,7 +275,7 @@ export function setUpStore(
   return { settings, call };
 }
 
-/** Checks that `value`, the backend of `spec`, has every method of `methods`. */
+/** Checks that `value`, the backend of `spec`, has each of `methods`. */
 function assertMethods(
   { factory, argument, advice }: BackendSpec,
   value: unknown,

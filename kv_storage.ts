@@ -265,8 +265,8 @@ export function createKvSessionStorage(
   const prefix = options.prefix ?? ["session"];
   if (!Array.isArray(prefix) || !prefix.every(isKeyPart)) {
     throw new TypeError(
-      `${DATABASE.factory}: option "prefix" must be an array of key parts (strings, ` +
-        "numbers, bigints, booleans or Uint8Arrays), got " +
+      `${DATABASE.factory}: option "prefix" must be an array of key parts ` +
+        "(strings, numbers, bigints, booleans or Uint8Arrays), got " +
         `${describeValue(prefix)}.`,
     );
   }
@@ -305,10 +305,11 @@ export function createKvSessionStorage(
       const bytes = encoder.encode(text);
       if (bytes.byteLength > MAX_VALUE_BYTES) {
         throw new RangeError(
-          `${DATABASE.factory}: cannot save a session of ${bytes.byteLength} bytes: ` +
-            `Deno KV stores at most ${MAX_VALUE_BYTES} bytes per value. ` +
-            "Keep large data elsewhere, such as a database table or the fs " +
-            "store, and store its id in the session.",
+          `${DATABASE.factory}: cannot save a session of ` +
+            `${bytes.byteLength} bytes: Deno KV stores at most ` +
+            `${MAX_VALUE_BYTES} bytes per value. Keep large data elsewhere, ` +
+            "such as a database table or the fs store, and store its id in " +
+            "the session.",
         );
       }
       const { ok } = await operation("write a session to Deno KV", () => {

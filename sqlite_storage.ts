@@ -201,7 +201,7 @@ export function createSqliteSessionStorage(
     throw new Error(
       `${DATABASE.factory}: could not set up the table "${table}" (${
         (error as Error)?.message ?? String(error)
-      }). Check that the database is open and its file writable.`,
+      }). ${DATABASE.hint}`,
       { cause: error },
     );
   }
@@ -217,9 +217,9 @@ export function createSqliteSessionStorage(
   } = statements;
   if (settings.indexBy !== undefined && typeof byUser.all !== "function") {
     throw new TypeError(
-      `${DATABASE.factory}: option "indexBy" needs statements with an "all" method, ` +
-        "which this database's lack. Pass node:sqlite's DatabaseSync or " +
-        "bun:sqlite's Database.",
+      `${DATABASE.factory}: option "indexBy" needs statements with an ` +
+        `"all" method, which this database's lack. Pass node:sqlite's ` +
+        "DatabaseSync or bun:sqlite's Database.",
     );
   }
 
@@ -332,41 +332,33 @@ function openTable(database: SqliteDatabase, table: string) {
       "WHERE expires IS NULL",
   );
 
-  const select = database.prepare(
-    `SELECT data, version FROM "${table}" WHERE id = ?`,
-  );
-  // Creates the row, or takes over an expired one left under the same id.
-  const insert = database.prepare(
-    `INSERT INTO "${table}" (id, data, version, expires, user_key) ` +
-      "VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET " +
-      `data = excluded.data, version = "${table}".version + 1, ` +
-      "expires = excluded.expires, user_key = excluded.user_key " +
-      `WHERE "${table}".expires <= ?`,
-  );
-  const update = database.prepare(
-    `UPDATE "${table}" SET data = ?, version = version + 1, expires = ?, ` +
-      "user_key = ? WHERE id = ? AND version = ?",
-  );
-  const deleteVersion = database.prepare(
-    `DELETE FROM "${table}" WHERE id = ? AND version = ?`,
-  );
-  const deleteId = database.prepare(`DELETE FROM "${table}" WHERE id = ?`);
-  const sweep = database.prepare(`DELETE FROM "${table}" WHERE expires <= ?`);
-  const sweepUnbounded = database.prepare(
-    `DELETE FROM "${table}" WHERE expires IS NULL`,
-  );
-  const byUser = database.prepare(
-    `SELECT id FROM "${table}" WHERE user_key = ?`,
-  );
   return {
-    select,
-    insert,
-    update,
-    deleteVersion,
-    deleteId,
-    sweep,
-    sweepUnbounded,
-    byUser,
+    select: database.prepare(
+      `SELECT data, version FROM "${table}" WHERE id = ?`,
+    ),
+    // Creates the row, or takes over an expired one left under the same id.
+    insert: database.prepare(
+      `INSERT INTO "${table}" (id, data, version, expires, user_key) ` +
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET " +
+        `data = excluded.data, version = "${table}".version + 1, ` +
+        "expires = excluded.expires, user_key = excluded.user_key " +
+        `WHERE "${table}".expires <= ?`,
+    ),
+    update: database.prepare(
+      `UPDATE "${table}" SET data = ?, version = version + 1, expires = ?, ` +
+        "user_key = ? WHERE id = ? AND version = ?",
+    ),
+    deleteVersion: database.prepare(
+      `DELETE FROM "${table}" WHERE id = ? AND version = ?`,
+    ),
+    deleteId: database.prepare(`DELETE FROM "${table}" WHERE id = ?`),
+    sweep: database.prepare(`DELETE FROM "${table}" WHERE expires <= ?`),
+    sweepUnbounded: database.prepare(
+      `DELETE FROM "${table}" WHERE expires IS NULL`,
+    ),
+    byUser: database.prepare(
+      `SELECT id FROM "${table}" WHERE user_key = ?`,
+    ),
   };
 }
 
