@@ -9,6 +9,7 @@ import {
   type Rule,
   saveChanged,
   store,
+  type SuiteOptions,
   valuesOf,
 } from "./_harness.ts";
 
@@ -95,8 +96,8 @@ export const concurrencyRules: Rule[] = [
       "overlapping saves that set the same keys of one session leave one save's values whole",
     cause:
       "save writes in several steps (truncate, then write; several keys), so overlapping saves interleave.",
-    async check(storage) {
-      await repeat(async (round) => {
+    async check(storage, options) {
+      await repeat(options, async (round) => {
         const { cookie } = await store(storage, { start: true });
         // Every save sets the same keys: the last to land wins them all.
         // Of different lengths, so that a shorter write over a longer one
@@ -136,8 +137,8 @@ export const concurrencyRules: Rule[] = [
     rule: "reads during a save see the old or the new data, never a gap",
     cause:
       "save deletes, then writes, or truncates a file before writing it: write in one step, or write a temporary file and rename it.",
-    async check(storage) {
-      await repeat(async (round) => {
+    async check(storage, options) {
+      await repeat(options, async (round) => {
         const before = { version: "old", payload: "o".repeat(5_000 + round) };
         const after = { version: "new", payload: "n".repeat(6_000 + round) };
         const { session: first, cookie } = await store(storage, before);
@@ -184,15 +185,18 @@ export const concurrencyRules: Rule[] = [
 
 // A store that tears writes does so only when a read or another write lands
 // in the wrong microsecond, so each of the cases above plays its scenario
-// up to ROUNDS times, as many as fit in ROUNDS_MS: enough to catch the
-// torn-write stores of the self-test and @remix-run/session's fs store in
-// at least 99% of runs (README.md has the figures).
+// up to ROUNDS times, as many as fit in the suite's `concurrencySeconds`:
+// the default 2 s catch the torn-write stores of the self-test and
+// @remix-run/session's fs store in at least 99% of runs (README.md has the
+// figures).
 const ROUNDS = 1000;
 const WRITERS = 10;
 const SAVES_PER_ROUND = 5;
-const ROUNDS_MS = 2_000;
 
-async function repeat(round: (index: number) => Promise<void>): Promise<void> {
-  const deadline = now() + ROUNDS_MS;
+async function repeat(
+  options: SuiteOptions,
+  round: (index: number) => Promise<void>,
+): Promise<void> {
+  const deadline = now() + options.concurrencySeconds * 1000;
   for (let i = 0; i < ROUNDS && now() < deadline; i++) await round(i);
 }

@@ -48,6 +48,8 @@ export interface SuiteOptions {
   ttl: number | undefined;
   maxValueBytes: number;
   cookieSafeValues: boolean;
+  /** Seconds each single-session concurrency rule replays its scenario. */
+  concurrencySeconds: number;
 }
 
 /** One rule a store must follow, checked against a fresh storage. */

@@ -20,6 +20,7 @@
  * @module
  */
 
+import process from "node:process";
 import { describeValue } from "../_describe.ts";
 import { amend, nodeTest, type Rule, type SuiteOptions } from "./_harness.ts";
 import { lifecycleRules } from "./_lifecycle.ts";
@@ -225,6 +226,18 @@ export interface SessionStorageTestOptions<
    * @default {false}
    */
   cookieSafeValues?: boolean;
+  /**
+   * How long, in seconds, each of the two single-session concurrency cases
+   * replays its scenario. A store that tears writes does so only when a
+   * read or a write lands in the wrong microsecond: 2 seconds catch such a
+   * store in at least 99% of runs on a 2-core machine. Lower it for a quick
+   * local loop; keep the default where the verdict counts (CI). From 0.1 to
+   * 60.
+   *
+   * @default {2}, or the environment variable
+   * `CONFORMANCE_CONCURRENCY_SECONDS` when it is set
+   */
+  concurrencySeconds?: number;
 }
 
 /**
@@ -460,6 +473,7 @@ function resolve<T extends SessionStorageLike>(
     ttl,
     maxValueBytes,
     cookieSafeValues,
+    concurrencySeconds = concurrencySecondsFromEnvironment(),
   } = options;
   if (typeof name !== "string" || name.trim() === "") {
     throw new TypeError(
@@ -512,13 +526,38 @@ function resolve<T extends SessionStorageLike>(
         "largest session the store holds, in bytes of JSON.",
     );
   }
+  if (
+    typeof concurrencySeconds !== "number" || !(concurrencySeconds >= 0.1) ||
+    !(concurrencySeconds <= 60)
+  ) {
+    throw new RangeError(
+      `${fn}: option "concurrencySeconds" must be a number from 0.1 to 60, ` +
+        `got ${describeValue(concurrencySeconds)}. Leave it out (and the ` +
+        "environment variable CONFORMANCE_CONCURRENCY_SECONDS unset) for " +
+        "the default of 2, which catches torn writes reliably.",
+    );
+  }
   return {
     name,
     dataInCookie: inCookie,
     ttl,
     maxValueBytes: bytes,
     cookieSafeValues: cookieSafeValues ?? false,
+    concurrencySeconds,
   };
+}
+
+// The default of `concurrencySeconds`: a quick local run (this repository's
+// `deno task test:quick`) shortens every store's cases at once through the
+// environment, without a change to each test file.
+function concurrencySecondsFromEnvironment(): number {
+  let text: string | undefined;
+  try {
+    text = process.env.CONFORMANCE_CONCURRENCY_SECONDS;
+  } catch {
+    // Deno without --allow-env: the default.
+  }
+  return text === undefined || text === "" ? 2 : Number(text);
 }
 
 // Each expiry case waits about one and a half ttls, up to four times.
