@@ -13,7 +13,6 @@
 
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import {
   existsSync,
   mkdtempSync,
@@ -27,110 +26,20 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createFsSessionStorage } from "../fs_storage.ts";
 import { decodeRecord } from "../_record.ts";
-import { padFor } from "./crash_data.ts";
-import { repoPath } from "./repo_root.ts";
-
-const STRESS = process.env.STRESS === "1";
-const ROUNDS = STRESS ? 24 : 4;
-const SLOTS = 300;
-// The child is killed after a random number of reported saves up to this.
-const MAX_SAVES_BEFORE_KILL = STRESS ? 4000 : 1500;
-// A round whose child never gets that far is killed after this long anyway.
-const ROUND_LIMIT_MS = 90_000;
-
-const CHILD = repoPath("testing", "fs_crash_child.ts");
-const RUNTIMES: { name: string; command: string[] }[] = [
-  {
-    name: "deno",
-    command: [repoPath("node_modules", ".bin", "deno"), "run", "-A"],
-  },
-  { name: "node", command: [repoPath("node_modules", ".bin", "node")] },
-];
-
-interface Slot {
-  id: string | null;
-  v: number;
-}
-
-interface Pending {
-  oldId: string;
-  newId: string;
-  v: number;
-}
-
-interface RoundResult {
-  killed: boolean;
-  /** When the child was killed, in ms since the epoch. */
-  killedAt: number;
-  saves: number;
-  pending: (Pending | undefined)[];
-  log: string;
-}
+import {
+  assertReplacedIdsGone,
+  MAX_SAVES_BEFORE_KILL,
+  type Pending,
+  ROUNDS,
+  runChild,
+  RUNTIMES,
+  type Slot,
+  SLOTS,
+  verifySlots,
+} from "./crash.ts";
 
 const work = mkdtempSync(join(tmpdir(), "fs-crash-"));
 after(() => rmSync(work, { recursive: true, force: true }));
-
-/** Runs one child until it has reported `killAfter` saves, then kills it. */
-function runChild(
-  command: string[],
-  stateFile: string,
-  slots: Slot[],
-  killAfter: number,
-): Promise<RoundResult> {
-  const pending: (Pending | undefined)[] = Array(slots.length);
-  let saves = 0;
-  let killed = false;
-  let killedAt = 0;
-  let buffered = "";
-  let errors = "";
-  const child = spawn(command[0], [...command.slice(1), CHILD, stateFile], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const kill = () => {
-    if (killed || child.exitCode !== null) return;
-    killed = true;
-    killedAt = Date.now();
-    child.kill("SIGKILL");
-  };
-  const limit = setTimeout(kill, ROUND_LIMIT_MS);
-
-  function onLine(line: string): void {
-    const [kind, ...rest] = line.split(" ");
-    if (kind === "B") {
-      const [slot, oldId, newId, v] = rest;
-      pending[Number(slot)] = { oldId, newId, v: Number(v) };
-    } else if (kind === "S") {
-      const [slot, id, v] = rest;
-      slots[Number(slot)] = { id, v: Number(v) };
-      pending[Number(slot)] = undefined;
-      if (++saves >= killAfter) kill();
-    } else if (kind === "E") {
-      errors += line + "\n";
-    }
-  }
-
-  child.stdout.setEncoding("utf8");
-  child.stdout.on("data", (chunk: string) => {
-    buffered += chunk;
-    const lines = buffered.split("\n");
-    buffered = lines.pop()!;
-    // Lines that arrive after the kill were written before it: still true.
-    for (const line of lines) onLine(line);
-  });
-  child.stderr.setEncoding("utf8");
-  child.stderr.on("data", (chunk: string) => errors += chunk);
-
-  return new Promise((resolve, reject) => {
-    child.on("error", reject);
-    child.on("close", (code, signal) => {
-      clearTimeout(limit);
-      if (buffered) onLine(buffered);
-      if (!killed && code !== 0) {
-        reject(new Error(`child exited with ${code ?? signal}: ${errors}`));
-      } else resolve({ killed, killedAt, saves, pending, log: errors });
-    });
-  });
-}
 
 /** The lock file the fs store takes while it saves session `id`. */
 function lockFileOf(dir: string, id: string): string {
@@ -176,10 +85,13 @@ describe("fs store crash safety", () => {
         writeFileSync(stateFile, JSON.stringify({ dir, slots }));
         const before = slots.map((slot) => ({ ...slot }));
         const killAfter = 1 + Math.floor(Math.random() * MAX_SAVES_BEFORE_KILL);
+        const pending: (Pending | undefined)[] = Array(SLOTS);
         const result = await runChild(
+          "fs_crash_child.ts",
           runtime.command,
-          stateFile,
+          [stateFile],
           slots,
+          pending,
           killAfter,
         );
         assert.equal(result.log.includes("E "), false, result.log);
@@ -199,44 +111,16 @@ describe("fs store crash safety", () => {
         }
 
         const storage = createFsSessionStorage(dir);
-        const next: Slot[] = [];
-        for (let slot = 0; slot < SLOTS; slot++) {
-          const { id, v } = slots[slot];
-          const pending = result.pending[slot];
-          const where = `round ${round} (${runtime.name}), slot ${slot}`;
-          if (id === null) {
-            next.push({ id, v });
-            continue;
-          }
-          if (pending) {
-            // Killed during a regeneration: the new id holds the new version,
-            // or the old id still holds the old one.
-            assert.equal(pending.oldId, id, where);
-            const fresh = await storage.read(pending.newId);
-            if (fresh.get("v") === pending.v) {
-              assert.equal(fresh.get("pad"), padFor(slot, pending.v), where);
-              next.push({ id: pending.newId, v: pending.v });
-              figures.regenerations++;
-            } else {
-              const old = await storage.read(id);
-              assert.equal(old.get("v"), v, `${where}: old session lost`);
-              assert.equal(old.get("pad"), padFor(slot, v), where);
-              next.push({ id, v });
-            }
-          } else {
-            // The save in flight at the kill may have landed: v or v + 1.
-            const session = await storage.read(id);
-            const read = session.get("v") as number;
-            assert.ok(
-              read === v || read === v + 1,
-              `${where}: expected v ${v} or ${v + 1}, read ${read}`,
-            );
-            assert.equal(session.get("slot"), slot, where);
-            assert.equal(session.get("pad"), padFor(slot, read), where);
-            next.push({ id, v: read });
-          }
-          figures.verified++;
-        }
+        // The old id may outlive a regeneration cut short: the fs store
+        // deletes it only after the new one is written.
+        const next = await verifySlots(
+          storage,
+          slots,
+          pending,
+          (slot) => `round ${round} (${runtime.name}), slot ${slot}`,
+          figures,
+          { atomicMoves: false },
+        );
         // A session whose lock the child held when it died takes a save
         // again: the lock is broken once stale.
         for (const [slot, { id, v }] of next.entries()) {
@@ -258,13 +142,7 @@ describe("fs store crash safety", () => {
           assert.equal(existsSync(lockFileOf(dir, id)), false);
         }
         // Ids that a reported regeneration deleted read as new sessions.
-        for (let slot = 0; slot < SLOTS; slot++) {
-          const old = before[slot].id;
-          if (old !== null && old !== slots[slot].id) {
-            const gone = await storage.read(old);
-            assert.notEqual(gone.id, old);
-          }
-        }
+        await assertReplacedIdsGone(storage, before, slots);
         slots = next;
       }
       console.log(

@@ -11,115 +11,30 @@
 
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { createSqliteSessionStorage } from "../sqlite_storage.ts";
 import { decodeRecord } from "../_record.ts";
-import { padFor } from "./crash_data.ts";
-import { repoPath } from "./repo_root.ts";
+import {
+  assertReplacedIdsGone,
+  MAX_SAVES_BEFORE_KILL,
+  type Pending,
+  ROUNDS,
+  runChild,
+  RUNTIMES,
+  type Slot,
+  SLOTS,
+  verifySlots,
+} from "./crash.ts";
 
-const STRESS = process.env.STRESS === "1";
-const ROUNDS = STRESS ? 24 : 4;
-const SLOTS = 300;
-// Each child is killed after a random number of its saves up to this.
-const MAX_SAVES_BEFORE_KILL = STRESS ? 4000 : 1500;
-// A child that never gets that far is killed after this long anyway.
-const ROUND_LIMIT_MS = 90_000;
 const KEY_ROUNDS = 100;
 const KEY_SESSIONS = 20;
-
-const CHILD = repoPath("testing", "sqlite_crash_child.ts");
-const RUNTIMES = [
-  {
-    name: "deno",
-    command: [repoPath("node_modules", ".bin", "deno"), "run", "-A"],
-  },
-  { name: "node", command: [repoPath("node_modules", ".bin", "node")] },
-];
-
-interface Slot {
-  id: string | null;
-  v: number;
-}
-
-interface Pending {
-  oldId: string;
-  newId: string;
-  v: number;
-}
+const CHILD = "sqlite_crash_child.ts";
 
 const work = mkdtempSync(join(tmpdir(), "sqlite-crash-"));
 after(() => rmSync(work, { recursive: true, force: true }));
-
-/**
- * Runs one child, feeding its reports into `slots` and `pending`, and kills
- * it once it has reported `killAfter` saves (or when `killAfter` is
- * Infinity, waits for it to finish). Resolves to its saves and its error
- * output.
- */
-function runChild(
-  command: string[],
-  args: string[],
-  slots: Slot[],
-  pending: (Pending | undefined)[],
-  killAfter: number,
-): Promise<{ killed: boolean; saves: number; log: string; out: string }> {
-  let saves = 0;
-  let killed = false;
-  let buffered = "";
-  let out = "";
-  let log = "";
-  const child = spawn(command[0], [...command.slice(1), CHILD, ...args], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const kill = () => {
-    if (killed || child.exitCode !== null) return;
-    killed = true;
-    child.kill("SIGKILL");
-  };
-  const limit = setTimeout(kill, ROUND_LIMIT_MS);
-
-  function onLine(line: string): void {
-    out += line + "\n";
-    const [kind, ...rest] = line.split(" ");
-    if (kind === "B") {
-      const [slot, oldId, newId, v] = rest;
-      pending[Number(slot)] = { oldId, newId, v: Number(v) };
-    } else if (kind === "S") {
-      const [slot, id, v] = rest;
-      slots[Number(slot)] = { id, v: Number(v) };
-      pending[Number(slot)] = undefined;
-      if (++saves >= killAfter) kill();
-    } else if (kind === "E") {
-      log += line + "\n";
-    }
-  }
-
-  child.stdout.setEncoding("utf8");
-  child.stdout.on("data", (chunk: string) => {
-    buffered += chunk;
-    const lines = buffered.split("\n");
-    buffered = lines.pop()!;
-    // Lines that arrive after the kill were written before it: still true.
-    for (const line of lines) onLine(line);
-  });
-  child.stderr.setEncoding("utf8");
-  child.stderr.on("data", (chunk: string) => log += chunk);
-
-  return new Promise((resolve, reject) => {
-    child.on("error", reject);
-    child.on("close", (code, signal) => {
-      clearTimeout(limit);
-      if (buffered) onLine(buffered);
-      if (!killed && code !== 0) {
-        reject(new Error(`child exited with ${code ?? signal}: ${log}`));
-      } else resolve({ killed, saves, log, out });
-    });
-  });
-}
 
 describe("sqlite store, two processes on one file", () => {
   it(
@@ -140,6 +55,7 @@ describe("sqlite store, two processes on one file", () => {
         const pending: (Pending | undefined)[] = Array(SLOTS);
         const results = await Promise.all([0, 1].map((part) =>
           runChild(
+            CHILD,
             RUNTIMES[(round + part) % 2].command,
             ["crash", stateFile, String(part)],
             slots,
@@ -168,52 +84,16 @@ describe("sqlite store, two processes on one file", () => {
           );
         }
         const storage = createSqliteSessionStorage(database);
-        const next: Slot[] = [];
-        for (let slot = 0; slot < SLOTS; slot++) {
-          const { id, v } = slots[slot];
-          const where = `round ${round}, slot ${slot}`;
-          if (id === null) {
-            next.push({ id, v });
-            continue;
-          }
-          const moving = pending[slot];
-          if (moving) {
-            // Killed during a regeneration: the new id holds the new
-            // version, or the old id still holds the old one.
-            assert.equal(moving.oldId, id, where);
-            const fresh = await storage.read(moving.newId);
-            if (fresh.get("v") === moving.v) {
-              assert.equal(fresh.get("pad"), padFor(slot, moving.v), where);
-              assert.notEqual((await storage.read(id)).id, id, where);
-              next.push({ id: moving.newId, v: moving.v });
-              figures.regenerations++;
-            } else {
-              const old = await storage.read(id);
-              assert.equal(old.get("v"), v, `${where}: old session lost`);
-              assert.equal(old.get("pad"), padFor(slot, v), where);
-              next.push({ id, v });
-            }
-          } else {
-            // The save in flight at the kill may have landed: v or v + 1.
-            const session = await storage.read(id);
-            const read = session.get("v") as number;
-            assert.ok(
-              read === v || read === v + 1,
-              `${where}: expected v ${v} or ${v + 1}, read ${read}`,
-            );
-            assert.equal(session.get("slot"), slot, where);
-            assert.equal(session.get("pad"), padFor(slot, read), where);
-            next.push({ id, v: read });
-          }
-          figures.verified++;
-        }
+        const next = await verifySlots(
+          storage,
+          slots,
+          pending,
+          (slot) => `round ${round}, slot ${slot}`,
+          figures,
+          { atomicMoves: true },
+        );
         // Ids that a reported regeneration deleted read as new sessions.
-        for (let slot = 0; slot < SLOTS; slot++) {
-          const old = before[slot].id;
-          if (old !== null && old !== slots[slot].id) {
-            assert.notEqual((await storage.read(old)).id, old);
-          }
-        }
+        await assertReplacedIdsGone(storage, before, slots);
         database.close();
         slots = next;
       }
@@ -245,6 +125,7 @@ describe("sqlite store, two processes on one file", () => {
       const start = String(Date.now() + 3000);
       const results = await Promise.all(["a", "b"].map((name, part) =>
         runChild(
+          CHILD,
           RUNTIMES[part].command,
           ["keys", file, name, String(KEY_ROUNDS), start, ...ids],
           [],
