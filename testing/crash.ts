@@ -15,6 +15,7 @@ import { spawn } from "node:child_process";
 import { writeSync } from "node:fs";
 import process from "node:process";
 import type { Session, SessionStorage } from "../session.ts";
+import { decodeRecord } from "../_record.ts";
 import { repoPath } from "./repo_root.ts";
 
 const STRESS = process.env.STRESS === "1";
@@ -142,6 +143,16 @@ export function runChild(
       } else resolve({ killed, killedAt, saves, log, out });
     });
   });
+}
+
+/** Checks that every stored record, as `texts`, is whole after round `round`. */
+export function assertRecordsWhole(texts: Iterable<string>, round: number) {
+  for (const text of texts) {
+    assert.ok(
+      decodeRecord(text),
+      `round ${round}: a stored session is not whole`,
+    );
+  }
 }
 
 /** What {@linkcode verifySlots} counted. */

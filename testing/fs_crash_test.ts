@@ -16,7 +16,6 @@ import assert from "node:assert/strict";
 import {
   existsSync,
   mkdtempSync,
-  readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
@@ -25,18 +24,8 @@ import { createHash } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createFsSessionStorage } from "../fs_storage.ts";
-import { decodeRecord } from "../_record.ts";
-import {
-  assertReplacedIdsGone,
-  MAX_SAVES_BEFORE_KILL,
-  type Pending,
-  ROUNDS,
-  runChild,
-  RUNTIMES,
-  type Slot,
-  SLOTS,
-  verifySlots,
-} from "./crash.ts";
+import { filesBelow } from "./files.ts";
+import * as crash from "./crash.ts";
 
 const work = mkdtempSync(join(tmpdir(), "fs-crash-"));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -47,26 +36,16 @@ function lockFileOf(dir: string, id: string): string {
   return join(dir, hash.slice(0, 2), `${hash.slice(2)}.lock`);
 }
 
-function listFiles(dir: string): string[] {
-  const files: string[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) files.push(...listFiles(path));
-    else files.push(path);
-  }
-  return files;
-}
-
 describe("fs store crash safety", () => {
   it(
-    `fs store: after ${ROUNDS} SIGKILLs during saves and regenerations, every reported session reads back whole`,
+    `fs store: after ${crash.ROUNDS} SIGKILLs during saves and regenerations, every reported session reads back whole`,
     {
       timeout: 1_200_000,
     },
     async () => {
       const dir = join(work, "sessions");
       const stateFile = join(work, "state.json");
-      let slots: Slot[] = Array.from({ length: SLOTS }, () => ({
+      let slots: crash.Slot[] = Array.from({ length: crash.SLOTS }, () => ({
         id: null,
         v: 0,
       }));
@@ -80,13 +59,14 @@ describe("fs store crash safety", () => {
       };
       const perRuntime: Record<string, number> = {};
 
-      for (let round = 0; round < ROUNDS; round++) {
-        const runtime = RUNTIMES[round < ROUNDS / 2 ? 0 : 1];
+      for (let round = 0; round < crash.ROUNDS; round++) {
+        const runtime = crash.RUNTIMES[round < crash.ROUNDS / 2 ? 0 : 1];
         writeFileSync(stateFile, JSON.stringify({ dir, slots }));
         const before = slots.map((slot) => ({ ...slot }));
-        const killAfter = 1 + Math.floor(Math.random() * MAX_SAVES_BEFORE_KILL);
-        const pending: (Pending | undefined)[] = Array(SLOTS);
-        const result = await runChild(
+        const killAfter = 1 +
+          Math.floor(Math.random() * crash.MAX_SAVES_BEFORE_KILL);
+        const pending: (crash.Pending | undefined)[] = Array(crash.SLOTS);
+        const result = await crash.runChild(
           "fs_crash_child.ts",
           runtime.command,
           [stateFile],
@@ -102,18 +82,17 @@ describe("fs store crash safety", () => {
 
         // Every session file on disk is whole; temporary files may not be,
         // and lock files hold nothing.
-        for (const file of listFiles(dir)) {
-          if (file.endsWith(".tmp") || file.endsWith(".lock")) continue;
-          assert.ok(
-            decodeRecord(readFileSync(file, "utf8")),
-            `round ${round}: a session file is not whole`,
-          );
-        }
+        crash.assertRecordsWhole(
+          filesBelow(dir)
+            .filter((file) => !file.endsWith(".tmp") && !file.endsWith(".lock"))
+            .map((file) => readFileSync(file, "utf8")),
+          round,
+        );
 
         const storage = createFsSessionStorage(dir);
         // The old id may outlive a regeneration cut short: the fs store
         // deletes it only after the new one is written.
-        const next = await verifySlots(
+        const next = await crash.verifySlots(
           storage,
           slots,
           pending,
@@ -142,7 +121,7 @@ describe("fs store crash safety", () => {
           assert.equal(existsSync(lockFileOf(dir, id)), false);
         }
         // Ids that a reported regeneration deleted read as new sessions.
-        await assertReplacedIdsGone(storage, before, slots);
+        await crash.assertReplacedIdsGone(storage, before, slots);
         slots = next;
       }
       console.log(

@@ -17,7 +17,6 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
-  readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
@@ -26,6 +25,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inspect } from "node:util";
 import { createFsSessionStorage } from "../fs_storage.ts";
+import { filesBelow } from "./files.ts";
 
 const base = mkdtempSync(join(tmpdir(), "fs-faults-"));
 const mounts: string[] = [];
@@ -57,18 +57,6 @@ function unmount(target: string): void {
   if (index === -1) return;
   mounts.splice(index, 1);
   execFileSync("umount", [target], { stdio: "pipe" });
-}
-
-/** Every file below `dir`, relative paths. */
-function filesIn(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  const files: string[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) files.push(...filesIn(path));
-    else files.push(path);
-  }
-  return files;
 }
 
 describe("fs store under disk faults", () => {
@@ -126,7 +114,7 @@ describe("fs store under disk faults", () => {
     }
     assert.equal((await storage.read(cookie)).get("user"), "ada");
     assert.deepEqual(
-      filesIn(root).filter((file) => file.endsWith(".tmp")),
+      filesBelow(root).filter((file) => file.endsWith(".tmp")),
       [],
     );
   });
@@ -179,7 +167,7 @@ describe("fs store under disk faults", () => {
       assert.equal((await storage.read(cookie)).get("user"), "ada");
 
       assert.deepEqual(
-        filesIn(root).filter((file) =>
+        filesBelow(root).filter((file) =>
           file.endsWith(".tmp") || file.endsWith(".lock")
         ),
         [],
@@ -247,7 +235,7 @@ describe("fs store under disk faults", () => {
         String(writer % 10).repeat(1000 + writer * 997),
       );
     }
-    const files = filesIn(root);
+    const files = filesBelow(root);
     assert.equal(files.length, 1, `left behind: ${files.join(", ")}`);
     JSON.parse(readFileSync(files[0], "utf8"));
   });

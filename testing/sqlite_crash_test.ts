@@ -16,18 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { createSqliteSessionStorage } from "../sqlite_storage.ts";
-import { decodeRecord } from "../_record.ts";
-import {
-  assertReplacedIdsGone,
-  MAX_SAVES_BEFORE_KILL,
-  type Pending,
-  ROUNDS,
-  runChild,
-  RUNTIMES,
-  type Slot,
-  SLOTS,
-  verifySlots,
-} from "./crash.ts";
+import * as crash from "./crash.ts";
 
 const KEY_ROUNDS = 100;
 const KEY_SESSIONS = 20;
@@ -38,29 +27,29 @@ after(() => rmSync(work, { recursive: true, force: true }));
 
 describe("sqlite store, two processes on one file", () => {
   it(
-    `sqlite store: after ${ROUNDS} rounds of two processes killed with SIGKILL during saves and regenerations, every reported session reads back whole`,
+    `sqlite store: after ${crash.ROUNDS} rounds of two processes killed with SIGKILL during saves and regenerations, every reported session reads back whole`,
     { timeout: 1_200_000 },
     async () => {
       const file = join(work, "crash.db");
       const stateFile = join(work, "state.json");
-      let slots: Slot[] = Array.from({ length: SLOTS }, () => ({
+      let slots: crash.Slot[] = Array.from({ length: crash.SLOTS }, () => ({
         id: null,
         v: 0,
       }));
       const figures = { killed: 0, saves: 0, verified: 0, regenerations: 0 };
 
-      for (let round = 0; round < ROUNDS; round++) {
+      for (let round = 0; round < crash.ROUNDS; round++) {
         writeFileSync(stateFile, JSON.stringify({ file, slots }));
         const before = slots.map((slot) => ({ ...slot }));
-        const pending: (Pending | undefined)[] = Array(SLOTS);
+        const pending: (crash.Pending | undefined)[] = Array(crash.SLOTS);
         const results = await Promise.all([0, 1].map((part) =>
-          runChild(
+          crash.runChild(
             CHILD,
-            RUNTIMES[(round + part) % 2].command,
+            crash.RUNTIMES[(round + part) % 2].command,
             ["crash", stateFile, String(part)],
             slots,
             pending,
-            1 + Math.floor(Math.random() * MAX_SAVES_BEFORE_KILL),
+            1 + Math.floor(Math.random() * crash.MAX_SAVES_BEFORE_KILL),
           )
         ));
         for (const result of results) {
@@ -77,14 +66,14 @@ describe("sqlite store, two processes on one file", () => {
           ),
           ["ok"],
         );
-        for (const row of database.prepare("SELECT data FROM sessions").all()) {
-          assert.ok(
-            decodeRecord(String(row.data)),
-            `round ${round}: a stored session is not whole`,
-          );
-        }
+        crash.assertRecordsWhole(
+          database.prepare("SELECT data FROM sessions").all().map((row) =>
+            String(row.data)
+          ),
+          round,
+        );
         const storage = createSqliteSessionStorage(database);
-        const next = await verifySlots(
+        const next = await crash.verifySlots(
           storage,
           slots,
           pending,
@@ -93,7 +82,7 @@ describe("sqlite store, two processes on one file", () => {
           { atomicMoves: true },
         );
         // Ids that a reported regeneration deleted read as new sessions.
-        await assertReplacedIdsGone(storage, before, slots);
+        await crash.assertReplacedIdsGone(storage, before, slots);
         database.close();
         slots = next;
       }
@@ -123,16 +112,18 @@ describe("sqlite store, two processes on one file", () => {
       }
       // Both start at once, whatever each runtime takes to boot.
       const start = String(Date.now() + 3000);
-      const results = await Promise.all(["a", "b"].map((name, part) =>
-        runChild(
-          CHILD,
-          RUNTIMES[part].command,
-          ["keys", file, name, String(KEY_ROUNDS), start, ...ids],
-          [],
-          [],
-          Infinity,
-        )
-      ));
+      const results = await Promise.all(
+        ["a", "b"].map((name, part) =>
+          crash.runChild(
+            CHILD,
+            crash.RUNTIMES[part].command,
+            ["keys", file, name, String(KEY_ROUNDS), start, ...ids],
+            [],
+            [],
+            Infinity,
+          )
+        ),
+      );
       for (const result of results) {
         assert.equal(result.log, "");
         assert.match(result.out, /^done$/m);
