@@ -182,47 +182,56 @@ export function testSeveralServers(
   store: string,
   start: (name: string) => Promise<AppServer>,
 ): void {
-  it(`${store}: one client hops between two servers and its session follows`, {
-    timeout: TEST_TIMEOUT_MS,
-  }, async () => {
+  /** Runs `body` with servers A and B started, and stops them after. */
+  async function withTwoServers(
+    body: (a: AppServer, b: AppServer) => Promise<void>,
+  ): Promise<void> {
     const a = await start("A");
     try {
       const b = await start("B");
       try {
-        const browser = new Browser();
-        assert.equal((await browser.send(a, "GET", "/")).userId, null);
-
-        const login = await browser.send(a, "POST", "/login?user=mj");
-        assert.deepEqual([login.server, login.userId], ["A", "mj"]);
-
-        await browser.send(b, "POST", "/count");
-        const counted = await browser.send(b, "POST", "/count");
-        assert.deepEqual(
-          [counted.server, counted.userId, counted.count],
-          ["B", "mj", 2],
-        );
-
-        await browser.send(b, "POST", "/flash?message=Saved%20on%20B");
-        const flashed = await browser.send(a, "GET", "/");
-        assert.deepEqual(
-          [flashed.server, flashed.message, flashed.count],
-          ["A", "Saved on B", 2],
-        );
-        assert.equal((await browser.send(b, "GET", "/")).message, null);
-
-        await browser.send(a, "POST", "/logout");
-        assert.equal(browser.hasCookie, false);
-        const after = await browser.send(b, "GET", "/");
-        assert.deepEqual(
-          [after.server, after.userId, after.count],
-          ["B", null, 0],
-        );
+        await body(a, b);
       } finally {
         await b.stop();
       }
     } finally {
       await a.stop();
     }
+  }
+
+  it(`${store}: one client hops between two servers and its session follows`, {
+    timeout: TEST_TIMEOUT_MS,
+  }, async () => {
+    await withTwoServers(async (a, b) => {
+      const browser = new Browser();
+      assert.equal((await browser.send(a, "GET", "/")).userId, null);
+
+      const login = await browser.send(a, "POST", "/login?user=mj");
+      assert.deepEqual([login.server, login.userId], ["A", "mj"]);
+
+      await browser.send(b, "POST", "/count");
+      const counted = await browser.send(b, "POST", "/count");
+      assert.deepEqual(
+        [counted.server, counted.userId, counted.count],
+        ["B", "mj", 2],
+      );
+
+      await browser.send(b, "POST", "/flash?message=Saved%20on%20B");
+      const flashed = await browser.send(a, "GET", "/");
+      assert.deepEqual(
+        [flashed.server, flashed.message, flashed.count],
+        ["A", "Saved on B", 2],
+      );
+      assert.equal((await browser.send(b, "GET", "/")).message, null);
+
+      await browser.send(a, "POST", "/logout");
+      assert.equal(browser.hasCookie, false);
+      const after = await browser.send(b, "GET", "/");
+      assert.deepEqual(
+        [after.server, after.userId, after.count],
+        ["B", null, 0],
+      );
+    });
   });
 
   it(
@@ -231,37 +240,29 @@ export function testSeveralServers(
       timeout: TEST_TIMEOUT_MS,
     },
     async () => {
-      const a = await start("A");
-      try {
-        const b = await start("B");
-        try {
-          const browser = new Browser();
-          await browser.send(a, "POST", "/login?user=ada");
-          await browser.send(a, "POST", "/count");
-          await browser.send(b, "POST", "/count");
-          await browser.send(a, "POST", "/count");
-          await browser.send(a, "POST", "/flash?message=Written%20on%20A");
-          await a.kill();
-          await assert.rejects(browser.send(a, "GET", "/"));
+      await withTwoServers(async (a, b) => {
+        const browser = new Browser();
+        await browser.send(a, "POST", "/login?user=ada");
+        await browser.send(a, "POST", "/count");
+        await browser.send(b, "POST", "/count");
+        await browser.send(a, "POST", "/count");
+        await browser.send(a, "POST", "/flash?message=Written%20on%20A");
+        await a.kill();
+        await assert.rejects(browser.send(a, "GET", "/"));
 
-          const survived = await browser.send(b, "GET", "/");
-          assert.deepEqual(survived, {
-            server: "B",
-            userId: "ada",
-            count: 3,
-            message: "Written on A",
-            marks: [],
-          });
-          const counted = await browser.send(b, "POST", "/count");
-          assert.deepEqual([counted.userId, counted.count], ["ada", 4]);
-          await browser.send(b, "POST", "/logout");
-          assert.equal((await browser.send(b, "GET", "/")).userId, null);
-        } finally {
-          await b.stop();
-        }
-      } finally {
-        await a.stop();
-      }
+        const survived = await browser.send(b, "GET", "/");
+        assert.deepEqual(survived, {
+          server: "B",
+          userId: "ada",
+          count: 3,
+          message: "Written on A",
+          marks: [],
+        });
+        const counted = await browser.send(b, "POST", "/count");
+        assert.deepEqual([counted.userId, counted.count], ["ada", 4]);
+        await browser.send(b, "POST", "/logout");
+        assert.equal((await browser.send(b, "GET", "/")).userId, null);
+      });
     },
   );
 
@@ -271,51 +272,43 @@ export function testSeveralServers(
       timeout: TEST_TIMEOUT_MS,
     },
     async () => {
-      const a = await start("A");
-      try {
-        const b = await start("B");
-        try {
-          const browsers = Array.from(
-            { length: SESSIONS },
-            () => new Browser(),
-          );
-          for (const browser of browsers) {
-            await browser.send(a, "POST", "/login?user=mj");
-          }
-          await Promise.all(
-            browsers.flatMap((browser) =>
-              Array.from(
-                { length: MARKS_PER_SESSION },
-                (_, n) =>
-                  browser.copy().send(
-                    n % 2 === 0 ? a : b,
-                    "POST",
-                    `/mark?key=k${n}&delay=${delay()}`,
-                  ),
-              )
-            ),
-          );
-          const expected = Array.from(
-            { length: MARKS_PER_SESSION },
-            (_, n) => `k${n}`,
-          ).sort();
-          let lost = 0;
-          for (const browser of browsers) {
-            const { marks, userId } = await browser.send(b, "GET", "/");
-            assert.equal(userId, "mj");
-            lost += expected.filter((key) => !marks.includes(key)).length;
-          }
-          assert.equal(
-            lost,
-            0,
-            `${lost} of ${SESSIONS * MARKS_PER_SESSION} updates lost`,
-          );
-        } finally {
-          await b.stop();
+      await withTwoServers(async (a, b) => {
+        const browsers = Array.from(
+          { length: SESSIONS },
+          () => new Browser(),
+        );
+        for (const browser of browsers) {
+          await browser.send(a, "POST", "/login?user=mj");
         }
-      } finally {
-        await a.stop();
-      }
+        await Promise.all(
+          browsers.flatMap((browser) =>
+            Array.from(
+              { length: MARKS_PER_SESSION },
+              (_, n) =>
+                browser.copy().send(
+                  n % 2 === 0 ? a : b,
+                  "POST",
+                  `/mark?key=k${n}&delay=${delay()}`,
+                ),
+            )
+          ),
+        );
+        const expected = Array.from(
+          { length: MARKS_PER_SESSION },
+          (_, n) => `k${n}`,
+        ).sort();
+        let lost = 0;
+        for (const browser of browsers) {
+          const { marks, userId } = await browser.send(b, "GET", "/");
+          assert.equal(userId, "mj");
+          lost += expected.filter((key) => !marks.includes(key)).length;
+        }
+        assert.equal(
+          lost,
+          0,
+          `${lost} of ${SESSIONS * MARKS_PER_SESSION} updates lost`,
+        );
+      });
     },
   );
 
@@ -325,41 +318,33 @@ export function testSeveralServers(
       timeout: TEST_TIMEOUT_MS,
     },
     async () => {
-      const a = await start("A");
-      try {
-        const b = await start("B");
-        try {
-          let loggedIn = 0;
-          for (let trial = 0; trial < LOGOUT_TRIALS; trial++) {
-            const victim = new Browser();
-            await victim.send(a, "POST", "/login?user=victim");
-            const thief = victim.copy();
-            const attacks = Array.from(
-              { length: ATTACKER_REQUESTS },
-              (_, n) =>
-                thief.copy().send(
-                  n % 2 === 0 ? a : b,
-                  "POST",
-                  `/mark?key=t${n}&delay=${delay()}`,
-                ),
-            );
-            await victim.send(trial % 2 === 0 ? a : b, "POST", "/logout");
-            await Promise.all(attacks);
-            const after = await thief.copy().send(a, "GET", "/");
-            if (after.userId !== null) loggedIn++;
-          }
-          assert.equal(
-            loggedIn,
-            0,
-            `${loggedIn} of ${LOGOUT_TRIALS} trials stayed logged in after ` +
-              "the logout",
+      await withTwoServers(async (a, b) => {
+        let loggedIn = 0;
+        for (let trial = 0; trial < LOGOUT_TRIALS; trial++) {
+          const victim = new Browser();
+          await victim.send(a, "POST", "/login?user=victim");
+          const thief = victim.copy();
+          const attacks = Array.from(
+            { length: ATTACKER_REQUESTS },
+            (_, n) =>
+              thief.copy().send(
+                n % 2 === 0 ? a : b,
+                "POST",
+                `/mark?key=t${n}&delay=${delay()}`,
+              ),
           );
-        } finally {
-          await b.stop();
+          await victim.send(trial % 2 === 0 ? a : b, "POST", "/logout");
+          await Promise.all(attacks);
+          const after = await thief.copy().send(a, "GET", "/");
+          if (after.userId !== null) loggedIn++;
         }
-      } finally {
-        await a.stop();
-      }
+        assert.equal(
+          loggedIn,
+          0,
+          `${loggedIn} of ${LOGOUT_TRIALS} trials stayed logged in after ` +
+            "the logout",
+        );
+      });
     },
   );
 }
