@@ -169,9 +169,13 @@ const MARKS_PER_SESSION = 20;
 const LOGOUT_TRIALS = 100;
 const ATTACKER_REQUESTS = 4;
 
-/** A delay for /mark: 0 to 5 ms, a handler's I/O. */
-function delay(): number {
-  return Math.floor(Math.random() * 6);
+/**
+ * Has `browser` set the session key `key` on `server` through /mark, which
+ * waits 0 to 5 ms first, as a handler's I/O would.
+ */
+function mark(browser: Browser, server: AppServer, key: string) {
+  const delay = Math.floor(Math.random() * 6);
+  return browser.send(server, "POST", `/mark?key=${key}&delay=${delay}`);
 }
 
 /**
@@ -284,12 +288,7 @@ export function testSeveralServers(
           browsers.flatMap((browser) =>
             Array.from(
               { length: MARKS_PER_SESSION },
-              (_, n) =>
-                browser.copy().send(
-                  n % 2 === 0 ? a : b,
-                  "POST",
-                  `/mark?key=k${n}&delay=${delay()}`,
-                ),
+              (_, n) => mark(browser.copy(), n % 2 === 0 ? a : b, `k${n}`),
             )
           ),
         );
@@ -326,12 +325,7 @@ export function testSeveralServers(
           const thief = victim.copy();
           const attacks = Array.from(
             { length: ATTACKER_REQUESTS },
-            (_, n) =>
-              thief.copy().send(
-                n % 2 === 0 ? a : b,
-                "POST",
-                `/mark?key=t${n}&delay=${delay()}`,
-              ),
+            (_, n) => mark(thief.copy(), n % 2 === 0 ? a : b, `t${n}`),
           );
           await victim.send(trial % 2 === 0 ? a : b, "POST", "/logout");
           await Promise.all(attacks);
