@@ -5,6 +5,7 @@
 import { it } from "node:test";
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 
@@ -28,7 +29,7 @@ export const RUNTIMES = {
 export type Runtime = keyof typeof RUNTIMES;
 
 /** The runtime running this code. */
-export function currentRuntime(): Runtime {
+function currentRuntime(): Runtime {
   if ("Deno" in globalThis) return "deno";
   if ("Bun" in globalThis) return "bun";
   return "node";
@@ -45,7 +46,7 @@ export interface AppServer {
 }
 
 /** Starts the app under `runtime` with the given environment. */
-export async function startApp(
+async function startApp(
   runtime: Runtime,
   env: Record<string, string>,
 ): Promise<AppServer> {
@@ -179,13 +180,24 @@ function mark(browser: Browser, server: AppServer, key: string) {
 }
 
 /**
- * Registers the several-servers tests: `start(name)` starts one app server
- * on the store under test. Servers the tests start are stopped by them.
+ * Registers the several-servers tests of `store`: each starts app servers
+ * under `runtime` (this one by default) that share one session secret, with
+ * the environment `storeEnv()` returns, which picks the store and where it
+ * keeps sessions. Servers the tests start are stopped by them.
  */
 export function testSeveralServers(
   store: string,
-  start: (name: string) => Promise<AppServer>,
+  storeEnv: () => Record<string, string>,
+  runtime: Runtime = currentRuntime(),
 ): void {
+  const secret = randomBytes(32).toString("base64");
+  const start = (name: string) =>
+    startApp(runtime, {
+      ...storeEnv(),
+      SESSION_SECRET: secret,
+      SERVER_NAME: name,
+    });
+
   /** Runs `body` with servers A and B started, and stops them after. */
   async function withTwoServers(
     body: (a: AppServer, b: AppServer) => Promise<void>,
