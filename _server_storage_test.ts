@@ -5,7 +5,66 @@ import {
   createServerSessionStorage,
   MAX_SAVE_TRIES,
   type RecordStore,
+  setUpStore,
 } from "./_server_storage.ts";
+
+const SPEC = {
+  factory: "createThingSessionStorage",
+  argument: "client",
+  what: "a Thing client",
+  methods: ["get", "put"],
+  indexMethods: ["scan"],
+  advice: "Pass a connected Thing client.",
+  hint: "Check that Thing is up.",
+};
+const noop = () => {};
+
+test("server storage: a backend that lacks a method the store calls is refused, naming the factory, the argument, the method and what to pass", () => {
+  assert.throws(
+    () => setUpStore(SPEC, { get: noop }, {}),
+    {
+      name: "TypeError",
+      message: 'createThingSessionStorage: argument "client" must be a ' +
+        'Thing client with a "put" method, got an object (Object). Pass a ' +
+        "connected Thing client.",
+    },
+  );
+  assert.throws(
+    () => setUpStore(SPEC, null, {}),
+    /argument "client" must be a Thing client with a "get" method, got null/,
+  );
+});
+
+test("server storage: the methods the per-user index needs are required only with indexBy", () => {
+  const client = { get: noop, put: noop };
+  assert.equal(setUpStore(SPEC, client, {}).settings.indexBy, undefined);
+  assert.throws(
+    () => setUpStore(SPEC, client, { indexBy: "userId" }),
+    /argument "client" must be a Thing client \(with the option "indexBy"\) with a "scan" method/,
+  );
+  const indexed = setUpStore(SPEC, { ...client, scan: noop }, {
+    indexBy: "userId",
+  });
+  assert.equal(indexed.settings.indexBy, "userId");
+});
+
+test("server storage: a failing backend call rejects with the factory, the action and the hint, its cause kept, and no key", async () => {
+  const { call } = setUpStore(SPEC, { get: noop, put: noop }, {});
+  const cause = new Error("connection refused");
+  await assert.rejects(
+    call("read a session", () => Promise.reject(cause)),
+    (error: Error) => {
+      assert.equal(
+        error.message,
+        "createThingSessionStorage: could not read a session (connection " +
+          "refused). Check that Thing is up.",
+      );
+      assert.equal(error.cause, cause);
+      return true;
+    },
+  );
+  assert.equal(await call("read a session", () => Promise.resolve(7)), 7);
+});
 
 test("server storage: a save that another writer beats on every try gives up after MAX_SAVE_TRIES with a clear error", async () => {
   let version = 0;
