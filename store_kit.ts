@@ -124,7 +124,7 @@ export function createRecordSessionStorage(
   return createServerSessionStorage(store, { useUnknownIds, expiry });
 }
 
-// What the errors say about the store.
+// What the kit's errors say about the store it takes.
 const STORE = {
   factory: "createRecordSessionStorage",
   argument: "store",
