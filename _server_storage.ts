@@ -8,7 +8,6 @@ import {
   createSession,
   type ListedSession,
   type ServerSessionStorageOptions,
-  type Session,
   type SessionIndex,
   type SessionStorage,
 } from "./session.ts";
@@ -308,9 +307,6 @@ export function createServerSessionStorage(
   store: RecordStore,
   { useUnknownIds, expiry, indexBy }: Omit<ServerStorageOptions, "ttl">,
 ): SessionStorage & SessionIndex {
-  // The id and version each session had when it was read; none for a new
-  // session.
-  const reads = new WeakMap<Session, { id: string; version: unknown }>();
   // Saves of one record in this process take turns, so that overlapping
   // requests cost one retry each instead of racing each other's retries.
   // Requests still run side by side: only the write waits.
@@ -421,8 +417,7 @@ export function createServerSessionStorage(
       const found = loaded === undefined ? undefined : decodeLive(loaded);
       if (found?.record) {
         const session = createSession(cookie, found.record.data);
-        expiry.remember(session, found.record);
-        reads.set(session, { id: cookie, version: found.loaded.version });
+        expiry.remember(session, found.record, cookie, found.loaded.version);
         return session;
       }
       if (found && store.discard) {
@@ -439,7 +434,7 @@ export function createServerSessionStorage(
       }
       // A clean session has no old id to delete: regenerating marks it dirty.
       if (!expiry.mustWrite(session)) return null;
-      const read = reads.get(session);
+      const read = expiry.readOf(session);
       // regenerateId(true) moves the record read under `deleteId` to `id`;
       // otherwise a read session is written back in place, and a new or
       // regenerateId() session creates a record.

@@ -16,6 +16,7 @@
  */
 
 import { encodeBase64url } from "./_base64url.ts";
+import { provideMemoSlot } from "./_session_memo.ts";
 
 /**
  * The shape of the values a session holds: plain, JSON-serializable data.
@@ -315,6 +316,15 @@ export class Session<
   #changedKeys = new Set<string>();
   #destroyed = false;
   #dirty: boolean;
+  // What the store that read the session remembers of it (_session_memo.ts).
+  #memo: unknown = undefined;
+
+  static {
+    provideMemoSlot(
+      (session) => #memo in session ? session.#memo : undefined,
+      (session, memo) => #memo in session && (session.#memo = memo, true),
+    );
+  }
 
   /**
    * Creates a session. Stores call this with what they read back;
