@@ -3,7 +3,7 @@
 
 import type { Session, SessionData } from "./session.ts";
 import { describeValue } from "./_describe.ts";
-import { SessionMemo } from "./_session_memo.ts";
+import { SessionMemo } from "./_session_internals.ts";
 
 /**
  * A session as a store keeps it. `expires`, `created` and `written` are Unix

@@ -19,6 +19,7 @@ import {
   type SessionRecord,
 } from "./_record.ts";
 import { describeValue } from "./_describe.ts";
+import { adoptSession } from "./_session_internals.ts";
 import { byteString, createHmacSha256 } from "./_hmac_sha256.ts";
 import { encodeBase64url } from "./_base64url.ts";
 
@@ -419,7 +420,7 @@ export function createServerSessionStorage(
       if (loaded !== undefined) {
         const record = decodeRecord(loaded.text);
         if (record !== undefined && expiry.isLive(record)) {
-          const session = createSession(cookie, record.data);
+          const session = adoptSession(cookie, record.data);
           expiry.remember(session, record, cookie, loaded.version);
           return session;
         }

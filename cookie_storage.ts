@@ -17,6 +17,7 @@
 
 import { decodeBase64url, encodeBase64url } from "./_base64url.ts";
 import { createSession, type SessionStorage } from "./session.ts";
+import { adoptSession } from "./_session_internals.ts";
 import {
   decodeRecord,
   encodeRecord,
@@ -103,7 +104,7 @@ export function createCookieSessionStorage(
     async read(cookie) {
       const decoded = cookie ? decode(cookie) : undefined;
       if (decoded?.id && expiry.isLive(decoded)) {
-        const session = createSession(decoded.id, decoded.data);
+        const session = adoptSession(decoded.id, decoded.data);
         expiry.remember(session, decoded);
         return session;
       }
