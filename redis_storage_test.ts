@@ -24,23 +24,12 @@ function uniquePrefix(): string {
   return `test${++prefixCount}:`;
 }
 
-// Wraps the real client and records the commands the store sends.
-function recordingClient(commands: string[]): RedisSessionClient {
-  return {
-    get: (key) => (commands.push("GET"), client.get(key)),
-    del: (keys) => (commands.push("DEL"), client.del(keys)),
-    eval: (
-      script,
-      options,
-    ) => (commands.push("EVAL"), client.eval(script, options)),
-  };
-}
+type Client = Pick<typeof client, "get" | "del" | "eval" | "evalSha">;
 
-// The same, with EVALSHA: records the scripts run by digest as "EVALSHA",
-// and those that failed because the server did not hold them as "NOSCRIPT".
-function recordingShaClient(
+// Wraps a real client and records the commands the store sends.
+function recordingClient(
   commands: string[],
-  redis: Pick<typeof client, "get" | "del" | "eval" | "evalSha"> = client,
+  redis: Client = client,
 ): RedisSessionClient {
   return {
     get: (key) => (commands.push("GET"), redis.get(key)),
@@ -49,6 +38,17 @@ function recordingShaClient(
       script,
       options,
     ) => (commands.push("EVAL"), redis.eval(script, options)),
+  };
+}
+
+// The same, with EVALSHA: records the scripts run by digest as "EVALSHA",
+// and those that failed because the server did not hold them as "NOSCRIPT".
+function recordingShaClient(
+  commands: string[],
+  redis: Client = client,
+): RedisSessionClient {
+  return {
+    ...recordingClient(commands, redis),
     evalSha: (sha1, options) => {
       commands.push("EVALSHA");
       return redis.evalSha(sha1, options).catch((error) => {
