@@ -16,7 +16,7 @@ for (let i = 0; i < 64; i++) VALUES[ALPHABET.charCodeAt(i)] = i;
 
 interface BufferClass {
   allocUnsafe(size: number): Uint8Array<ArrayBuffer>;
-  from(text: string, encoding: "base64url"): Uint8Array<ArrayBuffer>;
+  from(text: string, encoding: "base64url" | "utf8"): Uint8Array<ArrayBuffer>;
 }
 
 interface NodeBuffer extends Uint8Array<ArrayBuffer> {
@@ -60,6 +60,20 @@ export const encodeAllocated: (bytes: Uint8Array) => string =
   NodeBuffer === undefined
     ? encodeBase64url
     : (bytes) => (bytes as NodeBuffer).toString("base64url");
+
+const utf8 = new TextEncoder();
+
+/**
+ * The unpadded base64url text of the UTF-8 bytes of `text` (a lone
+ * surrogate as U+FFFD, as TextEncoder writes it): through Buffer where there
+ * is one, 2 to 3 times faster than TextEncoder and `toBase64` on Deno and
+ * Node.
+ */
+export const encodeUtf8Base64url: (text: string) => string =
+  NodeBuffer === undefined
+    ? (text) => encodeBase64url(utf8.encode(text))
+    : (text) =>
+      (NodeBuffer.from(text, "utf8") as NodeBuffer).toString("base64url");
 
 function encodeInJavaScript(bytes: Uint8Array): string {
   const length = bytes.length;

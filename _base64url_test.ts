@@ -7,6 +7,7 @@ import {
   decodeBase64url,
   encodeAllocated,
   encodeBase64url,
+  encodeUtf8Base64url,
 } from "./_base64url.ts";
 
 test("base64url: encodes as Buffer does, and decodes back", () => {
@@ -21,6 +22,21 @@ test("base64url: encodes as Buffer does, and decodes back", () => {
       const allocated = allocBytes(bytes.length);
       allocated.set(bytes);
       assert.equal(encodeAllocated(allocated), text);
+    }),
+  );
+});
+
+test("base64url: a string's UTF-8 encodes as TextEncoder's bytes do, lone surrogates included", () => {
+  const utf8 = new TextEncoder();
+  for (const text of ["", "a", "é€😀", "\ud800", "x\udc00y", '{"k":"v"}']) {
+    assert.equal(encodeUtf8Base64url(text), encodeBase64url(utf8.encode(text)));
+  }
+  fc.assert(
+    fc.property(fc.string({ unit: "binary", maxLength: 60 }), (text) => {
+      assert.equal(
+        encodeUtf8Base64url(text),
+        encodeBase64url(utf8.encode(text)),
+      );
     }),
   );
 });

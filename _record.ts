@@ -3,6 +3,7 @@
 
 import type { Session, SessionData } from "./session.ts";
 import { describeValue } from "./_describe.ts";
+import { SessionMemo } from "./_session_internals.ts";
 
 /**
  * A session as a store keeps it. `expires`, `created` and `written` are Unix
@@ -35,13 +36,11 @@ export function encodeRecord(
   id?: string,
 ): string {
   try {
-    return JSON.stringify({
-      i: id,
-      d: data,
-      e: expires,
-      c: created,
-      w: Date.now(),
-    });
+    // The text JSON.stringify({ i, d, e, c, w }) would give, in a third
+    // less time: the numbers print as JSON prints them.
+    const head = id === undefined ? "{" : `{"i":${JSON.stringify(id)},`;
+    return `${head}"d":${JSON.stringify(data)},"e":${expires},"c":${created},` +
+      `"w":${Date.now()}}`;
   } catch (error) {
     throw new TypeError(
       "Cannot save the session: its values must be JSON-serializable " +
@@ -113,6 +112,19 @@ export function secondsOption(
   return seconds * 1000;
 }
 
+/** What an {@linkcode Expiry} remembers of a session it read or wrote. */
+interface Remembered {
+  owner: SessionMemo<Remembered>;
+  expires: number | null;
+  created: number;
+  /** The id the session was read under; none for a session never read. */
+  id?: string;
+  /** The version of the record it was read from. */
+  version?: unknown;
+}
+
+type ReadRecord = { id: string; version: unknown };
+
 /**
  * How the sessions of one store expire: an idle `ttl`, an absolute
  * `maxLifetime` counted from a session's creation, both in milliseconds,
@@ -140,7 +152,7 @@ export function secondsOption(
 export class Expiry {
   #ttl: number | undefined;
   #maxLifetime: number | undefined;
-  #read = new WeakMap<Session, { expires: number | null; created: number }>();
+  #memo = new SessionMemo<Remembered>();
 
   constructor(ttl: number | undefined, maxLifetime?: number) {
     this.#ttl = ttl;
@@ -166,12 +178,29 @@ export class Expiry {
     return expires !== null && expires <= Date.now();
   }
 
-  /** Records the times of the record a session was read from. */
-  remember(session: Session, record: SessionRecord): void {
-    this.#read.set(session, {
+  /**
+   * Records the times of the record a session was read from and, for a
+   * server-side store, the id and version it was read under.
+   */
+  remember(
+    session: Session,
+    record: SessionRecord,
+    id?: string,
+    version?: unknown,
+  ): void {
+    this.#memo.set(session, {
+      owner: this.#memo,
       expires: record.expires,
       created: record.created ?? Date.now(),
+      id,
+      version,
     });
+  }
+
+  /** The id and version `remember` was given for `session`, if any. */
+  readOf(session: Session): { id: string; version: unknown } | undefined {
+    const memo = this.#memo.get(session);
+    return memo?.id === undefined ? undefined : memo as ReadRecord;
   }
 
   /**
@@ -179,19 +208,25 @@ export class Expiry {
    * session never written) and the expiry that follows from it.
    */
   timesFor(session: Session): RecordTimes {
-    const created = this.#read.get(session)?.created ?? Date.now();
+    const created = this.#memo.get(session)?.created ?? Date.now();
     return { created, expires: this.#expiresFor(created) };
   }
 
   /** Records the times `session` was just written with. */
   written(session: Session, times: RecordTimes): void {
-    this.#read.set(session, times);
+    const memo = this.#memo.get(session);
+    if (memo === undefined) {
+      this.#memo.set(session, { owner: this.#memo, ...times });
+    } else {
+      memo.expires = times.expires;
+      memo.created = times.created;
+    }
   }
 
   /** Whether `save` must write the session: it changed, or it needs renewal. */
   mustWrite(session: Session): boolean {
     if (session.dirty) return true;
-    const read = this.#read.get(session);
+    const read = this.#memo.get(session);
     if (read?.expires == null || this.#ttl === undefined) return false;
     return this.#expiresFor(read.created)! - read.expires > this.#ttl / 2;
   }

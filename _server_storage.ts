@@ -8,7 +8,6 @@ import {
   createSession,
   type ListedSession,
   type ServerSessionStorageOptions,
-  type Session,
   type SessionIndex,
   type SessionStorage,
 } from "./session.ts";
@@ -20,6 +19,7 @@ import {
   type SessionRecord,
 } from "./_record.ts";
 import { describeValue } from "./_describe.ts";
+import { adoptSession } from "./_session_internals.ts";
 import { byteString, createHmacSha256 } from "./_hmac_sha256.ts";
 import { encodeBase64url } from "./_base64url.ts";
 
@@ -346,9 +346,6 @@ export function createServerSessionStorage(
   store: RecordStore,
   { useUnknownIds, expiry, indexBy }: Omit<ServerStorageOptions, "ttl">,
 ): SessionStorage & SessionIndex {
-  // The id and version each session had when it was read; none for a new
-  // session.
-  const reads = new WeakMap<Session, { id: string; version: unknown }>();
   // Saves of one record in this process take turns, so that overlapping
   // requests cost one retry each instead of racing each other's retries.
   // Requests still run side by side: only the write waits.
@@ -454,17 +451,20 @@ export function createServerSessionStorage(
 
     async read(cookie) {
       if (!cookie || store.accepts?.(cookie) === false) return createSession();
-      // Not through loadLive: one promise less on every request.
-      const loaded = await store.load(cookie);
-      const found = loaded === undefined ? undefined : decodeLive(loaded);
-      if (found?.record) {
-        const session = createSession(cookie, found.record.data);
-        expiry.remember(session, found.record);
-        reads.set(session, { id: cookie, version: found.loaded.version });
-        return session;
-      }
-      if (found && store.discard) {
-        await store.discard(cookie, found.loaded.version).catch(() => {});
+      const pending = store.load(cookie);
+      // A store that answers at once (memory) is not awaited: an await
+      // costs a turn of the microtask queue, a tenth of such a read.
+      const loaded = isThenable(pending) ? await pending : pending;
+      if (loaded !== undefined) {
+        const record = decodeRecord(loaded.text);
+        if (record !== undefined && expiry.isLive(record)) {
+          const session = adoptSession(cookie, record.data);
+          expiry.remember(session, record, cookie, loaded.version);
+          return session;
+        }
+        if (store.discard) {
+          await store.discard(cookie, loaded.version).catch(() => {});
+        }
       }
       return createSession(useUnknownIds ? cookie : undefined);
     },
@@ -477,7 +477,7 @@ export function createServerSessionStorage(
       }
       // A clean session has no old id to delete: regenerating marks it dirty.
       if (!expiry.mustWrite(session)) return null;
-      const read = reads.get(session);
+      const read = expiry.readOf(session);
       // regenerateId(true) moves the record read under `deleteId` to `id`;
       // otherwise a read session is written back in place, and a new or
       // regenerateId() session creates a record.
@@ -491,7 +491,7 @@ export function createServerSessionStorage(
         for (let tries = 0; tries < MAX_SAVE_TRIES; tries++) {
           const times = expiry.timesFor(session);
           const user = userOf(data[0]);
-          const written = await store.write({
+          const writing = store.write({
             id,
             text: encodeRecord(data, times),
             expires: times.expires,
@@ -499,6 +499,7 @@ export function createServerSessionStorage(
             user,
             ...(moves ? { oldId: deleteId, oldExpected } : {}),
           });
+          const written = isThenable(writing) ? await writing : writing;
           if (written) {
             // After the write, so that an entry never names a record that
             // was not written; a crash in between leaves the session
@@ -537,6 +538,11 @@ export function createServerSessionStorage(
       });
     },
   };
+}
+
+/** Whether `value` is a promise, or another thenable, to await. */
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as PromiseLike<T>)?.then === "function";
 }
 
 /** Waits `ms` milliseconds, on a plain timer: no `node:` module needed. */

@@ -48,9 +48,10 @@ export interface RedisEvalOptions {
 }
 
 /**
- * The part of a Redis client the store uses: `GET`, `DEL` and `EVAL`. A
- * connected node-redis client (`createClient()` from the `redis` package,
- * version 5 or later) is one as it is.
+ * The part of a Redis client the store uses: `GET`, `DEL` and `EVAL`, and
+ * `EVALSHA` when the client has it. A connected node-redis client
+ * (`createClient()` or `createCluster()` from the `redis` package, version 5
+ * or later) is one as it is.
  *
  * @example Adapting an ioredis client
  * ```ts
@@ -63,6 +64,8 @@ export interface RedisEvalOptions {
  *     del: (keys) => redis.del(...[keys].flat()),
  *     eval: (script, { keys, arguments: args }) =>
  *       redis.eval(script, keys.length, ...keys, ...args),
+ *     evalSha: (sha1, { keys, arguments: args }) =>
+ *       redis.evalsha(sha1, keys.length, ...keys, ...args),
  *   };
  * }
  * ```
@@ -78,6 +81,18 @@ export interface RedisSessionClient {
    * the integer 1 or 0).
    */
   eval(script: string, options: RedisEvalOptions): Promise<unknown>;
+  /**
+   * `EVALSHA sha1 numkeys key [key ...] arg [arg ...]`: runs a script the
+   * server holds in its script cache, named by the SHA-1 digest of its text
+   * (40 lowercase hex digits). Optional: with it, the store sends a script's
+   * digest in place of its text, and when the server answers `NOSCRIPT`
+   * (after `SCRIPT FLUSH`, a restart, or on a cluster node that has not run
+   * the script yet) runs the script once through `eval`, which caches it
+   * again. It must reject with an error whose message starts with
+   * `NOSCRIPT`, as node-redis and ioredis do. Without it, every script runs
+   * through `eval`.
+   */
+  evalSha?(sha1: string, options: RedisEvalOptions): Promise<unknown>;
 }
 
 /**
@@ -170,6 +185,44 @@ return 1
 const INDEX_LIST = `return redis.call("HVALS", KEYS[1])`;
 const INDEX_REMOVE = `return redis.call("HDEL", KEYS[1], unpack(ARGV))`;
 
+// The SHA-1 digests of the scripts, as EVALSHA names them, computed once.
+const digests = new Map<string, string>();
+
+async function digestOf(script: string): Promise<string> {
+  const bytes = new Uint8Array(
+    await crypto.subtle.digest("SHA-1", new TextEncoder().encode(script)),
+  );
+  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0"));
+  digests.set(script, hex.join(""));
+  return digests.get(script)!;
+}
+
+/**
+ * Runs scripts through `client`: by digest when it has `evalSha`, which
+ * spares sending the script's text on every call, and through `eval` when
+ * the server does not hold the script (NOSCRIPT: it ran nothing), which
+ * caches it again for the next call.
+ */
+function scriptRunner(
+  client: RedisSessionClient,
+): (script: string, options: RedisEvalOptions) => Promise<unknown> {
+  const { evalSha } = client;
+  if (typeof evalSha !== "function") {
+    return (script, options) => client.eval(script, options);
+  }
+  return async (script, options) => {
+    const sha1 = digests.get(script) ?? await digestOf(script);
+    try {
+      return await evalSha.call(client, sha1, options);
+    } catch (error) {
+      if (!String((error as Error)?.message).startsWith("NOSCRIPT")) {
+        throw error;
+      }
+      return await client.eval(script, options);
+    }
+  };
+}
+
 /** Milliseconds from now to `expires`, as a Redis PX argument ("" for never). */
 function pxUntil(expires: number | null): string {
   return expires === null
@@ -247,11 +300,11 @@ export function createRedisSessionStorage(
   }
   const userKey = (user: string) => `${prefix}user:${user}`;
 
+  const run = scriptRunner(client);
   const deleteIfUnchanged = (key: string, text: string) =>
     command(
       "delete a replaced session from Redis",
-      () =>
-        client.eval(DELETE_IF_UNCHANGED, { keys: [key], arguments: [text] }),
+      () => run(DELETE_IF_UNCHANGED, { keys: [key], arguments: [text] }),
     );
 
   return createServerSessionStorage({
@@ -271,7 +324,7 @@ export function createRedisSessionStorage(
       const written = await command(
         "write a session to Redis",
         () =>
-          client.eval(COMPARE_AND_SET, {
+          run(COMPARE_AND_SET, {
             keys: [key],
             arguments: [text, pxUntil(expires), ...versionArguments(expected)],
           }),
@@ -306,21 +359,20 @@ export function createRedisSessionStorage(
     index: {
       add: (user, handle, id, expires) =>
         command("index a session in Redis", () =>
-          client.eval(INDEX_ADD, {
+          run(INDEX_ADD, {
             keys: [userKey(user)],
             arguments: [handle, id, pxUntil(expires)],
           })),
       entries: async (user) => {
         const ids = await command(
           "list a user's sessions in Redis",
-          () =>
-            client.eval(INDEX_LIST, { keys: [userKey(user)], arguments: [] }),
+          () => run(INDEX_LIST, { keys: [userKey(user)], arguments: [] }),
         );
         return Array.isArray(ids) ? ids.map(String) : [];
       },
       remove: (user, handles) =>
         command("unindex a session in Redis", () =>
-          client.eval(INDEX_REMOVE, {
+          run(INDEX_REMOVE, {
             keys: [userKey(user)],
             arguments: [...handles],
           })),

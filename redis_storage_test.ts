@@ -24,15 +24,38 @@ function uniquePrefix(): string {
   return `test${++prefixCount}:`;
 }
 
-// Wraps the real client and records the commands the store sends.
-function recordingClient(commands: string[]): RedisSessionClient {
+type Client = Pick<typeof client, "get" | "del" | "eval" | "evalSha">;
+
+// Wraps a real client and records the commands the store sends.
+function recordingClient(
+  commands: string[],
+  redis: Client = client,
+): RedisSessionClient {
   return {
-    get: (key) => (commands.push("GET"), client.get(key)),
-    del: (keys) => (commands.push("DEL"), client.del(keys)),
+    get: (key) => (commands.push("GET"), redis.get(key)),
+    del: (keys) => (commands.push("DEL"), redis.del(keys)),
     eval: (
       script,
       options,
-    ) => (commands.push("EVAL"), client.eval(script, options)),
+    ) => (commands.push("EVAL"), redis.eval(script, options)),
+  };
+}
+
+// The same, with EVALSHA: records the scripts run by digest as "EVALSHA",
+// and those that failed because the server did not hold them as "NOSCRIPT".
+function recordingShaClient(
+  commands: string[],
+  redis: Client = client,
+): RedisSessionClient {
+  return {
+    ...recordingClient(commands, redis),
+    evalSha: (sha1, options) => {
+      commands.push("EVALSHA");
+      return redis.evalSha(sha1, options).catch((error) => {
+        if (/^NOSCRIPT/.test(error?.message)) commands.push("NOSCRIPT");
+        throw error;
+      });
+    },
   };
 }
 
@@ -43,6 +66,8 @@ function ioredisClient(redis: Redis): RedisSessionClient {
     del: (keys) => redis.del(...[keys].flat()),
     eval: (script, { keys, arguments: args }) =>
       redis.eval(script, keys.length, ...keys, ...args),
+    evalSha: (sha1, { keys, arguments: args }) =>
+      redis.evalsha(sha1, keys.length, ...keys, ...args),
   };
 }
 
@@ -225,6 +250,67 @@ describe("redis store", () => {
       await client.exists([prefix + visit.cookie, prefix + newId]),
       0,
     );
+  });
+
+  it("redis store: a client with evalSha runs the scripts by digest, and through eval again after SCRIPT FLUSH", async () => {
+    const commands: string[] = [];
+    const storage = createRedisSessionStorage(recordingShaClient(commands), {
+      prefix: uniquePrefix(),
+    });
+    await client.scriptFlush();
+    const first = await request(storage, null, (s) => s.set("n", 1));
+    assert.deepEqual(commands, ["EVALSHA", "NOSCRIPT", "EVAL"]);
+    commands.length = 0;
+    const second = await request(storage, first.cookie, (s) => s.set("n", 2));
+    assert.deepEqual(commands, ["GET", "EVALSHA"]);
+    await client.scriptFlush();
+    commands.length = 0;
+    const third = await request(storage, second.cookie, (s) => s.set("n", 3));
+    assert.deepEqual(commands, ["GET", "EVALSHA", "NOSCRIPT", "EVAL"]);
+    assert.equal(third.cookie, first.cookie);
+    assert.equal((await storage.read(third.cookie)).get("n"), 3);
+  });
+
+  it("redis store: a client with evalSha keeps saving after the server restarts with no scripts", async () => {
+    const own = await startRedisServer();
+    const redis = createClient({ url: own.url });
+    redis.on("error", () => {});
+    await redis.connect();
+    let restarted: RedisServer | undefined;
+    try {
+      const commands: string[] = [];
+      const storage = createRedisSessionStorage(
+        recordingShaClient(commands, redis),
+        { prefix: uniquePrefix() },
+      );
+      await request(storage, null, (s) => s.set("n", 1));
+      await own.stop();
+      restarted = await startRedisServer({ port: own.port });
+      // The client reconnects by itself; bounded wait until it has.
+      for (let i = 0; i < 100 && !redis.isReady; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      commands.length = 0;
+      const { cookie } = await request(storage, null, (s) => s.set("n", 2));
+      assert.deepEqual(commands, ["EVALSHA", "NOSCRIPT", "EVAL"]);
+      assert.equal((await storage.read(cookie)).get("n"), 2);
+    } finally {
+      redis.destroy();
+      await restarted?.stop();
+      await own.stop();
+    }
+  });
+
+  it("redis store: an evalSha failure other than NOSCRIPT rejects, and eval is not tried", async () => {
+    const commands: string[] = [];
+    const storage = createRedisSessionStorage({
+      ...recordingShaClient(commands),
+      evalSha: () => Promise.reject(new Error("READONLY You can't write")),
+    }, { prefix: uniquePrefix() });
+    const session = await storage.read(null);
+    session.set("n", 1);
+    await assert.rejects(storage.save(session), /could not write.*READONLY/);
+    assert.deepEqual(commands, []);
   });
 
   it("redis store: ttl becomes the Redis expiry of the key", async () => {

@@ -16,6 +16,7 @@
  */
 
 import { encodeBase64url } from "./_base64url.ts";
+import { provideSessionInternals } from "./_session_internals.ts";
 
 /**
  * The shape of the values a session holds: plain, JSON-serializable data.
@@ -312,12 +313,34 @@ export class Session<
   #originalId: string;
   #id: string;
   #deleteOriginal = false;
-  #values: Map<string, unknown>;
-  #flash: Map<string, unknown>;
-  #nextFlash = new Map<string, unknown>();
+  // Plain objects of this session's own, not Maps: a store builds them by
+  // JSON.parse and JSON.stringify writes them, at no cost of conversion.
+  // Read through Object.hasOwn only, so that inherited names are no values.
+  #values: SessionValues;
+  #flash: SessionValues;
+  #nextFlash: SessionValues | undefined = undefined;
   #changedKeys = new Set<string>();
   #destroyed = false;
   #dirty: boolean;
+  // What the store that read the session remembers of it
+  // (_session_internals.ts).
+  #memo: unknown = undefined;
+
+  static {
+    provideSessionInternals({
+      getMemo: (session) => #memo in session ? session.#memo : undefined,
+      setMemo: (session, memo) =>
+        #memo in session && (session.#memo = memo, true),
+      adopt: (id, data) => {
+        adopting = true;
+        try {
+          return new Session(id, data);
+        } finally {
+          adopting = false;
+        }
+      },
+    });
+  }
 
   /**
    * Creates a session. Stores call this with what they read back;
@@ -332,11 +355,11 @@ export class Session<
   ) {
     this.#originalId = id;
     this.#id = id;
-    this.#values = toMap(initialData?.[0]);
-    this.#flash = toMap(initialData?.[1]);
+    this.#values = adopting ? initialData![0] : copyOf(initialData?.[0]);
+    this.#flash = adopting ? initialData![1] : copyOf(initialData?.[1]);
     // Flash values must be gone after this request, so saving has work to do
     // even when the request changes nothing else.
-    this.#dirty = this.#flash.size > 0;
+    this.#dirty = hasKeys(this.#flash);
   }
 
   /** The session id. It changes when {@linkcode Session.regenerateId} is called. */
@@ -351,9 +374,10 @@ export class Session<
    */
   get data(): SessionData<Data, FlashData> {
     if (this.#destroyed) return [{}, {}] as SessionData<Data, FlashData>;
+    // Spread copies own properties as data, "__proto__" included.
     return [
-      toRecord(this.#values),
-      toRecord(this.#nextFlash),
+      { ...this.#values },
+      { ...this.#nextFlash },
     ] as SessionData<Data, FlashData>;
   }
 
@@ -390,14 +414,14 @@ export class Session<
     const set = new Map<string, unknown>();
     const unset = new Set<string>();
     for (const key of this.#changedKeys) {
-      if (this.#values.has(key)) set.set(key, this.#values.get(key));
+      if (Object.hasOwn(this.#values, key)) set.set(key, this.#values[key]);
       else unset.add(key);
     }
     return {
       set,
       unset,
-      flashed: new Map(this.#nextFlash),
-      consumedFlash: new Map(this.#flash),
+      flashed: new Map(Object.entries(this.#nextFlash ?? {})),
+      consumedFlash: new Map(Object.entries(this.#flash)),
       destroyed: this.#destroyed,
       regenerated: this.#id !== this.#originalId,
     };
@@ -436,20 +460,22 @@ export class Session<
   mergeOnto(
     stored: SessionData<Data, FlashData>,
   ): SessionData<Data, FlashData> {
-    const values = toMap(stored[0]);
+    const values = copyOf(stored[0]);
     for (const key of this.#changedKeys) {
-      if (this.#values.has(key)) values.set(key, this.#values.get(key));
-      else values.delete(key);
+      if (Object.hasOwn(this.#values, key)) {
+        assign(values, key, this.#values[key]);
+      } else delete values[key];
     }
-    const flash = toMap(stored[1]);
-    for (const [key, value] of this.#flash) {
-      if (flash.has(key) && sameJson(flash.get(key), value)) flash.delete(key);
+    const flash = copyOf(stored[1]);
+    for (const [key, value] of Object.entries(this.#flash)) {
+      if (Object.hasOwn(flash, key) && sameJson(flash[key], value)) {
+        delete flash[key];
+      }
     }
-    for (const [key, value] of this.#nextFlash) flash.set(key, value);
-    return [
-      Object.fromEntries(values),
-      Object.fromEntries(flash),
-    ] as SessionData<Data, FlashData>;
+    for (const [key, value] of Object.entries(this.#nextFlash ?? {})) {
+      assign(flash, key, value);
+    }
+    return [values, flash] as SessionData<Data, FlashData>;
   }
 
   /** Whether the session changed in a way that must be saved. */
@@ -465,9 +491,9 @@ export class Session<
   /** The number of values plus the flash values readable in this request. */
   get size(): number {
     if (this.#destroyed) return 0;
-    let size = this.#values.size;
-    for (const key of this.#flash.keys()) {
-      if (!this.#values.has(key)) size++;
+    let size = Object.keys(this.#values).length;
+    for (const key of Object.keys(this.#flash)) {
+      if (!Object.hasOwn(this.#values, key)) size++;
     }
     return size;
   }
@@ -483,13 +509,14 @@ export class Session<
   ): FlashData[Key] | undefined;
   get(key: string): unknown {
     if (this.#destroyed) return undefined;
-    return this.#values.has(key) ? this.#values.get(key) : this.#flash.get(key);
+    if (Object.hasOwn(this.#values, key)) return this.#values[key];
+    return Object.hasOwn(this.#flash, key) ? this.#flash[key] : undefined;
   }
 
   /** Whether a value or a flash value readable in this request is stored under `key`. */
   has(key: (keyof Data | keyof FlashData) & string): boolean {
     if (this.#destroyed) return false;
-    return this.#values.has(key) || this.#flash.has(key);
+    return Object.hasOwn(this.#values, key) || Object.hasOwn(this.#flash, key);
   }
 
   /**
@@ -503,8 +530,8 @@ export class Session<
     value: Data[Key] | null | undefined,
   ): void {
     this.#assertAlive("set", key);
-    if (value == null) this.#values.delete(key);
-    else this.#values.set(key, value);
+    if (value == null) delete this.#values[key];
+    else assign(this.#values, key, value);
     this.#changedKeys.add(key);
     this.#dirty = true;
   }
@@ -516,7 +543,7 @@ export class Session<
    */
   unset(key: keyof Data & string): void {
     this.#assertAlive("unset", key);
-    this.#values.delete(key);
+    delete this.#values[key];
     this.#changedKeys.add(key);
     this.#dirty = true;
   }
@@ -532,7 +559,7 @@ export class Session<
     value: FlashData[Key],
   ): void {
     this.#assertAlive("flash", key);
-    this.#nextFlash.set(key, value);
+    assign(this.#nextFlash ??= {}, key, value);
     this.#dirty = true;
   }
 
@@ -619,30 +646,32 @@ export function createSessionId(): string {
   return encodeBase64url(bytes);
 }
 
-function toMap(record: SessionValues | undefined): Map<string, unknown> {
-  const map = new Map<string, unknown>();
-  if (record == null) return map;
-  // Own enumerable keys only, so keys such as "__proto__" stay plain data.
-  for (const key of Object.keys(record)) map.set(key, record[key]);
-  return map;
+// Set by the stores' constructor (_session_internals.ts) while it runs.
+let adopting = false;
+
+/** A copy of `record`'s own enumerable string keys, as plain data. */
+function copyOf(record: SessionValues | undefined): SessionValues {
+  const copy: SessionValues = {};
+  if (record == null) return copy;
+  for (const key of Object.keys(record)) assign(copy, key, record[key]);
+  return copy;
 }
 
-// Object.fromEntries, at a fraction of its cost in V8 and JavaScriptCore:
-// every save builds these objects.
-function toRecord(map: Map<string, unknown>): SessionValues {
-  const record: SessionValues = {};
-  for (const [key, value] of map) {
-    // An assignment to "__proto__" would set the prototype instead.
-    if (key === "__proto__") {
-      Object.defineProperty(record, key, {
-        value,
-        writable: true,
-        enumerable: true,
-        configurable: true,
-      });
-    } else record[key] = value;
-  }
-  return record;
+/** Sets `record[key]`, as data: "__proto__" would set the prototype. */
+function assign(record: SessionValues, key: string, value: unknown): void {
+  if (key === "__proto__") {
+    Object.defineProperty(record, key, {
+      value,
+      writable: true,
+      enumerable: true,
+      configurable: true,
+    });
+  } else record[key] = value;
+}
+
+function hasKeys(record: SessionValues): boolean {
+  for (const key in record) if (Object.hasOwn(record, key)) return true;
+  return false;
 }
 
 function sameJson(a: unknown, b: unknown): boolean {

@@ -126,6 +126,45 @@ describe("session", () => {
     assert.equal(session.get("a"), 1);
   });
 
+  it("session: the objects it was created with stay the caller's: a change to either leaves the other as it was", () => {
+    const values: Record<string, unknown> = { a: 1 };
+    const flash: Record<string, unknown> = { f: 1 };
+    const session = createSession("id", [values, flash]);
+    values.a = 2;
+    flash.f = 2;
+    session.set("b", 3);
+    assert.equal(session.get("a"), 1);
+    assert.equal(session.get("f"), 1);
+    assert.deepEqual(values, { a: 2 });
+    assert.deepEqual(flash, { f: 2 });
+  });
+
+  it("session: inherited names such as toString are no values", () => {
+    const session = createSession<Record<string, unknown>>("id", [
+      { a: 1 },
+      { f: 1 },
+    ]);
+    for (const key of ["toString", "constructor", "hasOwnProperty"]) {
+      assert.equal(session.get(key), undefined);
+      assert.equal(session.has(key), false);
+    }
+    assert.equal(session.size, 2);
+  });
+
+  it("session: __proto__ set, flashed and unset is plain data", () => {
+    const session = createSession();
+    session.set("__proto__", { polluted: true });
+    session.flash("__proto__", 1);
+    const [values, flash] = session.data;
+    assert.equal(Object.getPrototypeOf(values), Object.prototype);
+    assert.deepEqual(Object.keys(values), ["__proto__"]);
+    assert.equal(JSON.stringify(flash), '{"__proto__":1}');
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+    session.unset("__proto__");
+    assert.deepEqual(Object.keys(session.data[0]), []);
+    assert.equal(session.get("__proto__"), undefined);
+  });
+
   it("session: keys like __proto__ stay plain data", () => {
     const session = createSession(
       "id",

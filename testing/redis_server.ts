@@ -25,13 +25,19 @@ const POLL_INTERVAL_MS = 50;
 /**
  * Starts redis-server on a free port of 127.0.0.1 and resolves once it
  * answers PING. Retries on another port when the chosen one was taken in the
- * meantime.
+ * meantime; given `port` (to restart a server where its clients look for
+ * it), retries on that port only.
  */
-export async function startRedisServer(): Promise<RedisServer> {
+export async function startRedisServer(
+  { port: wanted = 0 }: { port?: number } = {},
+): Promise<RedisServer> {
   let lastError: unknown;
   for (let attempt = 0; attempt < START_ATTEMPTS; attempt++) {
-    const port = await freePort();
-    if (port === undefined) continue;
+    const port = await freePort(wanted);
+    if (port === undefined) {
+      await sleep(POLL_INTERVAL_MS);
+      continue;
+    }
     const child = spawn(REDIS_SERVER, [
       "--port",
       String(port),
