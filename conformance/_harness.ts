@@ -60,6 +60,11 @@ export interface Rule {
   cause: string;
   /** Whether the rule needs a storage created with the `ttl` option. */
   ttl?: boolean;
+  /**
+   * Whether the rule needs the data held server-side: a store with
+   * `dataInCookie` can neither delete a session nor refuse an id.
+   */
+  serverSide?: boolean;
   /** The milliseconds the case may take, when more than the suite's minute. */
   timeout?: number;
   check(storage: SessionStorage, options: SuiteOptions): Promise<void>;

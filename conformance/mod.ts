@@ -393,8 +393,8 @@ export function sessionStorageCases<T extends SessionStorageLike>(
   const topics: [string, Rule[]][] = [
     ["lifecycle", lifecycleRules(suite.cookieSafeValues)],
     ["flash", flashRules],
-    ["fixation and regeneration", fixationRules(suite.dataInCookie)],
-    ["destroy", destroyRules(suite.dataInCookie)],
+    ["fixation and regeneration", fixationRules],
+    ["destroy", destroyRules],
     ["data fidelity", fidelityRules(suite.maxValueBytes)],
     ["robustness", robustnessRules],
     ["concurrency", concurrencyRules],
@@ -403,9 +403,10 @@ export function sessionStorageCases<T extends SessionStorageLike>(
     topics.push(["overlapping requests", overlappingRules]);
   }
   if (suite.ttl !== undefined) topics.push(["expiry", expiryRules(suite.ttl)]);
+  const applies = (rule: Rule) => !(rule.serverSide && suite.dataInCookie);
   return [
     ...topics.flatMap(([topic, rules]) =>
-      rules.map((rule) => ({
+      rules.filter(applies).map((rule) => ({
         topic,
         name: `${suite.name}: ${rule.rule}`,
         cause: rule.cause,
