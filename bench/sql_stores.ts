@@ -63,7 +63,21 @@ async function storeCase(
 const RECORD = JSON.stringify({
   d: [{ ...SESSION_DATA, count: 0 }, {}],
   e: null,
+  c: Date.now(),
+  w: Date.now(),
 });
+
+// The record a counter request writes back: its count one higher and a new
+// write time. The floors write this rather than the bytes they read: a
+// database commits a row whose bytes did not change far cheaper (SQLite:
+// about 11 µs for a SELECT and an upsert of the same bytes, 22 µs with
+// changed ones), and a store never gets to write what it read.
+function counted(text: string): string {
+  const record = JSON.parse(text);
+  record.d[0].count++;
+  record.w = Date.now();
+  return JSON.stringify(record);
+}
 
 async function sqliteGroup(): Promise<Group> {
   const folder = join(BENCH_DIR, "sqlite");
@@ -95,7 +109,7 @@ async function sqliteGroup(): Promise<Group> {
       kind: "floor",
       fn: () => {
         const row = select.get("floor") as { data: string };
-        return upsert.run("floor", row.data);
+        return upsert.run("floor", counted(row.data));
       },
     }],
   };
@@ -156,7 +170,7 @@ async function postgresGroup(url: string, closers: (() => unknown)[]) {
           );
           await pool.query("UPDATE floor SET data = $2 WHERE id = $1", [
             "floor",
-            rows[0].data,
+            counted(rows[0].data),
           ]);
         },
       },
@@ -186,7 +200,7 @@ async function postgresGroup(url: string, closers: (() => unknown)[]) {
           );
           await sql.unsafe("UPDATE floor SET data = $2 WHERE id = $1", [
             "floor",
-            row.data,
+            counted(row.data),
           ]);
         },
       },
@@ -212,7 +226,7 @@ async function clusterGroup(
         kind: "floor",
         fn: async () => {
           const value = await client.get(key);
-          await client.set(key, value!);
+          await client.set(key, counted(value!));
         },
       },
     ],
