@@ -4,12 +4,12 @@
 // stores people use there today. The cases of a group run in interleaved
 // rounds (bench/_measure.ts), so that load from elsewhere hits them alike.
 //
-//   deno run -A bench/sql_stores.ts [--rounds N]
+//   deno run -A bench/sql_stores.ts [--rounds N] [--json FILE]
 //
 // It starts its own PostgreSQL (fsync off, like every test server here) and
 // Redis Cluster (3 masters) on loopback, and stops them when it is done.
 
-import { mkdirSync, rmSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
@@ -27,7 +27,8 @@ import { createRedisSessionStorage } from "../redis_storage.ts";
 import { startPostgresServer } from "../testing/postgres_server.ts";
 import { startRedisCluster } from "../testing/redis_cluster.ts";
 import { type Case, type Group, MODULE_NAME } from "./_cookie_cases.ts";
-import { formatNs, measureGroup } from "./_measure.ts";
+import { measureGroup, type Timing } from "./_measure.ts";
+import { sqlTables } from "./report.ts";
 import {
   BENCH_DIR,
   firstSession,
@@ -35,13 +36,6 @@ import {
   type StoreLike,
 } from "./_stores.ts";
 import { SESSION_DATA } from "./_fixtures.ts";
-
-const at = Deno.args.indexOf("--rounds");
-const options = {
-  rounds: at === -1 ? 31 : Number(Deno.args[at + 1]),
-  batchMs: 20,
-  warmupMs: 300,
-};
 
 /** A case that does a round trip on one session of `store`, over and over. */
 async function storeCase(
@@ -233,50 +227,59 @@ async function clusterGroup(
   };
 }
 
-function print(
-  group: Group,
-  timings: Awaited<ReturnType<typeof measureGroup>>,
-) {
-  const base = timings.find((t) => t.kind === "module")!;
-  console.log(
-    `\n| ${group.name} | fastest batch | median batch | median, against ${MODULE_NAME} |`,
-  );
-  console.log("| :-- | --: | --: | --: |");
-  for (const t of timings) {
-    const ratio = t === base
-      ? "baseline"
-      : `${(t.medianNs / base.medianNs).toFixed(2)}x`;
-    console.log(
-      `| ${t === base ? `**${t.name}**` : t.name} | ${formatNs(t.minNs)} | ${
-        formatNs(t.medianNs)
-      } | ${ratio} |`,
-    );
+/** What one group measured. */
+export interface SqlGroup {
+  group: string;
+  timings: Timing[];
+}
+
+/**
+ * Starts PostgreSQL and a Redis Cluster, measures every group in `rounds`
+ * interleaved rounds, and stops them.
+ */
+export async function sqlStores(rounds = 31): Promise<SqlGroup[]> {
+  const closers: (() => unknown)[] = [];
+  const server = await startPostgresServer();
+  const cluster = await startRedisCluster();
+  try {
+    const results: SqlGroup[] = [];
+    for (
+      const group of [
+        await sqliteGroup(),
+        await postgresGroup(server.url, closers),
+        await clusterGroup(cluster.rootNodes, closers),
+      ]
+    ) {
+      results.push({
+        group: group.name,
+        timings: await measureGroup(group, {
+          rounds,
+          batchMs: 20,
+          warmupMs: 300,
+        }),
+      });
+    }
+    return results;
+  } finally {
+    for (const close of closers) await close();
+    await server.stop();
+    await cluster.stop();
   }
 }
 
-const closers: (() => unknown)[] = [];
-const server = await startPostgresServer();
-const cluster = await startRedisCluster();
-try {
+if (import.meta.main) {
+  const value = (flag: string) => {
+    const at = Deno.args.indexOf(flag);
+    return at === -1 ? undefined : Deno.args[at + 1];
+  };
+  const rounds = Number(value("--rounds") ?? 31);
+  const load = () => loadavg().map((n) => n.toFixed(2)).join(" ");
   console.log(
     `${new Date().toISOString()}, Deno ${Deno.version.deno}, load average ` +
-      `${loadavg().map((n) => n.toFixed(2)).join(" ")} before, ` +
-      `${options.rounds} interleaved rounds`,
+      `${load()} before, ${rounds} interleaved rounds`,
   );
-  for (
-    const group of [
-      await sqliteGroup(),
-      await postgresGroup(server.url, closers),
-      await clusterGroup(cluster.rootNodes, closers),
-    ]
-  ) {
-    print(group, await measureGroup(group, options));
-  }
-  console.log(
-    `\nload average ${loadavg().map((n) => n.toFixed(2)).join(" ")} after`,
-  );
-} finally {
-  for (const close of closers) await close();
-  await server.stop();
-  await cluster.stop();
+  const results = await sqlStores(rounds);
+  console.log(`\n${sqlTables(results).join("\n")}load average ${load()} after`);
+  const json = value("--json");
+  if (json !== undefined) writeFileSync(json, JSON.stringify(results, null, 2));
 }
