@@ -379,6 +379,8 @@ export function markdown(results: Results): string {
       "cookie-read": "`withSession`, cookie store, session only read",
       fs: "`withSession`, fs store, visit counter",
       sqlite: "`withSession`, SQLite store, visit counter",
+      "sqlite-floor":
+        "no session layer: the SQLite floor's SELECT and upsert, a fixed `Set-Cookie`",
     };
     for (const result of results.http) {
       out.push(

@@ -35,7 +35,7 @@ import {
   roundTrip,
   type StoreLike,
 } from "./_stores.ts";
-import { SESSION_DATA } from "./_fixtures.ts";
+import { countedRecord, SESSION_DATA, STORED_RECORD } from "./_fixtures.ts";
 
 /** A case that does a round trip on one session of `store`, over and over. */
 async function storeCase(
@@ -51,26 +51,6 @@ async function storeCase(
       cookie = await roundTrip(store, cookie);
     },
   };
-}
-
-// What a stored session holds, as the stores write it.
-const RECORD = JSON.stringify({
-  d: [{ ...SESSION_DATA, count: 0 }, {}],
-  e: null,
-  c: Date.now(),
-  w: Date.now(),
-});
-
-// The record a counter request writes back: its count one higher and a new
-// write time. The floors write this rather than the bytes they read: a
-// database commits a row whose bytes did not change far cheaper (SQLite:
-// about 11 µs for a SELECT and an upsert of the same bytes, 22 µs with
-// changed ones), and a store never gets to write what it read.
-function counted(text: string): string {
-  const record = JSON.parse(text);
-  record.d[0].count++;
-  record.w = Date.now();
-  return JSON.stringify(record);
 }
 
 async function sqliteGroup(): Promise<Group> {
@@ -95,7 +75,7 @@ async function sqliteGroup(): Promise<Group> {
     "INSERT INTO floor (id, data) VALUES (?, ?) ON CONFLICT (id) DO UPDATE " +
       "SET data = excluded.data",
   );
-  upsert.run("floor", RECORD);
+  upsert.run("floor", STORED_RECORD);
   return {
     name: "sqlite store: read + save",
     cases: [ours, fs, {
@@ -103,7 +83,7 @@ async function sqliteGroup(): Promise<Group> {
       kind: "floor",
       fn: () => {
         const row = select.get("floor") as { data: string };
-        return upsert.run("floor", counted(row.data));
+        return upsert.run("floor", countedRecord(row.data));
       },
     }],
   };
@@ -120,7 +100,7 @@ async function postgresGroup(url: string, closers: (() => unknown)[]) {
   };
   await pool.query(
     "CREATE TABLE floor (id text PRIMARY KEY, data text NOT NULL); " +
-      `INSERT INTO floor VALUES ('floor', '${RECORD}')`,
+      `INSERT INTO floor VALUES ('floor', '${STORED_RECORD}')`,
   );
   // express-session's store on the same pool: a request that changed the
   // session costs it one get and one set. Imported by a name the type
@@ -164,7 +144,7 @@ async function postgresGroup(url: string, closers: (() => unknown)[]) {
           );
           await pool.query("UPDATE floor SET data = $2 WHERE id = $1", [
             "floor",
-            counted(rows[0].data),
+            countedRecord(rows[0].data),
           ]);
         },
       },
@@ -194,7 +174,7 @@ async function postgresGroup(url: string, closers: (() => unknown)[]) {
           );
           await sql.unsafe("UPDATE floor SET data = $2 WHERE id = $1", [
             "floor",
-            counted(row.data),
+            countedRecord(row.data),
           ]);
         },
       },
@@ -210,7 +190,7 @@ async function clusterGroup(
   await client.connect();
   closers.push(() => client.destroy());
   const key = "floor:session";
-  await client.set(key, RECORD);
+  await client.set(key, STORED_RECORD);
   return {
     name: "redis store on Redis Cluster: read + save",
     cases: [
@@ -220,7 +200,7 @@ async function clusterGroup(
         kind: "floor",
         fn: async () => {
           const value = await client.get(key);
-          await client.set(key, counted(value!));
+          await client.set(key, countedRecord(value!));
         },
       },
     ],
