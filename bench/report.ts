@@ -246,8 +246,8 @@ function sqlTargets(groups: SqlGroup[] | undefined): Target[] {
     sqlite.find((timing) => timing.name.endsWith("fs store")),
     (times) => times >= 20,
   );
-  // The floor's time against the store's, turned round: the store's in
-  // floors.
+  // Against a floor the target bounds the store's time in floors: the two
+  // swap places.
   const floorShare = (
     target: string,
     ours: Timing | undefined,
