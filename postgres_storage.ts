@@ -42,6 +42,12 @@ import { checkTableName, firstVersion } from "./_sql.ts";
  * statement on its own, never inside a transaction of yours, so a pool is
  * the natural choice.
  *
+ * The adapter below has postgres.js prepare each statement that has values
+ * once per connection, which saves PostgreSQL parsing and planning it on
+ * every call; the table's creation, sent without values, holds several
+ * statements, which cannot be prepared. Behind a connection pooler that
+ * does not support prepared statements, leave `prepare` out.
+ *
  * @example Adapting postgres.js
  * ```ts
  * import postgres from "postgres";
@@ -50,7 +56,11 @@ import { checkTableName, firstVersion } from "./_sql.ts";
  * export function fromPostgresJs(sql: postgres.Sql): PostgresSessionClient {
  *   return {
  *     query: async (text, values) => ({
- *       rows: await sql.unsafe(text, values as postgres.ParameterOrJSON<never>[]),
+ *       rows: await sql.unsafe(
+ *         text,
+ *         values as postgres.ParameterOrJSON<never>[],
+ *         { prepare: values !== undefined },
+ *       ),
  *     }),
  *   };
  * }

@@ -39,7 +39,11 @@ const uniqueTable = () => `test_${++tables}`;
 function fromPostgresJs(sql: postgres.Sql): PostgresSessionClient {
   return {
     query: async (text, values) => ({
-      rows: await sql.unsafe(text, values as postgres.ParameterOrJSON<never>[]),
+      rows: await sql.unsafe(
+        text,
+        values as postgres.ParameterOrJSON<never>[],
+        { prepare: values !== undefined },
+      ),
     }),
   };
 }

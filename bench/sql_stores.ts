@@ -95,7 +95,11 @@ async function postgresGroup(url: string, closers: (() => unknown)[]) {
   closers.push(() => pool.end(), () => sql.end());
   const postgresJs: PostgresSessionClient = {
     query: async (text, values) => ({
-      rows: await sql.unsafe(text, values as postgres.ParameterOrJSON<never>[]),
+      rows: await sql.unsafe(
+        text,
+        values as postgres.ParameterOrJSON<never>[],
+        { prepare: values !== undefined },
+      ),
     }),
   };
   await pool.query(
@@ -167,15 +171,18 @@ async function postgresGroup(url: string, closers: (() => unknown)[]) {
       {
         name: "floor on postgres.js: one SELECT and one UPDATE",
         kind: "floor",
+        // Prepared, as the store's statements are through the adapter.
         fn: async () => {
           const [row] = await sql.unsafe(
             "SELECT data FROM floor WHERE id = $1",
             ["floor"],
+            { prepare: true },
           );
-          await sql.unsafe("UPDATE floor SET data = $2 WHERE id = $1", [
-            "floor",
-            countedRecord(row.data),
-          ]);
+          await sql.unsafe(
+            "UPDATE floor SET data = $2 WHERE id = $1",
+            ["floor", countedRecord(row.data)],
+            { prepare: true },
+          );
         },
       },
     ],
