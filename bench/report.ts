@@ -267,11 +267,31 @@ function sqlTargets(groups: SqlGroup[] | undefined): Target[] {
     pgStore,
     pg.find((timing) => timing.name.startsWith("floor on pg")),
   );
+  const pgSimple = pg.find((timing) =>
+    timing.name.startsWith("connect-pg-simple")
+  );
   compare(
     "PostgreSQL store (pg): read + save at least as fast as " +
       "connect-pg-simple on the same pool",
     pgStore,
-    pg.find((timing) => timing.name.startsWith("connect-pg-simple")),
+    pgSimple,
+    (times) => times >= 1,
+  );
+  // Through postgres.js, whose adapter prepares the statements.
+  const jsStore = pg.find((timing) =>
+    timing.name === `${MODULE} on postgres.js`
+  );
+  floorShare(
+    "PostgreSQL store (postgres.js): read + save in at most 1.3x the time " +
+      "of one SELECT and one UPDATE through the same client",
+    jsStore,
+    pg.find((timing) => timing.name.startsWith("floor on postgres.js")),
+  );
+  compare(
+    "PostgreSQL store (postgres.js): read + save at least as fast as " +
+      "connect-pg-simple (pg) on the same server",
+    jsStore,
+    pgSimple,
     (times) => times >= 1,
   );
   return out;
