@@ -9,6 +9,7 @@
 // It starts its own PostgreSQL (fsync off, like every test server here) and
 // Redis Cluster (3 masters) on loopback, and stops them when it is done.
 
+import { createHash } from "node:crypto";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
@@ -102,6 +103,17 @@ async function postgresGroup(url: string, closers: (() => unknown)[]) {
       ),
     }),
   };
+  // The adapter for prepared statements that the store's documentation shows.
+  const preparedPg: PostgresSessionClient = {
+    query: (text, values) =>
+      pool.query(
+        values === undefined ? text : {
+          name: createHash("sha1").update(text).digest("base64url"),
+          text,
+          values,
+        },
+      ),
+  };
   await pool.query(
     "CREATE TABLE floor (id text PRIMARY KEY, data text NOT NULL); " +
       `INSERT INTO floor VALUES ('floor', '${STORED_RECORD}')`,
@@ -150,6 +162,27 @@ async function postgresGroup(url: string, closers: (() => unknown)[]) {
             "floor",
             countedRecord(rows[0].data),
           ]);
+        },
+      },
+      await storeCase(
+        `${MODULE_NAME} on pg, prepared`,
+        "peer",
+        createPostgresSessionStorage(preparedPg, { table: "prepared" }),
+      ),
+      {
+        name: "floor on pg, prepared: one SELECT and one UPDATE",
+        kind: "floor",
+        fn: async () => {
+          const { rows } = await pool.query({
+            name: "floor-select",
+            text: "SELECT data FROM floor WHERE id = $1",
+            values: ["floor"],
+          });
+          await pool.query({
+            name: "floor-update",
+            text: "UPDATE floor SET data = $2 WHERE id = $1",
+            values: ["floor", countedRecord(rows[0].data)],
+          });
         },
       },
       {
