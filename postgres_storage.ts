@@ -37,6 +37,35 @@ import { checkTableName, firstVersion } from "./_sql.ts";
  * statement on its own, never inside a transaction of yours, so a pool is
  * the natural choice.
  *
+ * A statement with values that is prepared once per connection and reused
+ * saves PostgreSQL parsing and planning it on every call, about a third of a
+ * read and save on loopback. The adapters below prepare them: postgres.js
+ * when asked, `pg` for a statement that has a name (a digest of its text:
+ * PostgreSQL cuts names at 63 bytes). The table's creation, sent without
+ * values, holds several statements, which cannot be prepared. Behind a
+ * connection pooler that does not support prepared statements, pass a `pg`
+ * pool as it is, or leave `prepare` out.
+ *
+ * @example `pg` with prepared statements
+ * ```ts
+ * import { createHash } from "node:crypto";
+ * import pg from "pg";
+ * import type { PostgresSessionClient } from "@x/session/postgres-storage";
+ *
+ * export function withNamedStatements(pool: pg.Pool): PostgresSessionClient {
+ *   return {
+ *     query: (text, values) =>
+ *       pool.query(
+ *         values === undefined ? text : {
+ *           name: createHash("sha1").update(text).digest("base64url"),
+ *           text,
+ *           values,
+ *         },
+ *       ),
+ *   };
+ * }
+ * ```
+ *
  * @example Adapting postgres.js
  * ```ts
  * import postgres from "postgres";
@@ -45,7 +74,11 @@ import { checkTableName, firstVersion } from "./_sql.ts";
  * export function fromPostgresJs(sql: postgres.Sql): PostgresSessionClient {
  *   return {
  *     query: async (text, values) => ({
- *       rows: await sql.unsafe(text, values as postgres.ParameterOrJSON<never>[]),
+ *       rows: await sql.unsafe(
+ *         text,
+ *         values as postgres.ParameterOrJSON<never>[],
+ *         { prepare: values !== undefined },
+ *       ),
  *     }),
  *   };
  * }

@@ -17,6 +17,7 @@ import {
 import { testSessionStorage } from "./conformance/mod.ts";
 import type { SessionStorage } from "./session.ts";
 import { readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
 import { repoPath } from "./testing/repo_root.ts";
 import { request } from "./conformance/_harness.ts";
 
@@ -39,8 +40,26 @@ const uniqueTable = () => `test_${++tables}`;
 function fromPostgresJs(sql: postgres.Sql): PostgresSessionClient {
   return {
     query: async (text, values) => ({
-      rows: await sql.unsafe(text, values as postgres.ParameterOrJSON<never>[]),
+      rows: await sql.unsafe(
+        text,
+        values as postgres.ParameterOrJSON<never>[],
+        { prepare: values !== undefined },
+      ),
     }),
+  };
+}
+
+// The adapter for prepared statements on pg that the documentation shows.
+function withNamedStatements(pool: pg.Pool): PostgresSessionClient {
+  return {
+    query: (text, values) =>
+      pool.query(
+        values === undefined ? text : {
+          name: createHash("sha1").update(text).digest("base64url"),
+          text,
+          values,
+        },
+      ),
   };
 }
 
@@ -94,6 +113,19 @@ describe("postgres store", () => {
         table,
       );
     },
+    ttl: 0.5,
+    maxLifetime: 1,
+    index: true,
+    maxValueBytes: 1_000_000,
+  });
+
+  testSessionStorage({
+    name: "postgres store on pg with prepared statements",
+    create: (options) =>
+      createPostgresSessionStorage(withNamedStatements(pool), {
+        ...options,
+        table: uniqueTable(),
+      }),
     ttl: 0.5,
     maxLifetime: 1,
     index: true,

@@ -141,6 +141,13 @@ export interface SqliteSessionStorage extends SessionStorage, SessionIndex {
 
 const BUSY_TIMEOUT_MS = 5000;
 
+// A row as it was read, handed back to the write as its expected version.
+interface RowVersion {
+  version: number;
+  expires: number | null;
+  user: string | null;
+}
+
 /**
  * Creates a session storage that keeps each session as one row of a SQLite
  * table: the id, the session as JSON, a version that every save increments,
@@ -209,6 +216,7 @@ export function createSqliteSessionStorage(
     select,
     insert,
     update,
+    updateData,
     deleteVersion,
     deleteId,
     sweep,
@@ -242,24 +250,41 @@ export function createSqliteSessionStorage(
     load: (id) =>
       call("read a session", async () => {
         const row = select.get(id) as
-          | { data: string; version: number | bigint }
+          | {
+            data: string;
+            version: number | bigint;
+            expires: number | bigint | null;
+            user_key: string | null;
+          }
           | null
           | undefined;
-        return row
-          ? { text: row.data, version: Number(row.version) }
-          : undefined;
+        if (!row) return undefined;
+        const version: RowVersion = {
+          version: Number(row.version),
+          expires: row.expires === null ? null : Number(row.expires),
+          user: row.user_key,
+        };
+        return { text: row.data, version };
       }),
     write: ({ id, text, expires, expected, oldId, oldExpected, user }) =>
       call("write a session", async () => {
+        const read = expected as RowVersion | undefined;
         const write = () =>
-          expected === undefined
+          read === undefined
             ? insert.run(id, text, firstVersion(), expires, user, Date.now())
               .changes > 0
-            : update.run(text, expires, user, id, expected as number)
-              .changes > 0;
+            // A row whose version is unchanged still has the expiry and
+            // user it was read with: leaving out the columns whose values
+            // stay spares SQLite the upkeep of their indexes, which costs
+            // more than writing the row.
+            : read.expires === expires && read.user === user
+            ? updateData.run(text, id, read.version).changes > 0
+            : update.run(text, expires, user, id, read.version).changes > 0;
         if (oldId === undefined) return write();
         return inTransaction(() =>
-          write() && deleteVersion.run(oldId, oldExpected as number).changes > 0
+          write() &&
+          deleteVersion.run(oldId, (oldExpected as RowVersion).version)
+              .changes > 0
         );
       }),
     delete: (ids) =>
@@ -269,7 +294,7 @@ export function createSqliteSessionStorage(
       }),
     discard: (id, version) =>
       call("delete an expired session", async () => {
-        deleteVersion.run(id, version as number);
+        deleteVersion.run(id, (version as RowVersion).version);
       }),
     // The index is the row's user_key column, written with the row.
     index: {
@@ -334,7 +359,7 @@ function openTable(database: SqliteDatabase, table: string) {
 
   return {
     select: database.prepare(
-      `SELECT data, version FROM "${table}" WHERE id = ?`,
+      `SELECT data, version, expires, user_key FROM "${table}" WHERE id = ?`,
     ),
     // Creates the row, or takes over an expired one left under the same id.
     insert: database.prepare(
@@ -347,6 +372,10 @@ function openTable(database: SqliteDatabase, table: string) {
     update: database.prepare(
       `UPDATE "${table}" SET data = ?, version = version + 1, expires = ?, ` +
         "user_key = ? WHERE id = ? AND version = ?",
+    ),
+    updateData: database.prepare(
+      `UPDATE "${table}" SET data = ?, version = version + 1 ` +
+        "WHERE id = ? AND version = ?",
     ),
     deleteVersion: database.prepare(
       `DELETE FROM "${table}" WHERE id = ? AND version = ?`,

@@ -101,6 +101,21 @@ describe("sqlite store", () => {
     assert.equal(rows(database)[0].expires, null);
   });
 
+  it("sqlite store: a save that renews the expiry moves the expiry column with it", async () => {
+    const database = new DatabaseSync(":memory:");
+    const storage = createSqliteSessionStorage(database, { ttl: 3600 });
+    const { cookie } = await request(storage, null, (s) => s.set("n", 1));
+    const [first] = rows(database);
+    // A later millisecond, so that the renewed expiry differs.
+    while (Date.now() <= first.expires! - 3_600_000) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    await request(storage, cookie, (s) => s.set("n", 2));
+    const [second] = rows(database);
+    assert.ok(second.expires! > first.expires!);
+    assert.equal(second.expires, JSON.parse(second.data).e);
+  });
+
   it("sqlite store: sessions outlive the process: a store on the reopened file reads them", async () => {
     const file = freshFile();
     const first = new DatabaseSync(file);

@@ -28,6 +28,28 @@ export const SESSION_DATA = {
   csrf: "b1c4e7a0d93f",
 };
 
+/** The session with a visit counter, as the server-side stores write it. */
+export const STORED_RECORD = JSON.stringify({
+  d: [{ ...SESSION_DATA, count: 0 }, {}],
+  e: null,
+  c: Date.now(),
+  w: Date.now(),
+});
+
+/**
+ * The record a visit counter's request writes back: its count one higher
+ * and a new write time. The SQL floors write this rather than the bytes they
+ * read: a database commits a row whose bytes did not change far cheaper
+ * (SQLite: about 10 µs for a SELECT and an upsert of the same bytes, 22 µs
+ * with changed ones), and a store never gets to write what it read.
+ */
+export function countedRecord(text: string): string {
+  const record = JSON.parse(text);
+  record.d[0].count++;
+  record.w = Date.now();
+  return JSON.stringify(record);
+}
+
 /** The session as the ~150-byte JSON string a cookie carries. */
 export const SESSION_VALUE = JSON.stringify(SESSION_DATA);
 

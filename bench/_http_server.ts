@@ -5,7 +5,10 @@
 // Usage: deno run -A bench/_http_server.ts MODE [folder]
 //
 // Modes: bare; cookie, fs and sqlite, a visit counter that changes the session on
-// every request; cookie-read, a page that only reads the session.
+// every request; cookie-read, a page that only reads the session;
+// sqlite-floor, the least a SQLite session request does with no session
+// layer: read the Cookie header, one SELECT and one upsert of the counted
+// record, and a Set-Cookie header signed once at the start.
 
 import { withSession } from "../middleware.ts";
 import { createCookie } from "../cookie.ts";
@@ -13,7 +16,13 @@ import { createCookieSessionStorage } from "../cookie_storage.ts";
 import { createFsSessionStorage } from "../fs_storage.ts";
 import { createSqliteSessionStorage } from "../sqlite_storage.ts";
 import { DatabaseSync } from "node:sqlite";
-import { MAX_AGE, SECRET, SESSION_DATA } from "./_fixtures.ts";
+import {
+  countedRecord,
+  MAX_AGE,
+  SECRET,
+  SESSION_DATA,
+  STORED_RECORD,
+} from "./_fixtures.ts";
 
 const [mode, folder] = Deno.args;
 
@@ -21,13 +30,38 @@ function hello(): Response {
   return new Response("Hello, world!");
 }
 
-function handlerFor(mode: string): Deno.ServeHandler {
+async function handlerFor(mode: string): Promise<Deno.ServeHandler> {
   if (mode === "bare") return hello;
   const cookie = createCookie("sid", {
     secrets: [SECRET],
     secure: true,
     maxAge: MAX_AGE,
   });
+  if (mode === "sqlite-floor") {
+    const database = new DatabaseSync(`${folder}/floor.db`);
+    database.exec("PRAGMA journal_mode = WAL");
+    database.exec("PRAGMA synchronous = NORMAL");
+    database.exec(
+      "CREATE TABLE floor (id TEXT PRIMARY KEY, data TEXT NOT NULL)",
+    );
+    const select = database.prepare("SELECT data FROM floor WHERE id = ?");
+    const upsert = database.prepare(
+      "INSERT INTO floor (id, data) VALUES (?, ?) ON CONFLICT (id) DO " +
+        "UPDATE SET data = excluded.data",
+    );
+    upsert.run("floor", STORED_RECORD);
+    // A signed value as long as a session id's.
+    const setCookie = await cookie.serialize("x".repeat(32));
+    return (request) => {
+      // The session layer's first step; the floor's row stands for it.
+      request.headers.get("cookie");
+      const row = select.get("floor") as { data: string };
+      upsert.run("floor", countedRecord(row.data));
+      return new Response("Hello, world!", {
+        headers: { "set-cookie": setCookie },
+      });
+    };
+  }
   const storage = mode === "cookie" || mode === "cookie-read"
     ? createCookieSessionStorage()
     : mode === "fs"
@@ -38,7 +72,7 @@ function handlerFor(mode: string): Deno.ServeHandler {
   if (storage === undefined) {
     throw new Error(
       `_http_server: unknown mode "${mode}"; use bare, cookie, cookie-read, ` +
-        "fs or sqlite",
+        "fs, sqlite or sqlite-floor",
     );
   }
   const counts = mode !== "cookie-read";
@@ -65,7 +99,7 @@ const server = Deno.serve({
   hostname: "127.0.0.1",
   port: 0,
   onListen: ({ port }) => console.log(`listening ${port}`),
-}, handlerFor(mode));
+}, await handlerFor(mode));
 
 // Stop when the driver closes our stdin, or dies.
 for await (const _ of Deno.stdin.readable) { /* wait for the end */ }

@@ -1,11 +1,11 @@
 // The whole-request benchmark: Deno.serve with a hello-world handler, bare
 // and wrapped in withSession (cookie store, changing the session on every
-// request or only reading it, then fs store), driven over
+// request or only reading it, then the fs and SQLite stores), driven over
 // loopback by autocannon. Each server runs in its own process, so that the
 // load generator and the server each have a core of the 2-core machine.
 //
 // Usage: deno run -A bench/http.ts [--seconds N] [--rounds N] [--json FILE]
-//          [--modes bare,cookie,fs] [--server FILE]
+//          [--modes bare,cookie,cookie-read,fs,sqlite,sqlite-floor] [--server FILE]
 // --server runs another server script that takes the same arguments, for
 // measuring a change side by side with the original.
 
@@ -37,7 +37,14 @@ export interface HttpResult {
 }
 
 /** The servers measured, in order; the first one is the baseline. */
-export const MODES = ["bare", "cookie", "cookie-read", "fs"] as const;
+export const MODES = [
+  "bare",
+  "cookie",
+  "cookie-read",
+  "fs",
+  "sqlite",
+  "sqlite-floor",
+] as const;
 
 /** User plus system CPU time of a process so far, in microseconds. */
 function cpuTimeUs(pid: number): number {

@@ -9,6 +9,7 @@ import type { PairResult } from "./http_peers.ts";
 import type { FloorGroup } from "./store_floors.ts";
 import type { SessionBytes } from "./session_bytes.ts";
 import type { Breakdown } from "./breakdown.ts";
+import type { SqlGroup } from "./sql_stores.ts";
 
 /** One row of a group: a case and its time per call. */
 export interface Row {
@@ -64,6 +65,8 @@ export interface Results {
   bytes?: SessionBytes[];
   /** A request's session work, step by step. */
   breakdown?: Breakdown[];
+  /** The SQLite, PostgreSQL and Redis Cluster stores against their floors. */
+  sql?: SqlGroup[];
 }
 
 /** CPU µs per request of one session layer, without the HTTP server. */
@@ -179,18 +182,122 @@ export function targets(results: Results): Target[] {
       });
     }
   }
-  if (results.http) {
-    const bare = results.http.find((result) => result.mode === "bare")!;
-    const cookie = results.http.find((result) => result.mode === "cookie")!;
-    const share = cookie.requestsPerSecond / bare.requestsPerSecond;
-    const cpuShare = bare.serverCpuUsPerRequest / cookie.serverCpuUsPerRequest;
+  return [
+    ...out,
+    ...wholeRequest(results.http, "cookie", "cookie store", 0.8),
+    ...wholeRequest(results.http, "sqlite", "SQLite store", 0.5),
+    ...sqlTargets(results.sql),
+  ];
+}
+
+// The target of a whole request with `mode`'s server: at least `least` of
+// the bare handler's requests/s.
+function wholeRequest(
+  http: HttpResult[] | undefined,
+  mode: string,
+  store: string,
+  least: number,
+): Target[] {
+  const bare = http?.find((result) => result.mode === "bare");
+  const ours = http?.find((result) => result.mode === mode);
+  if (!bare || !ours) return [];
+  const rate = ours.requestsPerSecond / bare.requestsPerSecond;
+  const cpu = bare.serverCpuUsPerRequest / ours.serverCpuUsPerRequest;
+  return [{
+    target: `whole request, ${store}: at least ${
+      least * 100
+    }% of the bare handler`,
+    measured: `${(rate * 100).toFixed(0)}% of requests/s (${
+      (cpu * 100).toFixed(0)
+    }% by server CPU per request)`,
+    met: rate >= least,
+  }];
+}
+
+// The targets of the SQLite, PostgreSQL and Redis Cluster issue that the
+// interleaved groups of bench/sql_stores.ts decide: by the fastest batch,
+// like the floors above, with the median beside it.
+function sqlTargets(groups: SqlGroup[] | undefined): Target[] {
+  const out: Target[] = [];
+  const timings = (group: string) =>
+    groups?.find((item) => item.group.startsWith(group))?.timings ?? [];
+  const compare = (
+    target: string,
+    ours: Timing | undefined,
+    other: Timing | undefined,
+    met: (times: number) => boolean,
+  ) => {
+    if (!ours || !other) return;
+    const fastest = other.minNs / ours.minNs;
+    const median = other.medianNs / ours.medianNs;
     out.push({
-      target: "whole request, cookie store: at least 80% of the bare handler",
-      measured: `${(share * 100).toFixed(0)}% of requests/s (${
-        (cpuShare * 100).toFixed(0)
-      }% by server CPU per request)`,
-      met: share >= 0.8,
+      target,
+      measured: `${fastest.toFixed(2)}x by fastest batch, ${
+        median.toFixed(2)
+      }x by median`,
+      met: met(fastest),
     });
+  };
+  const sqlite = timings("sqlite");
+  const sqliteStore = sqlite.find((timing) => timing.kind === "module");
+  compare(
+    "SQLite store: read + save at least 20x as fast as the fs store",
+    sqliteStore,
+    sqlite.find((timing) => timing.name.endsWith("fs store")),
+    (times) => times >= 20,
+  );
+  // Against a floor the target bounds the store's time in floors: the two
+  // swap places.
+  const floorShare = (
+    target: string,
+    ours: Timing | undefined,
+    floor: Timing | undefined,
+  ) => compare(target, floor, ours, (times) => times <= 1.3);
+  floorShare(
+    "SQLite store: read + save in at most 1.3x the time of one SELECT and " +
+      "one upsert on the same database",
+    sqliteStore,
+    sqlite.find((timing) => timing.kind === "floor"),
+  );
+  const pg = timings("postgres");
+  const pgStore = pg.find((timing) => timing.kind === "module");
+  floorShare(
+    "PostgreSQL store (pg): read + save in at most 1.3x the time of one " +
+      "SELECT and one UPDATE through the same pool",
+    pgStore,
+    pg.find((timing) => timing.name.startsWith("floor on pg:")),
+  );
+  const pgSimple = pg.find((timing) =>
+    timing.name.startsWith("connect-pg-simple")
+  );
+  compare(
+    "PostgreSQL store (pg): read + save at least as fast as " +
+      "connect-pg-simple on the same pool",
+    pgStore,
+    pgSimple,
+    (times) => times >= 1,
+  );
+  // Through the documented adapters, which prepare the statements.
+  for (
+    const [client, store, floor] of [
+      ["pg, prepared", "on pg, prepared", "floor on pg, prepared"],
+      ["postgres.js", "on postgres.js", "floor on postgres.js"],
+    ]
+  ) {
+    const ours = pg.find((timing) => timing.name === `${MODULE} ${store}`);
+    floorShare(
+      `PostgreSQL store (${client}): read + save in at most 1.3x the time ` +
+        "of one SELECT and one UPDATE through the same client, prepared",
+      ours,
+      pg.find((timing) => timing.name.startsWith(floor)),
+    );
+    compare(
+      `PostgreSQL store (${client}): read + save at least as fast as ` +
+        "connect-pg-simple (pg) on the same server",
+      ours,
+      pgSimple,
+      (times) => times >= 1,
+    );
   }
   return out;
 }
@@ -296,6 +403,9 @@ export function markdown(results: Results): string {
       cookie: "`withSession`, cookie store, visit counter",
       "cookie-read": "`withSession`, cookie store, session only read",
       fs: "`withSession`, fs store, visit counter",
+      sqlite: "`withSession`, SQLite store, visit counter",
+      "sqlite-floor":
+        "no session layer: the SQLite floor's SELECT and upsert, a fixed `Set-Cookie`",
     };
     for (const result of results.http) {
       out.push(
@@ -544,20 +654,86 @@ function runtimeTables(cookies: RuntimeCookies[] | undefined): string[] {
   return out;
 }
 
+/**
+ * The tables of bench/sql_stores.ts: each group's cases, the fastest and
+ * the median batch, and each case's time against the store's.
+ */
+export function sqlTables(groups: SqlGroup[]): string[] {
+  const out: string[] = [];
+  for (const { group, timings } of groups) {
+    const ours = timings.find((timing) => timing.kind === "module")!;
+    out.push(
+      `| ${group} | fastest batch | median batch | time against ${MODULE}'s (fastest; median) |`,
+      "| :-- | --: | --: | --: |",
+    );
+    for (const timing of timings) {
+      out.push(
+        `| ${timing === ours ? `**${timing.name}**` : timing.name} | ` +
+          `${formatNs(timing.minNs)} | ${formatNs(timing.medianNs)} | ${
+            timing === ours
+              ? "baseline"
+              : `${(timing.minNs / ours.minNs).toFixed(2)}x; ${
+                (timing.medianNs / ours.medianNs).toFixed(2)
+              }x`
+          } |`,
+      );
+    }
+    out.push("");
+  }
+  return out;
+}
+
+/** The Markdown that goes between the markers of the SQL stores' section. */
+export function sqlMarkdown(results: Results): string {
+  if (!results.sql) return "Not measured in the last run.\n";
+  const rows = [
+    ...sqlTargets(results.sql),
+    ...wholeRequest(results.http, "sqlite", "SQLite store", 0.5),
+  ];
+  return [
+    `Measured ${results.date}, commit ${results.commit}, in the run of the ` +
+    "results above (load average before it " +
+    `${results.machine.loadBefore}, after it ${results.machine.loadAfter}).`,
+    "",
+    ...sqlTables(results.sql),
+    "| target (issue 13) | measured | met |",
+    "| :-- | --: | :-: |",
+    ...rows.map(({ target, measured, met }) =>
+      `| ${target} | ${measured} | ${met ? "yes" : "**no**"} |`
+    ),
+  ].join("\n") + "\n";
+}
+
 /** The markers in BENCHMARKS.md between which the results go. */
 export const START = "<!-- bench:results:start -->";
 export const END = "<!-- bench:results:end -->";
+/** The markers of the SQL stores' section. */
+export const SQL_START = "<!-- bench:sql:start -->";
+export const SQL_END = "<!-- bench:sql:end -->";
 
 /** Replaces the results between the markers of `document`. */
 export function updateDocument(document: string, results: Results): string {
-  const start = document.indexOf(START);
-  const end = document.indexOf(END);
-  if (start === -1 || end < start) {
-    throw new Error(
-      `bench/report: BENCHMARKS.md has no "${START}" ... "${END}" markers; ` +
-        "add them where the results belong.",
-    );
-  }
-  return document.slice(0, start + START.length) + "\n\n" +
-    markdown(results) + "\n" + document.slice(end);
+  const between = (
+    text: string,
+    start: string,
+    end: string,
+    content: string,
+  ) => {
+    const from = text.indexOf(start);
+    const to = text.indexOf(end);
+    if (from === -1 || to < from) {
+      throw new Error(
+        `bench/report: BENCHMARKS.md has no "${start}" ... "${end}" ` +
+          "markers; add them where the results belong.",
+      );
+    }
+    return text.slice(0, from + start.length) + "\n\n" + content + "\n" +
+      text.slice(to);
+  };
+  return between(
+    between(document, START, END, markdown(results)),
+    SQL_START,
+    SQL_END,
+    sqlMarkdown(results),
+  );
 }

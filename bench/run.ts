@@ -4,7 +4,7 @@
 // because it writes 2 x 100,000 session files (kept in .tmp/bench/).
 //
 // Usage: deno run -A bench/run.ts [--only
-//          peers,floors,breakdown,bytes,cookies,deno,bun,node,heap,http]
+//          peers,floors,sql,breakdown,bytes,cookies,deno,bun,node,heap,http]
 //          [--no-write]
 
 import { spawnSync } from "node:child_process";
@@ -20,6 +20,7 @@ import {
   PEER_SECONDS,
   type Results,
   type RuntimeCookies,
+  sqlMarkdown,
   targets,
   updateDocument,
 } from "./report.ts";
@@ -200,6 +201,13 @@ if (wanted("floors")) {
     "stores against their floors",
   );
 }
+if (wanted("sql")) {
+  results.sql = denoJson(
+    "sql_stores.ts",
+    [],
+    "SQLite, PostgreSQL and Redis Cluster stores against their floors",
+  );
+}
 if (wanted("breakdown")) {
   results.breakdown = denoJson("breakdown.ts", [], "session work by step");
 }
@@ -277,6 +285,7 @@ results.machine.loadAfter = loadAverage();
 
 const text = markdown(results);
 console.log(text);
+if (results.sql) console.log(sqlMarkdown(results));
 if (write) {
   writeFileSync(
     join(root, "bench", "results.json"),

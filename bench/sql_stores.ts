@@ -4,12 +4,13 @@
 // stores people use there today. The cases of a group run in interleaved
 // rounds (bench/_measure.ts), so that load from elsewhere hits them alike.
 //
-//   deno run -A bench/sql_stores.ts [--rounds N]
+//   deno run -A bench/sql_stores.ts [--rounds N] [--json FILE]
 //
 // It starts its own PostgreSQL (fsync off, like every test server here) and
 // Redis Cluster (3 masters) on loopback, and stops them when it is done.
 
-import { mkdirSync, rmSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
@@ -27,21 +28,15 @@ import { createRedisSessionStorage } from "../redis_storage.ts";
 import { startPostgresServer } from "../testing/postgres_server.ts";
 import { startRedisCluster } from "../testing/redis_cluster.ts";
 import { type Case, type Group, MODULE_NAME } from "./_cookie_cases.ts";
-import { formatNs, measureGroup } from "./_measure.ts";
+import { measureGroup, type Timing } from "./_measure.ts";
+import { sqlTables } from "./report.ts";
 import {
   BENCH_DIR,
   firstSession,
   roundTrip,
   type StoreLike,
 } from "./_stores.ts";
-import { SESSION_DATA } from "./_fixtures.ts";
-
-const at = Deno.args.indexOf("--rounds");
-const options = {
-  rounds: at === -1 ? 31 : Number(Deno.args[at + 1]),
-  batchMs: 20,
-  warmupMs: 300,
-};
+import { countedRecord, SESSION_DATA, STORED_RECORD } from "./_fixtures.ts";
 
 /** A case that does a round trip on one session of `store`, over and over. */
 async function storeCase(
@@ -58,12 +53,6 @@ async function storeCase(
     },
   };
 }
-
-// What a stored session holds, as the stores write it.
-const RECORD = JSON.stringify({
-  d: [{ ...SESSION_DATA, count: 0 }, {}],
-  e: null,
-});
 
 async function sqliteGroup(): Promise<Group> {
   const folder = join(BENCH_DIR, "sqlite");
@@ -87,7 +76,7 @@ async function sqliteGroup(): Promise<Group> {
     "INSERT INTO floor (id, data) VALUES (?, ?) ON CONFLICT (id) DO UPDATE " +
       "SET data = excluded.data",
   );
-  upsert.run("floor", RECORD);
+  upsert.run("floor", STORED_RECORD);
   return {
     name: "sqlite store: read + save",
     cases: [ours, fs, {
@@ -95,7 +84,7 @@ async function sqliteGroup(): Promise<Group> {
       kind: "floor",
       fn: () => {
         const row = select.get("floor") as { data: string };
-        return upsert.run("floor", row.data);
+        return upsert.run("floor", countedRecord(row.data));
       },
     }],
   };
@@ -107,12 +96,27 @@ async function postgresGroup(url: string, closers: (() => unknown)[]) {
   closers.push(() => pool.end(), () => sql.end());
   const postgresJs: PostgresSessionClient = {
     query: async (text, values) => ({
-      rows: await sql.unsafe(text, values as postgres.ParameterOrJSON<never>[]),
+      rows: await sql.unsafe(
+        text,
+        values as postgres.ParameterOrJSON<never>[],
+        { prepare: values !== undefined },
+      ),
     }),
+  };
+  // The adapter for prepared statements that the store's documentation shows.
+  const preparedPg: PostgresSessionClient = {
+    query: (text, values) =>
+      pool.query(
+        values === undefined ? text : {
+          name: createHash("sha1").update(text).digest("base64url"),
+          text,
+          values,
+        },
+      ),
   };
   await pool.query(
     "CREATE TABLE floor (id text PRIMARY KEY, data text NOT NULL); " +
-      `INSERT INTO floor VALUES ('floor', '${RECORD}')`,
+      `INSERT INTO floor VALUES ('floor', '${STORED_RECORD}')`,
   );
   // express-session's store on the same pool: a request that changed the
   // session costs it one get and one set. Imported by a name the type
@@ -156,8 +160,29 @@ async function postgresGroup(url: string, closers: (() => unknown)[]) {
           );
           await pool.query("UPDATE floor SET data = $2 WHERE id = $1", [
             "floor",
-            rows[0].data,
+            countedRecord(rows[0].data),
           ]);
+        },
+      },
+      await storeCase(
+        `${MODULE_NAME} on pg, prepared`,
+        "peer",
+        createPostgresSessionStorage(preparedPg, { table: "prepared" }),
+      ),
+      {
+        name: "floor on pg, prepared: one SELECT and one UPDATE",
+        kind: "floor",
+        fn: async () => {
+          const { rows } = await pool.query({
+            name: "floor-select",
+            text: "SELECT data FROM floor WHERE id = $1",
+            values: ["floor"],
+          });
+          await pool.query({
+            name: "floor-update",
+            text: "UPDATE floor SET data = $2 WHERE id = $1",
+            values: ["floor", countedRecord(rows[0].data)],
+          });
         },
       },
       {
@@ -179,15 +204,18 @@ async function postgresGroup(url: string, closers: (() => unknown)[]) {
       {
         name: "floor on postgres.js: one SELECT and one UPDATE",
         kind: "floor",
+        // Prepared, as the store's statements are through the adapter.
         fn: async () => {
           const [row] = await sql.unsafe(
             "SELECT data FROM floor WHERE id = $1",
             ["floor"],
+            { prepare: true },
           );
-          await sql.unsafe("UPDATE floor SET data = $2 WHERE id = $1", [
-            "floor",
-            row.data,
-          ]);
+          await sql.unsafe(
+            "UPDATE floor SET data = $2 WHERE id = $1",
+            ["floor", countedRecord(row.data)],
+            { prepare: true },
+          );
         },
       },
     ],
@@ -202,7 +230,7 @@ async function clusterGroup(
   await client.connect();
   closers.push(() => client.destroy());
   const key = "floor:session";
-  await client.set(key, RECORD);
+  await client.set(key, STORED_RECORD);
   return {
     name: "redis store on Redis Cluster: read + save",
     cases: [
@@ -212,57 +240,66 @@ async function clusterGroup(
         kind: "floor",
         fn: async () => {
           const value = await client.get(key);
-          await client.set(key, value!);
+          await client.set(key, countedRecord(value!));
         },
       },
     ],
   };
 }
 
-function print(
-  group: Group,
-  timings: Awaited<ReturnType<typeof measureGroup>>,
-) {
-  const base = timings.find((t) => t.kind === "module")!;
-  console.log(
-    `\n| ${group.name} | fastest batch | median batch | median, against ${MODULE_NAME} |`,
-  );
-  console.log("| :-- | --: | --: | --: |");
-  for (const t of timings) {
-    const ratio = t === base
-      ? "baseline"
-      : `${(t.medianNs / base.medianNs).toFixed(2)}x`;
-    console.log(
-      `| ${t === base ? `**${t.name}**` : t.name} | ${formatNs(t.minNs)} | ${
-        formatNs(t.medianNs)
-      } | ${ratio} |`,
-    );
+/** What one group measured. */
+export interface SqlGroup {
+  group: string;
+  timings: Timing[];
+}
+
+/**
+ * Starts PostgreSQL and a Redis Cluster, measures every group in `rounds`
+ * interleaved rounds, and stops them.
+ */
+export async function sqlStores(rounds = 31): Promise<SqlGroup[]> {
+  const closers: (() => unknown)[] = [];
+  const server = await startPostgresServer();
+  const cluster = await startRedisCluster();
+  try {
+    const results: SqlGroup[] = [];
+    for (
+      const group of [
+        await sqliteGroup(),
+        await postgresGroup(server.url, closers),
+        await clusterGroup(cluster.rootNodes, closers),
+      ]
+    ) {
+      results.push({
+        group: group.name,
+        timings: await measureGroup(group, {
+          rounds,
+          batchMs: 20,
+          warmupMs: 300,
+        }),
+      });
+    }
+    return results;
+  } finally {
+    for (const close of closers) await close();
+    await server.stop();
+    await cluster.stop();
   }
 }
 
-const closers: (() => unknown)[] = [];
-const server = await startPostgresServer();
-const cluster = await startRedisCluster();
-try {
+if (import.meta.main) {
+  const value = (flag: string) => {
+    const at = Deno.args.indexOf(flag);
+    return at === -1 ? undefined : Deno.args[at + 1];
+  };
+  const rounds = Number(value("--rounds") ?? 31);
+  const load = () => loadavg().map((n) => n.toFixed(2)).join(" ");
   console.log(
     `${new Date().toISOString()}, Deno ${Deno.version.deno}, load average ` +
-      `${loadavg().map((n) => n.toFixed(2)).join(" ")} before, ` +
-      `${options.rounds} interleaved rounds`,
+      `${load()} before, ${rounds} interleaved rounds`,
   );
-  for (
-    const group of [
-      await sqliteGroup(),
-      await postgresGroup(server.url, closers),
-      await clusterGroup(cluster.rootNodes, closers),
-    ]
-  ) {
-    print(group, await measureGroup(group, options));
-  }
-  console.log(
-    `\nload average ${loadavg().map((n) => n.toFixed(2)).join(" ")} after`,
-  );
-} finally {
-  for (const close of closers) await close();
-  await server.stop();
-  await cluster.stop();
+  const results = await sqlStores(rounds);
+  console.log(`\n${sqlTables(results).join("\n")}load average ${load()} after`);
+  const json = value("--json");
+  if (json !== undefined) writeFileSync(json, JSON.stringify(results, null, 2));
 }

@@ -11,6 +11,10 @@
 //   Redis   one GET and one SET through the same client
 //   KV      one get and one set on the same database
 //   SQLite  one SELECT and one UPDATE on the same connection
+// Every floor writes back the record with its counter incremented, as the
+// stores' request does, never the bytes it read: SQLite, for one, commits an
+// unchanged row in half the time, which no store writing a changed session
+// gets.
 // Redis and KV have a second floor, the least a compare-and-set store must
 // do: GET, then EVAL of a script that SETs only if the value is unchanged;
 // get, then an atomic commit checked against the versionstamp read.
