@@ -165,7 +165,9 @@ export function targets(results: Results): Target[] {
     const ours = timings.find((timing) => timing.kind === "module")!;
     const floor = timings.find((timing) => timing.name === "floor");
     const remix = timings.find((timing) => timing.kind === "peer");
-    if (floor && group !== "memory") {
+    // SQLite is judged in the SQL section, against the floor issue 13
+    // names (one SELECT and one upsert), not against this group's UPDATE.
+    if (floor && group !== "memory" && group !== "sqlite") {
       const ratio = ours.minNs / floor.minNs;
       out.push({
         target: `${store}: read + save in at most 1.3x the time of its floor`,
@@ -344,6 +346,10 @@ export function markdown(results: Results): string {
     ...targets(results).map(({ target, measured, met }) =>
       `| ${target} | ${measured} | ${met ? "yes" : "**no**"} |`
     ),
+    "",
+    "What stands in the way of each target marked **no**, with the profile " +
+    "and figures behind it, is under [Notes on the targets]" +
+    "(#notes-on-the-targets).",
     "",
     ...peerTables(results),
     ...floorTables(results.floors),
@@ -713,27 +719,55 @@ export const SQL_END = "<!-- bench:sql:end -->";
 
 /** Replaces the results between the markers of `document`. */
 export function updateDocument(document: string, results: Results): string {
-  const between = (
-    text: string,
-    start: string,
-    end: string,
-    content: string,
-  ) => {
-    const from = text.indexOf(start);
-    const to = text.indexOf(end);
-    if (from === -1 || to < from) {
-      throw new Error(
-        `bench/report: BENCHMARKS.md has no "${start}" ... "${end}" ` +
-          "markers; add them where the results belong.",
-      );
-    }
-    return text.slice(0, from + start.length) + "\n\n" + content + "\n" +
-      text.slice(to);
-  };
   return between(
     between(document, START, END, markdown(results)),
     SQL_START,
     SQL_END,
     sqlMarkdown(results),
   );
+}
+
+/** README.md's headline table goes between these markers. */
+export const README_START = "<!-- bench:readme:start -->";
+export const README_END = "<!-- bench:readme:end -->";
+
+/**
+ * README.md with its headline table (the whole request against the stacks
+ * people run) replaced by the one `results` give.
+ */
+export function updateReadme(document: string, results: Results): string {
+  const rows = (results.peers ?? []).map(({ pair, peer, ours }) =>
+    `| ${pair.stack}, ${RUNTIME_NAMES[pair.runtime]}, ${pair.store} | ` +
+    `${pair.ours.name} | ${pair.peer.name} | ` +
+    `${(ours.requestsPerSecond / peer.requestsPerSecond).toFixed(2)}x | ` +
+    `${(peer.serverCpuUsPerRequest / ours.serverCpuUsPerRequest).toFixed(2)}x |`
+  );
+  return between(
+    document,
+    README_START,
+    README_END,
+    [
+      "| stack, store | @x/session | against | requests/s | server CPU per request |",
+      "| :-- | :-- | :-- | --: | --: |",
+      ...rows,
+    ].join("\n") + "\n",
+  );
+}
+
+function between(
+  text: string,
+  start: string,
+  end: string,
+  content: string,
+): string {
+  const from = text.indexOf(start);
+  const to = text.indexOf(end);
+  if (from === -1 || to < from) {
+    throw new Error(
+      `bench/report: no "${start}" ... "${end}" markers; add them where ` +
+        "the results belong.",
+    );
+  }
+  return text.slice(0, from + start.length) + "\n\n" + content + "\n" +
+    text.slice(to);
 }

@@ -6,6 +6,10 @@
 // Usage: deno run -A bench/run.ts [--only
 //          peers,floors,sql,breakdown,bytes,cookies,deno,bun,node,heap,http]
 //          [--no-write]
+//        deno run -A bench/run.ts --rewrite
+//
+// --rewrite measures nothing: it writes BENCHMARKS.md and README.md anew
+// from bench/results.json, after a change to how bench/report.ts words them.
 
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -23,6 +27,7 @@ import {
   sqlMarkdown,
   targets,
   updateDocument,
+  updateReadme,
 } from "./report.ts";
 import { BENCH_DIR } from "./_stores.ts";
 
@@ -129,6 +134,15 @@ const node26 = bin("node");
 const git = (args: string[]) =>
   spawnSync("git", args, { cwd: root, encoding: "utf8" }).stdout?.trim() ?? "";
 const changed = git(["status", "--porcelain", "--untracked-files=no"]);
+if (Deno.args.includes("--rewrite")) {
+  const saved = JSON.parse(
+    readFileSync(join(root, "bench", "results.json"), "utf8"),
+  );
+  delete saved.targets;
+  writeResults(saved as Results);
+  Deno.exit(0);
+}
+
 const results: Results = {
   date: new Date().toISOString().slice(0, 16).replace("T", " ") + " UTC",
   commit: git(["rev-parse", "--short", "HEAD"]) +
@@ -287,13 +301,23 @@ const text = markdown(results);
 console.log(text);
 if (results.sql) console.log(sqlMarkdown(results));
 if (write) {
+  writeResults(results);
+}
+
+function writeResults(results: Results): void {
   writeFileSync(
     join(root, "bench", "results.json"),
     JSON.stringify({ ...results, targets: targets(results) }, null, 2) + "\n",
   );
   const path = join(root, "BENCHMARKS.md");
   writeFileSync(path, updateDocument(readFileSync(path, "utf8"), results));
+  const readme = join(root, "README.md");
+  writeFileSync(readme, updateReadme(readFileSync(readme, "utf8"), results));
   // deno fmt --check runs over the whole repository.
-  run(bin("deno"), ["fmt", path, join(root, "bench", "results.json")], "fmt");
-  console.error("bench: wrote bench/results.json and BENCHMARKS.md");
+  run(
+    bin("deno"),
+    ["fmt", path, readme, join(root, "bench", "results.json")],
+    "fmt",
+  );
+  console.error("bench: wrote bench/results.json, BENCHMARKS.md, README.md");
 }
