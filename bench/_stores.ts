@@ -11,6 +11,7 @@ import {
 } from "node:fs";
 import { join, resolve } from "node:path";
 import { SESSION_DATA } from "./_fixtures.ts";
+import type { Case } from "./_cookie_cases.ts";
 
 /** The part of a store every session store has, this module's and remix's. */
 export interface StoreLike {
@@ -116,4 +117,21 @@ export async function manySessions(
   }));
   writeFileSync(listFile, JSON.stringify(cookies));
   return cookies;
+}
+
+/** A case that runs a store's round trip, carrying its cookie along. */
+export async function storeCase(
+  name: string,
+  kind: Case["kind"],
+  store: StoreLike,
+): Promise<Case> {
+  let cookie = await firstSession(store);
+  cookie = await roundTrip(store, cookie);
+  return {
+    name,
+    kind,
+    fn: async () => {
+      cookie = await roundTrip(store, cookie);
+    },
+  };
 }

@@ -46,36 +46,43 @@ const options: MeasureOptions = {
 const ATTEMPTS = 3;
 
 const started = performance.now();
+// What the store groups started (a PostgreSQL server), stopped at the end.
+const closers: (() => unknown)[] = [];
 const groups = await cookieGroups(libraries);
 // Under Deno (the test command's runtime), the store comparisons too.
 if ("Deno" in globalThis && !process.argv.includes("--cookies-only")) {
   const { storeGroups } = await import("./_store_cases.ts");
-  groups.push(...await storeGroups());
+  groups.push(...await storeGroups(closers));
 }
 const failures: string[] = [];
 const lines: string[] = [];
 const measured: { group: string; timings: Timing[] }[] = [];
 
-for (const group of groups) {
-  let timings = await measureGroup(group, options);
-  for (let attempt = 1; attempt < ATTEMPTS; attempt++) {
-    const losing = slowerPeers(timings);
-    if (losing.length === 0) break;
-    // Measure the module against the peers it lost to, and keep the best
-    // figure each case reached.
-    const retry: Group = {
-      name: group.name,
-      cases: group.cases.filter((item) =>
-        item.kind === "module" || losing.includes(item.name)
-      ),
-    };
-    timings = best(timings, await measureGroup(retry, options));
+try {
+  for (const group of groups) {
+    let timings = await measureGroup(group, options);
+    for (let attempt = 1; attempt < ATTEMPTS; attempt++) {
+      const losing = slowerPeers(timings);
+      if (losing.length === 0) break;
+      // Measure the module against the peers it lost to, and keep the best
+      // figure each case reached.
+      const retry: Group = {
+        name: group.name,
+        cases: group.cases.filter((item) =>
+          item.kind === "module" || losing.includes(item.name)
+        ),
+      };
+      timings = best(timings, await measureGroup(retry, options));
+    }
+    for (const name of slowerPeers(timings)) {
+      failures.push(`${group.name}: ${name} is faster than ${MODULE_NAME}`);
+    }
+    lines.push(...table(group.name, timings), "");
+    measured.push({ group: group.name, timings });
   }
-  for (const name of slowerPeers(timings)) {
-    failures.push(`${group.name}: ${name} is faster than ${MODULE_NAME}`);
-  }
-  lines.push(...table(group.name, timings), "");
-  measured.push({ group: group.name, timings });
+} finally {
+  // Last started, first stopped: the pools before their server.
+  for (const close of closers.reverse()) await close();
 }
 
 const jsonFile = flag("--json");

@@ -27,32 +27,11 @@ import {
 import { createRedisSessionStorage } from "../redis_storage.ts";
 import { startPostgresServer } from "../testing/postgres_server.ts";
 import { startRedisCluster } from "../testing/redis_cluster.ts";
-import { type Case, type Group, MODULE_NAME } from "./_cookie_cases.ts";
+import { type Group, MODULE_NAME } from "./_cookie_cases.ts";
 import { measureGroup, type Timing } from "./_measure.ts";
 import { sqlTables } from "./report.ts";
-import {
-  BENCH_DIR,
-  firstSession,
-  roundTrip,
-  type StoreLike,
-} from "./_stores.ts";
+import { BENCH_DIR, storeCase } from "./_stores.ts";
 import { countedRecord, SESSION_DATA, STORED_RECORD } from "./_fixtures.ts";
-
-/** A case that does a round trip on one session of `store`, over and over. */
-async function storeCase(
-  name: string,
-  kind: Case["kind"],
-  store: StoreLike,
-): Promise<Case> {
-  let cookie = await firstSession(store);
-  return {
-    name,
-    kind,
-    fn: async () => {
-      cookie = await roundTrip(store, cookie);
-    },
-  };
-}
 
 async function sqliteGroup(): Promise<Group> {
   const folder = join(BENCH_DIR, "sqlite");
@@ -90,7 +69,16 @@ async function sqliteGroup(): Promise<Group> {
   };
 }
 
-async function postgresGroup(url: string, closers: (() => unknown)[]) {
+/**
+ * The PostgreSQL group: the store on a `pg` pool as it is, on `pg` with
+ * prepared statements and on postgres.js, each beside its floor, and
+ * connect-pg-simple on the same pool. Pushes what must be closed afterwards
+ * onto `closers`.
+ */
+export async function postgresGroup(
+  url: string,
+  closers: (() => unknown)[],
+): Promise<Group> {
   const pool = new pg.Pool({ connectionString: url, max: 1 });
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   closers.push(() => pool.end(), () => sql.end());

@@ -37,15 +37,10 @@ import { createRedisSessionStorage } from "../redis_storage.ts";
 import { createKvSessionStorage } from "../kv_storage.ts";
 import { createSqliteSessionStorage } from "../sqlite_storage.ts";
 import { startRedisServer } from "../testing/redis_server.ts";
-import type { Case, Group } from "./_cookie_cases.ts";
+import type { Group } from "./_cookie_cases.ts";
 import { MODULE_NAME } from "./_cookie_cases.ts";
 import { formatNs, measureGroup, type Timing } from "./_measure.ts";
-import {
-  BENCH_DIR,
-  firstSession,
-  roundTrip,
-  type StoreLike,
-} from "./_stores.ts";
+import { BENCH_DIR, storeCase, type StoreLike } from "./_stores.ts";
 import { SESSION_DATA } from "./_fixtures.ts";
 
 const REMIX = "@remix-run/session 0.4.1";
@@ -75,23 +70,6 @@ export const FLOOR_METHODS: Record<string, string> = {
     "commit checked against the versionstamp",
   sqlite: "one SELECT and one UPDATE on the same connection",
 };
-
-/** A case that runs a store's round trip, carrying its cookie along. */
-async function storeCase(
-  name: string,
-  kind: Case["kind"],
-  store: StoreLike,
-): Promise<Case> {
-  let cookie = await firstSession(store);
-  cookie = await roundTrip(store, cookie);
-  return {
-    name,
-    kind,
-    fn: async () => {
-      cookie = await roundTrip(store, cookie);
-    },
-  };
-}
 
 /** The session's record as the floors keep it: its data with a counter. */
 function record(): string {
