@@ -23,6 +23,11 @@ export interface ClusterNode {
   signal(signal: "SIGKILL" | "SIGSTOP" | "SIGCONT"): void;
   /** Whether it was sent SIGKILL. */
   killed: boolean;
+  /**
+   * Whether it was sent SIGSTOP and no SIGCONT since: a frozen node takes
+   * connections but answers nothing, so send it no command.
+   */
+  frozen: boolean;
   /** Runs one command through redis-cli and resolves to its output. */
   command(...args: string[]): Promise<string>;
 }
@@ -117,8 +122,10 @@ export async function startRedisCluster(
         port,
         url: `redis://127.0.0.1:${port}`,
         killed: false,
+        frozen: false,
         signal(name) {
           if (name === "SIGKILL") node.killed = true;
+          node.frozen = name === "SIGSTOP";
           signal(child, name);
         },
         command: (...args) => cli(port, args),
@@ -180,8 +187,14 @@ function signal(child: ChildProcess, name: NodeJS.Signals): void {
   }
 }
 
+// A command that gets no answer (a frozen node) fails after this long
+// instead of holding the test up; the longest command, WAIT, takes 5 s.
+const COMMAND_TIMEOUT_MS = 15_000;
+
 async function cli(port: number, args: string[]): Promise<string> {
-  const { stdout } = await run(REDIS_CLI, ["-p", String(port), ...args]);
+  const { stdout } = await run(REDIS_CLI, ["-p", String(port), ...args], {
+    timeout: COMMAND_TIMEOUT_MS,
+  });
   return stdout;
 }
 
