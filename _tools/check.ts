@@ -145,6 +145,13 @@ function count(
   };
 }
 
+// A test that hangs fails after ten minutes instead of holding the run up.
+const NODE_TEST_FLAGS = [
+  "--test",
+  "--test-reporter=spec",
+  "--test-timeout=600000",
+];
+
 const NODE_COUNTS = {
   passed: /^[ℹ#] pass (\d+)$/gm,
   failed: /^[ℹ#] fail (\d+)$/gm,
@@ -278,7 +285,7 @@ if (!only || only === "node26") {
     "node",
     versionOf(node26, ["-p", "process.version"]),
     node26,
-    ["--test", "--test-reporter=spec", ...filesFor("node26")],
+    [...NODE_TEST_FLAGS, ...filesFor("node26")],
     NODE_COUNTS,
   );
 }
@@ -292,8 +299,7 @@ if (!only || only === "node20") {
       versionOf(node20, ["-p", "process.version"]),
       node20,
       [
-        "--test",
-        "--test-reporter=spec",
+        ...NODE_TEST_FLAGS,
         ...filesFor("node20").map((file) =>
           join("dist", file.replace(/\.ts$/, ".js"))
         ),
