@@ -20,7 +20,6 @@
  * @module
  */
 
-import process from "node:process";
 import { describeValue } from "../_describe.ts";
 import { amend, nodeTest, type Rule, type SuiteOptions } from "./_harness.ts";
 import { lifecycleRules } from "./_lifecycle.ts";
@@ -554,7 +553,10 @@ function resolve<T extends SessionStorageLike>(
 function concurrencySecondsFromEnvironment(): number {
   let text: string | undefined;
   try {
-    text = process.env.CONFORMANCE_CONCURRENCY_SECONDS;
+    // Through the global, not node:process: the suite also loads where
+    // there is no node: module (Cloudflare Workers without nodejs_compat).
+    text = (globalThis as { process?: { env?: Record<string, string> } })
+      .process?.env?.CONFORMANCE_CONCURRENCY_SECONDS;
   } catch {
     // Deno without --allow-env: the default.
   }
