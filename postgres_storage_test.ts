@@ -17,8 +17,11 @@ import {
 import { testSessionStorage } from "./conformance/mod.ts";
 import type { SessionStorage } from "./session.ts";
 import { readFileSync } from "node:fs";
-import { createHash } from "node:crypto";
 import { repoPath } from "./testing/repo_root.ts";
+import {
+  fromPostgresJs,
+  withNamedStatements,
+} from "./testing/postgres_clients.ts";
 import { request } from "./conformance/_harness.ts";
 
 // Started here rather than in a hook: Bun gives a hook 5 seconds, which a
@@ -35,33 +38,6 @@ let tables = 0;
 
 // Each test works in a table of its own.
 const uniqueTable = () => `test_${++tables}`;
-
-// The adapter the documentation of PostgresSessionClient shows.
-function fromPostgresJs(sql: postgres.Sql): PostgresSessionClient {
-  return {
-    query: async (text, values) => ({
-      rows: await sql.unsafe(
-        text,
-        values as postgres.ParameterOrJSON<never>[],
-        { prepare: values !== undefined },
-      ),
-    }),
-  };
-}
-
-// The adapter for prepared statements on pg that the documentation shows.
-function withNamedStatements(pool: pg.Pool): PostgresSessionClient {
-  return {
-    query: (text, values) =>
-      pool.query(
-        values === undefined ? text : {
-          name: createHash("sha1").update(text).digest("base64url"),
-          text,
-          values,
-        },
-      ),
-  };
-}
 
 // Wraps the pool and records the statements the store sends.
 function recordingClient(statements: string[]): PostgresSessionClient {

@@ -9,7 +9,6 @@
 // It starts its own PostgreSQL (fsync off, like every test server here) and
 // Redis Cluster (3 masters) on loopback, and stops them when it is done.
 
-import { createHash } from "node:crypto";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
@@ -20,12 +19,13 @@ import connectPgSimple from "connect-pg-simple";
 import { createCluster } from "redis";
 import { createSqliteSessionStorage } from "../sqlite_storage.ts";
 import { createFsSessionStorage } from "../fs_storage.ts";
-import {
-  createPostgresSessionStorage,
-  type PostgresSessionClient,
-} from "../postgres_storage.ts";
+import { createPostgresSessionStorage } from "../postgres_storage.ts";
 import { createRedisSessionStorage } from "../redis_storage.ts";
 import { startPostgresServer } from "../testing/postgres_server.ts";
+import {
+  fromPostgresJs,
+  withNamedStatements,
+} from "../testing/postgres_clients.ts";
 import { startRedisCluster } from "../testing/redis_cluster.ts";
 import { type Group, MODULE_NAME } from "./_cookie_cases.ts";
 import { measureGroup, type Timing } from "./_measure.ts";
@@ -82,26 +82,8 @@ export async function postgresGroup(
   const pool = new pg.Pool({ connectionString: url, max: 1 });
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   closers.push(() => pool.end(), () => sql.end());
-  const postgresJs: PostgresSessionClient = {
-    query: async (text, values) => ({
-      rows: await sql.unsafe(
-        text,
-        values as postgres.ParameterOrJSON<never>[],
-        { prepare: values !== undefined },
-      ),
-    }),
-  };
-  // The adapter for prepared statements that the store's documentation shows.
-  const preparedPg: PostgresSessionClient = {
-    query: (text, values) =>
-      pool.query(
-        values === undefined ? text : {
-          name: createHash("sha1").update(text).digest("base64url"),
-          text,
-          values,
-        },
-      ),
-  };
+  const postgresJs = fromPostgresJs(sql);
+  const preparedPg = withNamedStatements(pool);
   await pool.query(
     "CREATE TABLE floor (id text PRIMARY KEY, data text NOT NULL); " +
       `INSERT INTO floor VALUES ('floor', '${STORED_RECORD}')`,
