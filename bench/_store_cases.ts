@@ -11,7 +11,6 @@
 import { createMemorySessionStorage as remixMemory } from "npm:@remix-run/session@0.4.1/memory-storage";
 import { createCookieSessionStorage as remixCookie } from "npm:@remix-run/session@0.4.1/cookie-storage";
 import { createCookie as remixCreateCookie } from "npm:@remix-run/cookie@0.5.3";
-import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { createMemorySessionStorage } from "../memory_storage.ts";
@@ -23,8 +22,8 @@ import { createCookieSessionStorage } from "../cookie_storage.ts";
 import { createCookie } from "../cookie.ts";
 import { type Case, type Group, MODULE_NAME } from "./_cookie_cases.ts";
 import {
-  BENCH_DIR,
   firstSession,
+  freshFolder,
   roundTrip,
   storeCase,
   type StoreLike,
@@ -105,13 +104,13 @@ export async function storeGroups(
         MODULE_NAME,
         "module",
         createSqliteSessionStorage(
-          new DatabaseSync(join(folder("ci-sqlite"), "sessions.db")),
+          new DatabaseSync(join(freshFolder("ci-sqlite"), "sessions.db")),
         ),
       ),
       await storeCase(
         `${MODULE_NAME} fs store`,
         "peer",
-        createFsSessionStorage(folder("ci-fs")),
+        createFsSessionStorage(freshFolder("ci-fs")),
       ),
     ],
   });
@@ -137,12 +136,4 @@ async function postgresAgainstConnectPgSimple(
       pick("connect-pg-simple on pg: get + set"),
     ],
   };
-}
-
-// A fresh folder of the benchmark's own, emptied on every run.
-function folder(name: string): string {
-  const path = join(BENCH_DIR, name);
-  rmSync(path, { recursive: true, force: true });
-  mkdirSync(path, { recursive: true });
-  return path;
 }

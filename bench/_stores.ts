@@ -28,6 +28,14 @@ export interface SessionLike {
 /** Where the benchmarks keep their files: below the checkout's `.tmp/`. */
 export const BENCH_DIR = resolve(import.meta.dirname!, "..", ".tmp", "bench");
 
+/** The folder `name` below BENCH_DIR, emptied: what a run writes there. */
+export function freshFolder(name: string): string {
+  const path = join(BENCH_DIR, name);
+  rmSync(path, { recursive: true, force: true });
+  mkdirSync(path, { recursive: true });
+  return path;
+}
+
 /**
  * Makes a store's first session, holding the realistic session data, and
  * returns its cookie value.

@@ -10,9 +10,9 @@
 // measuring a change side by side with the original.
 
 import { spawn } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { BENCH_DIR } from "./_stores.ts";
+import { freshFolder } from "./_stores.ts";
 
 const root = resolve(import.meta.dirname!, "..");
 const deno = join(root, "node_modules", ".bin", "deno");
@@ -96,9 +96,7 @@ async function measure(
   seconds: number,
   connections: number,
 ): Promise<HttpResult> {
-  const folder = join(BENCH_DIR, "http-fs");
-  rmSync(folder, { recursive: true, force: true });
-  mkdirSync(folder, { recursive: true });
+  const folder = freshFolder("http-fs");
   return await measureServer(
     [deno, "run", "-A", script, mode, folder],
     mode,

@@ -15,13 +15,7 @@
 import { createClient } from "npm:redis@6.3.1";
 import pg from "npm:pg@8.23.1";
 import { DatabaseSync } from "node:sqlite";
-import {
-  mkdirSync,
-  readdirSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
+import { readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createMemorySessionStorage } from "../memory_storage.ts";
 import { createFsSessionStorage } from "../fs_storage.ts";
@@ -31,7 +25,12 @@ import { createSqliteSessionStorage } from "../sqlite_storage.ts";
 import { createPostgresSessionStorage } from "../postgres_storage.ts";
 import { startRedisServer } from "../testing/redis_server.ts";
 import { startPostgresServer } from "../testing/postgres_server.ts";
-import { BENCH_DIR, firstSession, type StoreLike } from "./_stores.ts";
+import {
+  BENCH_DIR,
+  firstSession,
+  freshFolder,
+  type StoreLike,
+} from "./_stores.ts";
 
 /** Bytes one session takes in a store. */
 export interface SessionBytes {
@@ -86,9 +85,7 @@ const measures: Record<string, () => Promise<SessionBytes[]>> = {
     }];
   },
   async fs() {
-    const folder = join(BENCH_DIR, "bytes-fs");
-    rmSync(folder, { recursive: true, force: true });
-    mkdirSync(folder, { recursive: true });
+    const folder = freshFolder("bytes-fs");
     await fill(createFsSessionStorage(folder));
     const { bytes, blocks } = folderBytes(folder);
     return [

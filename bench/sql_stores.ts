@@ -9,7 +9,7 @@
 // It starts its own PostgreSQL (fsync off, like every test server here) and
 // Redis Cluster (3 masters) on loopback, and stops them when it is done.
 
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
@@ -30,13 +30,11 @@ import { startRedisCluster } from "../testing/redis_cluster.ts";
 import { type Group, MODULE_NAME } from "./_cookie_cases.ts";
 import { measureGroup, type Timing } from "./_measure.ts";
 import { sqlTables } from "./report.ts";
-import { BENCH_DIR, storeCase } from "./_stores.ts";
+import { freshFolder, storeCase } from "./_stores.ts";
 import { countedRecord, SESSION_DATA, STORED_RECORD } from "./_fixtures.ts";
 
 async function sqliteGroup(): Promise<Group> {
-  const folder = join(BENCH_DIR, "sqlite");
-  rmSync(folder, { recursive: true, force: true });
-  mkdirSync(folder, { recursive: true });
+  const folder = freshFolder("sqlite");
   const database = new DatabaseSync(join(folder, "sessions.db"));
   const ours = await storeCase(
     MODULE_NAME,
