@@ -192,9 +192,10 @@ async function digestOf(script: string): Promise<string> {
   const bytes = new Uint8Array(
     await crypto.subtle.digest("SHA-1", new TextEncoder().encode(script)),
   );
-  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0"));
-  digests.set(script, hex.join(""));
-  return digests.get(script)!;
+  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0"))
+    .join("");
+  digests.set(script, hex);
+  return hex;
 }
 
 /**
