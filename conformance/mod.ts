@@ -323,7 +323,8 @@ const CASE_TIMEOUT_MS = 60_000;
  * @typeParam T The store's type, as `create` returns it.
  * @param options What the store is and how to create it.
  * @throws {TypeError} When an option is missing or of the wrong type.
- * @throws {RangeError} When `ttl` or `maxValueBytes` is out of range.
+ * @throws {RangeError} When `ttl`, `maxValueBytes` or `concurrencySeconds` is
+ * out of range.
  */
 export function testSessionStorage<T extends SessionStorageLike>(
   options: SessionStorageTestOptions<T>,
@@ -383,7 +384,8 @@ function callerSite(): string | undefined {
  * @param options What the store is and how to create it.
  * @returns The cases, grouped by topic, in the order they are meant to run.
  * @throws {TypeError} When an option is missing or of the wrong type.
- * @throws {RangeError} When `ttl` or `maxValueBytes` is out of range.
+ * @throws {RangeError} When `ttl`, `maxValueBytes` or `concurrencySeconds` is
+ * out of range.
  */
 export function sessionStorageCases<T extends SessionStorageLike>(
   options: SessionStorageTestOptions<T>,
