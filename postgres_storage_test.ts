@@ -12,6 +12,7 @@ import {
   createPostgresSessionStorage,
   type PostgresSessionClient,
   type PostgresSessionStorage,
+  type PostgresSessionStorageOptions,
   postgresSessionTableSql,
 } from "./postgres_storage.ts";
 import { testSessionStorage } from "./conformance/mod.ts";
@@ -368,50 +369,54 @@ describe("postgres store", () => {
     );
   });
 
-  // What is prepared on the connection of `client`, by the protocol.
+  // Runs `use` on a pg Client of its own: one connection, whose prepared
+  // statements it can list.
+  async function onOneClient<T>(use: (client: pg.Client) => Promise<T>) {
+    const client = new pg.Client({ connectionString: server.url });
+    await client.connect();
+    try {
+      return await use(client);
+    } finally {
+      await client.end();
+    }
+  }
+
+  // What is prepared on the connection of `client`, by the protocol: the
+  // first word of each statement.
   const prepared = async (client: pg.Client) =>
     (await client.query(
       "SELECT statement FROM pg_prepared_statements " +
         "WHERE NOT from_sql ORDER BY statement",
     )).rows.map((row) => (row.statement as string).split(" ")[0]);
 
-  it("postgres store: on one pg Client, a read and a save leave the store's statements prepared on that connection", async () => {
-    const client = new pg.Client({ connectionString: server.url });
-    await client.connect();
-    try {
+  // What a store on one connection leaves prepared there after a new
+  // session's save, then a read and save of it.
+  const preparedByVisits = (options: PostgresSessionStorageOptions) =>
+    onOneClient(async (client) => {
       const storage = createPostgresSessionStorage(client, {
+        ...options,
         table: uniqueTable(),
       });
       const { cookie } = await request(storage, null, (s) => s.set("n", 1));
       await request(storage, cookie, (s) => s.set("n", 2));
-      assert.deepEqual(await prepared(client), ["INSERT", "SELECT", "UPDATE"]);
       assert.equal((await storage.read(cookie)).get("n"), 2);
-    } finally {
-      await client.end();
-    }
+      return await prepared(client);
+    });
+
+  it("postgres store: on one pg Client, a read and a save leave the store's statements prepared on that connection", async () => {
+    assert.deepEqual(await preparedByVisits({}), [
+      "INSERT",
+      "SELECT",
+      "UPDATE",
+    ]);
   });
 
   it("postgres store: with prepare false, a read and a save prepare nothing", async () => {
-    const client = new pg.Client({ connectionString: server.url });
-    await client.connect();
-    try {
-      const storage = createPostgresSessionStorage(client, {
-        table: uniqueTable(),
-        prepare: false,
-      });
-      const { cookie } = await request(storage, null, (s) => s.set("n", 1));
-      await request(storage, cookie, (s) => s.set("n", 2));
-      assert.equal((await storage.read(cookie)).get("n"), 2);
-      assert.deepEqual(await prepared(client), []);
-    } finally {
-      await client.end();
-    }
+    assert.deepEqual(await preparedByVisits({ prepare: false }), []);
   });
 
   it("postgres store: two stores on tables with 63-character names share one connection, each with its own sessions", async () => {
-    const client = new pg.Client({ connectionString: server.url });
-    await client.connect();
-    try {
+    await onOneClient(async (client) => {
       // Names that differ only in their last character.
       const stem = `${uniqueTable()}_`.padEnd(62, "x");
       const [one, two] = ["1", "2"].map((last) =>
@@ -425,8 +430,6 @@ describe("postgres store", () => {
       assert.equal((await two.read(second.cookie)).get("store"), 2);
       assert.notEqual((await one.read(second.cookie)).id, second.cookie);
       assert.equal((await prepared(client)).length, 6);
-    } finally {
-      await client.end();
-    }
+    });
   });
 });
