@@ -5,8 +5,11 @@
  * needed.
  *
  * The store takes a client: a `Pool` or `Client` of the `pg` package fits
- * as it is, `postgres` (postgres.js) through a one-line adapter, see
- * {@linkcode PostgresSessionClient}.
+ * as it is, `postgres` (postgres.js) through a few-line adapter, see
+ * {@linkcode PostgresSessionClient}. It names its statements so that the
+ * client prepares each once per connection; the option `prepare: false`
+ * turns that off for connection poolers that do not keep prepared
+ * statements.
  *
  * @example
  * ```ts
@@ -29,40 +32,77 @@ import type {
 } from "./session.ts";
 import { createServerSessionStorage, setUpStore } from "./_server_storage.ts";
 import { checkTableName, firstVersion } from "./_sql.ts";
+import { describeValue } from "./_describe.ts";
+import { createHmacSha256 } from "./_hmac_sha256.ts";
+import { encodeBase64url } from "./_base64url.ts";
+
+/**
+ * A statement the store runs, in the shape of the `pg` package's
+ * `QueryConfig`: the SQL `text`, the `values` bound to its `$1`, `$2`, ...,
+ * and, when the store prepares it, a `name`.
+ *
+ * A statement with a name is prepared once per connection and reused: `pg`
+ * does that for any statement that has one, which saves PostgreSQL parsing
+ * and planning it on every call. The store names each of its statements
+ * with values, unless the option `prepare` is `false`, after a digest of
+ * its text, so two stores on different tables never share a name. The
+ * table's creation holds several statements, which cannot be prepared: it
+ * comes without a name and without values.
+ *
+ * @example
+ * ```ts
+ * import {
+ *   createPostgresSessionStorage,
+ *   type PostgresStatement,
+ * } from "@x/session/postgres-storage";
+ * import assert from "node:assert/strict";
+ *
+ * const sent: PostgresStatement[] = [];
+ * const storage = createPostgresSessionStorage({
+ *   query: async (statement) => {
+ *     sent.push(statement);
+ *     return { rows: [] };
+ *   },
+ * }, { createTable: false });
+ * await storage.read("an-unknown-session-id");
+ * assert.match(sent[0].text, /^SELECT data/);
+ * assert.deepEqual(sent[0].values, ["an-unknown-session-id"]);
+ * assert.ok(sent[0].name !== undefined && sent[0].name.length <= 63);
+ * ```
+ */
+export interface PostgresStatement {
+  /** The SQL, with `$1`-style parameters. */
+  text: string;
+  /**
+   * The values of the parameters, in order. Left out, `text` may hold
+   * several statements (the table's creation).
+   */
+  values?: (string | number | null)[];
+  /**
+   * The name to prepare the statement under on a connection, at most 63
+   * bytes; left out for a statement that is not to be prepared.
+   */
+  name?: string;
+}
 
 /**
  * The part of a PostgreSQL client the store uses: one method that runs a
- * statement with `$1`-style parameters and resolves to its rows. A `Pool` or
- * `Client` of the `pg` package is one as it is. The store runs every
- * statement on its own, never inside a transaction of yours, so a pool is
- * the natural choice.
+ * {@linkcode PostgresStatement} and resolves to its rows. A `Pool` or
+ * `Client` of the `pg` package is one as it is, and prepares the store's
+ * statements by their names. The store runs every statement on its own,
+ * never inside a transaction of yours, so a pool is the natural choice.
  *
- * A statement with values that is prepared once per connection and reused
- * saves PostgreSQL parsing and planning it on every call, about a third of a
- * read and save on loopback. The adapters below prepare them: postgres.js
- * when asked, `pg` for a statement that has a name (a digest of its text:
- * PostgreSQL cuts names at 63 bytes). The table's creation, sent without
- * values, holds several statements, which cannot be prepared. Behind a
- * connection pooler that does not support prepared statements, pass a `pg`
- * pool as it is, or leave `prepare` out.
+ * Behind a connection pooler that does not keep prepared statements from
+ * one transaction to the next (PgBouncer in transaction mode before 1.21,
+ * some serverless proxies), pass the option `prepare: false`.
  *
- * @example `pg` with prepared statements
+ * @example `pg`, as it is
  * ```ts
- * import { createHash } from "node:crypto";
  * import pg from "pg";
  * import type { PostgresSessionClient } from "@x/session/postgres-storage";
  *
- * export function withNamedStatements(pool: pg.Pool): PostgresSessionClient {
- *   return {
- *     query: (text, values) =>
- *       pool.query(
- *         values === undefined ? text : {
- *           name: createHash("sha1").update(text).digest("base64url"),
- *           text,
- *           values,
- *         },
- *       ),
- *   };
+ * export function openClient(url: string): PostgresSessionClient {
+ *   return new pg.Pool({ connectionString: url });
  * }
  * ```
  *
@@ -73,11 +113,11 @@ import { checkTableName, firstVersion } from "./_sql.ts";
  *
  * export function fromPostgresJs(sql: postgres.Sql): PostgresSessionClient {
  *   return {
- *     query: async (text, values) => ({
+ *     query: async ({ text, values, name }) => ({
  *       rows: await sql.unsafe(
  *         text,
  *         values as postgres.ParameterOrJSON<never>[],
- *         { prepare: values !== undefined },
+ *         { prepare: name !== undefined },
  *       ),
  *     }),
  *   };
@@ -86,13 +126,11 @@ import { checkTableName, firstVersion } from "./_sql.ts";
  */
 export interface PostgresSessionClient {
   /**
-   * Runs `text` with `values` bound to `$1`, `$2`, ... and resolves to the
-   * rows, each an object keyed by column name. Called without `values`,
-   * `text` may hold several statements (the table's creation).
+   * Runs `statement` and resolves to the rows, each an object keyed by
+   * column name.
    */
   query(
-    text: string,
-    values?: (string | number | null)[],
+    statement: PostgresStatement,
   ): Promise<{ rows: Record<string, unknown>[] }>;
 }
 
@@ -129,6 +167,15 @@ export interface PostgresSessionStorageOptions
    * @default {true}
    */
   createTable?: boolean;
+  /**
+   * Whether the store names its statements, so that the client prepares
+   * each once per connection (see {@linkcode PostgresStatement}). Set it to
+   * `false` behind a connection pooler that does not keep prepared
+   * statements, such as PgBouncer in transaction mode before 1.21.
+   *
+   * @default {true}
+   */
+  prepare?: boolean;
 }
 
 /**
@@ -232,11 +279,11 @@ const CREATE_LOCK = "SELECT pg_advisory_xact_lock(7364021597);\n";
  *
  * @param client A client whose `query` runs statements with `$1`-style
  * parameters; the store never connects or closes it.
- * @param options The table, whether to create it, how sessions expire and
- * whether unknown ids are adopted.
+ * @param options The table, whether to create it, whether to prepare the
+ * statements, how sessions expire and whether unknown ids are adopted.
  * @returns The session storage.
- * @throws {TypeError} When `client` has no `query` method, or `table` is
- * not a plain SQL name.
+ * @throws {TypeError} When `client` has no `query` method, `table` is not a
+ * plain SQL name, or `prepare` is not a boolean.
  * @throws {RangeError} When `ttl` is not a positive number.
  */
 export function createPostgresSessionStorage(
@@ -248,38 +295,74 @@ export function createPostgresSessionStorage(
     checkTableName(CLIENT.factory, options.table ?? "sessions")
   }"`;
 
+  const prepare = options.prepare ?? true;
+  if (typeof prepare !== "boolean") {
+    throw new TypeError(
+      `${CLIENT.factory}: option "prepare" must be true or false, got ` +
+        `${describeValue(prepare)}. Leave it out to prepare the store's ` +
+        "statements, or pass false behind a connection pooler that does " +
+        "not keep prepared statements.",
+    );
+  }
+  // Each statement's name is fixed here, once: a call only adds values.
+  const statement = (text: string): PostgresStatement =>
+    prepare ? { name: statementName(text), text } : { text };
+
   const create = CREATE_LOCK + postgresSessionTableSql(options.table);
   let created: Promise<unknown> | undefined;
-  async function query(text: string, values: (string | number | null)[]) {
+  async function query(
+    statement: PostgresStatement,
+    values: (string | number | null)[],
+  ) {
     if (options.createTable ?? true) {
       // Once, before the first statement; tried again after a failure.
-      created ??= client.query(create).catch((error) => {
+      // Several statements: sent without values, so not prepared.
+      created ??= client.query({ text: create }).catch((error) => {
         created = undefined;
         throw error;
       });
       await created;
     }
-    return (await client.query(text, values)).rows;
+    return (await client.query({ ...statement, values })).rows;
   }
 
-  const select = `SELECT data, version::text AS version FROM ${table} ` +
-    "WHERE id = $1";
+  const select = statement(
+    `SELECT data, version::text AS version FROM ${table} WHERE id = $1`,
+  );
   // Creates the row, or takes over an expired one left under the same id.
-  const insert = `INSERT INTO ${table} AS s (id, data, version, expires, ` +
-    "user_key) VALUES ($1, $2, $5, $3, $6) ON CONFLICT (id) DO UPDATE SET " +
-    "data = excluded.data, version = s.version + 1, " +
-    "expires = excluded.expires, user_key = excluded.user_key " +
-    "WHERE s.expires <= $4 RETURNING 1 AS ok";
-  const update = `UPDATE ${table} SET data = $2, version = version + 1, ` +
-    "expires = $3, user_key = $5 WHERE id = $1 AND version = $4 " +
-    "RETURNING 1 AS ok";
+  const insert = statement(
+    `INSERT INTO ${table} AS s (id, data, version, expires, user_key) ` +
+      "VALUES ($1, $2, $5, $3, $6) ON CONFLICT (id) DO UPDATE SET " +
+      "data = excluded.data, version = s.version + 1, " +
+      "expires = excluded.expires, user_key = excluded.user_key " +
+      "WHERE s.expires <= $4 RETURNING 1 AS ok",
+  );
+  const update = statement(
+    `UPDATE ${table} SET data = $2, version = version + 1, expires = $3, ` +
+      "user_key = $5 WHERE id = $1 AND version = $4 RETURNING 1 AS ok",
+  );
   // The new row is written only when the old one, unchanged since it was
   // read, was deleted; both in one statement, so neither happens alone. A
   // new id is random: it never collides with a row that exists.
-  const move = `WITH old AS (DELETE FROM ${table} WHERE id = $4 AND ` +
-    `version = $5 RETURNING 1) INSERT INTO ${table} (id, data, version, ` +
-    "expires, user_key) SELECT $1, $2, $6, $3, $7 FROM old " +
-    "ON CONFLICT (id) DO NOTHING RETURNING 1 AS ok";
+  const move = statement(
+    `WITH old AS (DELETE FROM ${table} WHERE id = $4 AND version = $5 ` +
+      `RETURNING 1) INSERT INTO ${table} (id, data, version, expires, ` +
+      "user_key) SELECT $1, $2, $6, $3, $7 FROM old " +
+      "ON CONFLICT (id) DO NOTHING RETURNING 1 AS ok",
+  );
+  // A save deletes one id, or two after a regenerate: one statement for
+  // both, given the same id twice for one.
+  const deleteTwo = statement(`DELETE FROM ${table} WHERE id IN ($1, $2)`);
+  const discard = statement(
+    `DELETE FROM ${table} WHERE id = $1 AND version = $2`,
+  );
+  const userSessions = statement(`SELECT id FROM ${table} WHERE user_key = $1`);
+  const deleteExpired = statement(
+    `WITH gone AS (DELETE FROM ${table} WHERE expires <= $1 ` +
+      // Under a ttl or a maxLifetime, a row without an expiry is expired.
+      (settings.expiry.bounded ? "OR expires IS NULL " : "") +
+      "RETURNING 1) SELECT count(*)::int AS n FROM gone",
+  );
 
   const storage = createServerSessionStorage({
     // PostgreSQL text cannot hold a NUL character.
@@ -317,29 +400,20 @@ export function createPostgresSessionStorage(
       }),
     delete: (ids) =>
       call("delete a session", async () => {
-        await query(
-          `DELETE FROM ${table} WHERE id IN (${
-            ids.map((_, i) => `$${i + 1}`).join(", ")
-          })`,
-          [...ids],
-        );
+        for (let at = 0; at < ids.length; at += 2) {
+          await query(deleteTwo, [ids[at], ids[at + 1] ?? ids[at]]);
+        }
       }),
     discard: (id, version) =>
       call("delete an expired session", async () => {
-        await query(`DELETE FROM ${table} WHERE id = $1 AND version = $2`, [
-          id,
-          version as number,
-        ]);
+        await query(discard, [id, version as number]);
       }),
     // The index is the row's user_key column, written with the row.
     index: {
       add() {},
       entries: (user) =>
         call("list a user's sessions", async () => {
-          const rows = await query(
-            `SELECT id FROM ${table} WHERE user_key = $1`,
-            [user],
-          );
+          const rows = await query(userSessions, [user]);
           return rows.map((row) => row.id as string);
         }),
       remove() {},
@@ -350,16 +424,26 @@ export function createPostgresSessionStorage(
     ...storage,
     deleteExpired: () =>
       call("delete expired sessions", async () => {
-        const [row] = await query(
-          `WITH gone AS (DELETE FROM ${table} WHERE expires <= $1 ` +
-            // Under a ttl or a maxLifetime, a row without an expiry is expired.
-            (settings.expiry.bounded ? "OR expires IS NULL " : "") +
-            "RETURNING 1) SELECT count(*)::int AS n FROM gone",
-          [Date.now()],
-        );
+        const [row] = await query(deleteExpired, [Date.now()]);
         return Number(row.n);
       }),
   };
+}
+
+// HMAC-SHA256 under a fixed key stands in for SHA-256: two statements would
+// share a name only through a SHA-256 collision.
+const digest = createHmacSha256(new TextEncoder().encode("@x/session"));
+
+/**
+ * The name a statement is prepared under: a digest of its text, which holds
+ * the table's name, so stores on different tables sharing a connection
+ * never reuse each other's. 53 bytes, under PostgreSQL's 63.
+ */
+function statementName(text: string): string {
+  const bytes = new Uint8Array(32);
+  // The text is ASCII (the table's name is), as the digest requires.
+  digest(text, bytes);
+  return `x_session_${encodeBase64url(bytes)}`;
 }
 
 // What the store's errors say about its client.

@@ -12,16 +12,14 @@ import {
   createPostgresSessionStorage,
   type PostgresSessionClient,
   type PostgresSessionStorage,
+  type PostgresSessionStorageOptions,
   postgresSessionTableSql,
 } from "./postgres_storage.ts";
 import { testSessionStorage } from "./conformance/mod.ts";
 import type { SessionStorage } from "./session.ts";
 import { readFileSync } from "node:fs";
 import { repoPath } from "./testing/repo_root.ts";
-import {
-  fromPostgresJs,
-  withNamedStatements,
-} from "./testing/postgres_clients.ts";
+import { fromPostgresJs } from "./testing/postgres_clients.ts";
 import { request } from "./conformance/_harness.ts";
 
 // Started here rather than in a hook: Bun gives a hook 5 seconds, which a
@@ -42,9 +40,9 @@ const uniqueTable = () => `test_${++tables}`;
 // Wraps the pool and records the statements the store sends.
 function recordingClient(statements: string[]): PostgresSessionClient {
   return {
-    query(text, values) {
-      statements.push(text.split(" ").slice(0, 2).join(" "));
-      return pool.query(text, values);
+    query(statement) {
+      statements.push(statement.text.split(" ").slice(0, 2).join(" "));
+      return pool.query(statement);
     },
   };
 }
@@ -96,11 +94,12 @@ describe("postgres store", () => {
   });
 
   testSessionStorage({
-    name: "postgres store on pg with prepared statements",
+    name: "postgres store on pg with prepare: false",
     create: (options) =>
-      createPostgresSessionStorage(withNamedStatements(pool), {
+      createPostgresSessionStorage(pool, {
         ...options,
         table: uniqueTable(),
+        prepare: false,
       }),
     ttl: 0.5,
     maxLifetime: 1,
@@ -327,9 +326,9 @@ describe("postgres store", () => {
     const table = uniqueTable();
     let reachable = false;
     const flaky: PostgresSessionClient = {
-      query: (text, values) =>
+      query: (statement) =>
         reachable
-          ? pool.query(text, values)
+          ? pool.query(statement)
           : Promise.reject(new Error("connect ECONNREFUSED 127.0.0.1:1")),
     };
     const storage = createPostgresSessionStorage(flaky, { table });
@@ -363,5 +362,74 @@ describe("postgres store", () => {
       () => createPostgresSessionStorage(pool, { ttl: -1 }),
       /option "ttl" must be a positive number/,
     );
+    assert.throws(
+      // deno-lint-ignore no-explicit-any
+      () => createPostgresSessionStorage(pool, { prepare: "yes" as any }),
+      /option "prepare" must be true or false, got a string/,
+    );
+  });
+
+  // Runs `use` on a pg Client of its own: one connection, whose prepared
+  // statements it can list.
+  async function onOneClient<T>(use: (client: pg.Client) => Promise<T>) {
+    const client = new pg.Client({ connectionString: server.url });
+    await client.connect();
+    try {
+      return await use(client);
+    } finally {
+      await client.end();
+    }
+  }
+
+  // What is prepared on the connection of `client`, by the protocol: the
+  // first word of each statement.
+  const prepared = async (client: pg.Client) =>
+    (await client.query(
+      "SELECT statement FROM pg_prepared_statements " +
+        "WHERE NOT from_sql ORDER BY statement",
+    )).rows.map((row) => (row.statement as string).split(" ")[0]);
+
+  // What a store on one connection leaves prepared there after a new
+  // session's save, then a read and save of it.
+  const preparedByVisits = (options: PostgresSessionStorageOptions) =>
+    onOneClient(async (client) => {
+      const storage = createPostgresSessionStorage(client, {
+        ...options,
+        table: uniqueTable(),
+      });
+      const { cookie } = await request(storage, null, (s) => s.set("n", 1));
+      await request(storage, cookie, (s) => s.set("n", 2));
+      assert.equal((await storage.read(cookie)).get("n"), 2);
+      return await prepared(client);
+    });
+
+  it("postgres store: on one pg Client, a read and a save leave the store's statements prepared on that connection", async () => {
+    assert.deepEqual(await preparedByVisits({}), [
+      "INSERT",
+      "SELECT",
+      "UPDATE",
+    ]);
+  });
+
+  it("postgres store: with prepare false, a read and a save prepare nothing", async () => {
+    assert.deepEqual(await preparedByVisits({ prepare: false }), []);
+  });
+
+  it("postgres store: two stores on tables with 63-character names share one connection, each with its own sessions", async () => {
+    await onOneClient(async (client) => {
+      // Names that differ only in their last character.
+      const stem = `${uniqueTable()}_`.padEnd(62, "x");
+      const [one, two] = ["1", "2"].map((last) =>
+        createPostgresSessionStorage(client, { table: stem + last })
+      );
+      const first = await request(one, null, (s) => s.set("store", 1));
+      const second = await request(two, null, (s) => s.set("store", 2));
+      await request(one, first.cookie, (s) => s.set("saved", true));
+      await request(two, second.cookie, (s) => s.set("saved", true));
+      assert.equal((await one.read(first.cookie)).get("store"), 1);
+      assert.equal((await two.read(second.cookie)).get("store"), 2);
+      assert.notEqual((await one.read(second.cookie)).id, second.cookie);
+      assert.equal((await prepared(client)).length, 6);
+    });
   });
 });

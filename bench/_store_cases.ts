@@ -4,7 +4,7 @@
 // read, save, sign) with the memory and the cookie store, against
 // @remix-run/session 0.4.1 with @remix-run/cookie 0.5.3; and the SQLite
 // store's read + save against the fs store's (issue 13's target is 20x); and
-// the PostgreSQL store with prepared statements against connect-pg-simple.
+// the PostgreSQL store on a `pg` pool against connect-pg-simple on it.
 // The memory and cookie stores alone are not guarded: against remix they
 // are slower (BENCHMARKS.md says why).
 
@@ -118,9 +118,8 @@ export async function storeGroups(
   return groups;
 }
 
-// The met PostgreSQL target: the store on `pg` with prepared statements (its
-// documented adapter) against connect-pg-simple on the same server. On a pool
-// as it is the two are level (BENCHMARKS.md), so that pair is not guarded.
+// The PostgreSQL target: the store on a `pg` pool as it is, which prepares
+// its statements, against connect-pg-simple on the same pool.
 async function postgresAgainstConnectPgSimple(
   closers: (() => unknown)[],
 ): Promise<Group> {
@@ -129,10 +128,9 @@ async function postgresAgainstConnectPgSimple(
   const { cases } = await postgresGroup(server.url, closers);
   const pick = (name: string) => cases.find((item) => item.name === name)!;
   return {
-    name: "postgres store on pg, prepared: read + save, against " +
-      "connect-pg-simple",
+    name: "postgres store on pg: read + save, against connect-pg-simple",
     cases: [
-      { ...pick(`${MODULE_NAME} on pg, prepared`), kind: "module" },
+      pick(`${MODULE_NAME} on pg`),
       pick("connect-pg-simple on pg: get + set"),
     ],
   };

@@ -22,10 +22,7 @@ import { createFsSessionStorage } from "../fs_storage.ts";
 import { createPostgresSessionStorage } from "../postgres_storage.ts";
 import { createRedisSessionStorage } from "../redis_storage.ts";
 import { startPostgresServer } from "../testing/postgres_server.ts";
-import {
-  fromPostgresJs,
-  withNamedStatements,
-} from "../testing/postgres_clients.ts";
+import { fromPostgresJs } from "../testing/postgres_clients.ts";
 import { startRedisCluster } from "../testing/redis_cluster.ts";
 import { type Group, MODULE_NAME } from "./_cookie_cases.ts";
 import { measureGroup, type Timing } from "./_measure.ts";
@@ -68,8 +65,8 @@ async function sqliteGroup(): Promise<Group> {
 }
 
 /**
- * The PostgreSQL group: the store on a `pg` pool as it is, on `pg` with
- * prepared statements and on postgres.js, each beside its floor, and
+ * The PostgreSQL group: the store on a `pg` pool as it is (prepared), with
+ * `prepare: false` and on postgres.js, each beside its floor, and
  * connect-pg-simple on the same pool. Pushes what must be closed afterwards
  * onto `closers`.
  */
@@ -81,7 +78,6 @@ export async function postgresGroup(
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   closers.push(() => pool.end(), () => sql.end());
   const postgresJs = fromPostgresJs(sql);
-  const preparedPg = withNamedStatements(pool);
   await pool.query(
     "CREATE TABLE floor (id text PRIMARY KEY, data text NOT NULL); " +
       `INSERT INTO floor VALUES ('floor', '${STORED_RECORD}')`,
@@ -119,25 +115,6 @@ export async function postgresGroup(
         createPostgresSessionStorage(pool),
       ),
       {
-        name: "floor on pg: one SELECT and one UPDATE",
-        kind: "floor",
-        fn: async () => {
-          const { rows } = await pool.query(
-            "SELECT data FROM floor WHERE id = $1",
-            ["floor"],
-          );
-          await pool.query("UPDATE floor SET data = $2 WHERE id = $1", [
-            "floor",
-            countedRecord(rows[0].data),
-          ]);
-        },
-      },
-      await storeCase(
-        `${MODULE_NAME} on pg, prepared`,
-        "peer",
-        createPostgresSessionStorage(preparedPg, { table: "prepared" }),
-      ),
-      {
         name: "floor on pg, prepared: one SELECT and one UPDATE",
         kind: "floor",
         fn: async () => {
@@ -151,6 +128,28 @@ export async function postgresGroup(
             text: "UPDATE floor SET data = $2 WHERE id = $1",
             values: ["floor", countedRecord(rows[0].data)],
           });
+        },
+      },
+      await storeCase(
+        `${MODULE_NAME} on pg, prepare: false`,
+        "peer",
+        createPostgresSessionStorage(pool, {
+          table: "unprepared",
+          prepare: false,
+        }),
+      ),
+      {
+        name: "floor on pg, unnamed: one SELECT and one UPDATE",
+        kind: "floor",
+        fn: async () => {
+          const { rows } = await pool.query(
+            "SELECT data FROM floor WHERE id = $1",
+            ["floor"],
+          );
+          await pool.query("UPDATE floor SET data = $2 WHERE id = $1", [
+            "floor",
+            countedRecord(rows[0].data),
+          ]);
         },
       },
       {
