@@ -178,13 +178,13 @@ export function serverOptions(
   factory: string,
   options: ServerSessionStorageOptions,
 ): ServerStorageOptions {
-  const useUnknownIds = options.useUnknownIds ?? false;
-  if (typeof useUnknownIds !== "boolean") {
-    throw new TypeError(
-      `${factory}: option "useUnknownIds" must be true or false, got ` +
-        `${describeValue(useUnknownIds)}. Leave it out to refuse unknown ids.`,
-    );
-  }
+  const useUnknownIds = booleanOption(
+    factory,
+    "useUnknownIds",
+    options.useUnknownIds,
+    false,
+    "Leave it out to refuse unknown ids.",
+  );
   const ttl = secondsOption(factory, "ttl", options.ttl);
   const maxLifetime = secondsOption(
     factory,
@@ -204,6 +204,27 @@ export function serverOptions(
     ttl,
     indexBy,
   };
+}
+
+/**
+ * Checks a store's option `name` that must be true or false, and returns
+ * it, or `fallback` when it is left out; `advice` ends the error.
+ */
+export function booleanOption(
+  factory: string,
+  name: string,
+  value: unknown,
+  fallback: boolean,
+  advice: string,
+): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== "boolean") {
+    throw new TypeError(
+      `${factory}: option "${name}" must be true or false, got ` +
+        `${describeValue(value)}. ${advice}`,
+    );
+  }
+  return value;
 }
 
 /**

@@ -5,16 +5,22 @@ import { describeValue } from "./_describe.ts";
 /**
  * Checks the `table` option of a SQL store and returns it: a plain name the
  * store can put between double quotes in its SQL, so no quoting or
- * injection question arises.
+ * injection question arises. `longest` is the most characters the engine
+ * keeps of the name with the store's longest index suffix after it.
  */
-export function checkTableName(factory: string, table: unknown): string {
+export function checkTableName(
+  factory: string,
+  table: unknown,
+  longest = 63,
+): string {
   if (
-    typeof table !== "string" || !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(table)
+    typeof table !== "string" || table.length > longest ||
+    !/^[A-Za-z_][A-Za-z0-9_]*$/.test(table)
   ) {
     throw new TypeError(
       `${factory}: option "table" must be a plain SQL name (letters, ` +
-        "digits and underscores, not starting with a digit, at most 63 " +
-        `characters), got ${describeValue(table)}.`,
+        "digits and underscores, not starting with a digit, at most " +
+        `${longest} characters), got ${describeValue(table)}.`,
     );
   }
   return table;

@@ -30,11 +30,19 @@ import type {
   SessionIndex,
   SessionStorage,
 } from "./session.ts";
-import { createServerSessionStorage, setUpStore } from "./_server_storage.ts";
+import {
+  booleanOption,
+  createServerSessionStorage,
+  setUpStore,
+} from "./_server_storage.ts";
 import { checkTableName, firstVersion } from "./_sql.ts";
-import { describeValue } from "./_describe.ts";
 import { createHmacSha256 } from "./_hmac_sha256.ts";
 import { encodeBase64url } from "./_base64url.ts";
+
+// PostgreSQL cuts a name at 63 bytes, so an index named after a longer
+// table plus "_no_expiry" would take the table's own name and be skipped by
+// IF NOT EXISTS: the table would silently go without its indexes.
+const LONGEST_TABLE = 63 - "_no_expiry".length;
 
 /**
  * A statement the store runs, in the shape of the `pg` package's
@@ -152,8 +160,9 @@ export interface PostgresSessionStorageOptions
   extends ServerSessionStorageOptions {
   /**
    * The table that holds the sessions: letters, digits and underscores, not
-   * starting with a digit. It is looked up on the connection's
-   * `search_path`.
+   * starting with a digit, at most 53 characters (PostgreSQL cuts names at
+   * 63 bytes, and the store names its indexes after the table). It is
+   * looked up on the connection's `search_path`.
    *
    * @default {"sessions"}
    */
@@ -224,7 +233,7 @@ export interface PostgresSessionStorage extends SessionStorage, SessionIndex {
  * @throws {TypeError} When `table` is not a plain SQL name.
  */
 export function postgresSessionTableSql(table = "sessions"): string {
-  const name = checkTableName("postgresSessionTableSql", table);
+  const name = checkTableName("postgresSessionTableSql", table, LONGEST_TABLE);
   return `CREATE TABLE IF NOT EXISTS "${name}" (
   id text PRIMARY KEY,
   data text NOT NULL,
@@ -292,18 +301,25 @@ export function createPostgresSessionStorage(
 ): PostgresSessionStorage {
   const { settings, call } = setUpStore(CLIENT, client, options);
   const table = `"${
-    checkTableName(CLIENT.factory, options.table ?? "sessions")
+    checkTableName(CLIENT.factory, options.table ?? "sessions", LONGEST_TABLE)
   }"`;
 
-  const prepare = options.prepare ?? true;
-  if (typeof prepare !== "boolean") {
-    throw new TypeError(
-      `${CLIENT.factory}: option "prepare" must be true or false, got ` +
-        `${describeValue(prepare)}. Leave it out to prepare the store's ` +
-        "statements, or pass false behind a connection pooler that does " +
-        "not keep prepared statements.",
-    );
-  }
+  const prepare = booleanOption(
+    CLIENT.factory,
+    "prepare",
+    options.prepare,
+    true,
+    "Leave it out to prepare the store's statements, or pass false behind " +
+      "a connection pooler that does not keep prepared statements.",
+  );
+  const createTable = booleanOption(
+    CLIENT.factory,
+    "createTable",
+    options.createTable,
+    true,
+    "Leave it out to create the table when it is missing, or pass false " +
+      "when your migrations create it.",
+  );
   // Each statement's name is fixed here, once: a call only adds values.
   const statement = (text: string): PostgresStatement =>
     prepare ? { name: statementName(text), text } : { text };
@@ -314,7 +330,7 @@ export function createPostgresSessionStorage(
     statement: PostgresStatement,
     values: (string | number | null)[],
   ) {
-    if (options.createTable ?? true) {
+    if (createTable) {
       // Once, before the first statement; tried again after a failure.
       // Several statements: sent without values, so not prepared.
       created ??= client.query({ text: create }).catch((error) => {

@@ -367,6 +367,16 @@ describe("postgres store", () => {
       () => createPostgresSessionStorage(pool, { prepare: "yes" as any }),
       /option "prepare" must be true or false, got a string/,
     );
+    assert.throws(
+      // deno-lint-ignore no-explicit-any
+      () => createPostgresSessionStorage(pool, { createTable: 0 as any }),
+      /option "createTable" must be true or false, got 0\./,
+    );
+    // PostgreSQL would cut the name of its "_no_expiry" index at 63 bytes.
+    assert.throws(
+      () => createPostgresSessionStorage(pool, { table: "t".repeat(54) }),
+      /option "table" must be a plain SQL name .*at most 53 characters/,
+    );
   });
 
   // Runs `use` on a pg Client of its own: one connection, whose prepared
@@ -415,10 +425,10 @@ describe("postgres store", () => {
     assert.deepEqual(await preparedByVisits({ prepare: false }), []);
   });
 
-  it("postgres store: two stores on tables with 63-character names share one connection, each with its own sessions", async () => {
+  it("postgres store: two stores on tables with the longest names share one connection, each with its own sessions and indexes", async () => {
     await onOneClient(async (client) => {
       // Names that differ only in their last character.
-      const stem = `${uniqueTable()}_`.padEnd(62, "x");
+      const stem = `${uniqueTable()}_`.padEnd(52, "x");
       const [one, two] = ["1", "2"].map((last) =>
         createPostgresSessionStorage(client, { table: stem + last })
       );
@@ -430,6 +440,14 @@ describe("postgres store", () => {
       assert.equal((await two.read(second.cookie)).get("store"), 2);
       assert.notEqual((await one.read(second.cookie)).id, second.cookie);
       assert.equal((await prepared(client)).length, 6);
+      // The key, the expiry, the per-user index and the rows without expiry.
+      for (const table of [stem + "1", stem + "2"]) {
+        const indexes = await client.query(
+          "SELECT indexname FROM pg_indexes WHERE tablename = $1",
+          [table],
+        );
+        assert.equal(indexes.rows.length, 4);
+      }
     });
   });
 });
