@@ -17,6 +17,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { promisify } from "node:util";
 import { freePort } from "./free_port.ts";
+import { cleanUpAfterExit } from "./watchdog.ts";
 
 const run = promisify(execFile);
 
@@ -92,22 +93,20 @@ export async function startPostgresServer(): Promise<PostgresServer> {
         lastError = error;
         continue;
       }
-      const stopNow = () => {
-        try {
-          asOwnerSync("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"]);
-        } catch {
-          // Already stopped.
-        }
-      };
+      const stopCommand = ["-D", data, "-m", "immediate", "-w", "stop"];
       // A test run that dies before `stop` must not leave a server behind.
-      process.once("exit", stopNow);
+      const callOff = cleanUpAfterExit([
+        commandLine("pg_ctl", stopCommand),
+        ["rm", "-rf", folder],
+      ]);
       return {
         port,
         url: `postgres://postgres@127.0.0.1:${port}/postgres`,
         async stop() {
-          process.removeListener("exit", stopNow);
-          await asOwner("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"])
-            .catch(stopNow);
+          callOff();
+          await asOwner("pg_ctl", stopCommand).catch(() => {
+            // Already stopped.
+          });
           rmSync(folder, { recursive: true, force: true });
         },
       };
@@ -121,12 +120,6 @@ export async function startPostgresServer(): Promise<PostgresServer> {
       "`apt-get install postgresql`.",
     { cause: lastError },
   );
-
-  // Runs a PostgreSQL program as the user who owns the data directory.
-  function asOwnerSync(program: string, args: string[]) {
-    const [command, ...rest] = commandLine(program, args);
-    execFileSync(command, rest, { cwd: folder, stdio: "ignore" });
-  }
 }
 
 // PostgreSQL refuses to run as root: under root, hand the folder to the

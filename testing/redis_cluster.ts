@@ -11,6 +11,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { freePort } from "./free_port.ts";
 import { answersPing } from "./redis_server.ts";
+import { cleanUpAfterExit } from "./watchdog.ts";
 
 const run = promisify(execFile);
 
@@ -71,13 +72,9 @@ export async function startRedisCluster(
   const folder = mkdtempSync(join(tmpdir(), "x-session-redis-cluster-"));
   const children: { child: ChildProcess; exited: Promise<void> }[] = [];
   const nodes: ClusterNode[] = [];
-  // A test run that dies before `stop` must not leave servers behind.
-  const killAll = () => {
-    for (const { child } of children) signal(child, "SIGKILL");
-  };
-  process.once("exit", killAll);
+  let callOff = () => {};
   const stop = async () => {
-    process.removeListener("exit", killAll);
+    callOff();
     for (const { child, exited } of children) {
       if (child.exitCode === null && child.signalCode === null) {
         // A frozen node must wake to die.
@@ -132,6 +129,15 @@ export async function startRedisCluster(
       };
       nodes.push(node);
     }
+    // A test run that dies before `stop` must not leave servers behind.
+    callOff = cleanUpAfterExit([
+      ...children.flatMap(({ child }) => [
+        // A frozen node must wake to die.
+        ["kill", "-CONT", String(child.pid)],
+        ["kill", "-9", String(child.pid)],
+      ]),
+      ["rm", "-rf", folder],
+    ]);
     for (const node of nodes) await until(() => answersPing(node.port));
     await run(REDIS_CLI, [
       "--cluster",

@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createConnection } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { freePort } from "./free_port.ts";
+import { cleanUpAfterExit } from "./watchdog.ts";
 
 /** A running redis-server that the tests own. */
 export interface RedisServer {
@@ -59,10 +60,15 @@ export async function startRedisServer(
     for (let poll = 0; poll < READY_POLLS; poll++) {
       if (spawnError !== undefined || child.exitCode !== null) break;
       if (await answersPing(port)) {
+        // A test run that dies before `stop` must not leave a server behind.
+        const callOff = cleanUpAfterExit([["kill", "-9", String(child.pid)]]);
         return {
           port,
           url: `redis://127.0.0.1:${port}`,
-          stop: () => stop(child, exited),
+          stop: () => {
+            callOff();
+            return stop(child, exited);
+          },
         };
       }
       await sleep(POLL_INTERVAL_MS);
