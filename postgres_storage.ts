@@ -39,9 +39,10 @@ import { checkTableName, firstVersion } from "./_sql.ts";
 import { createHmacSha256 } from "./_hmac_sha256.ts";
 import { encodeBase64url } from "./_base64url.ts";
 
-// PostgreSQL cuts a name at 63 bytes, so an index named after a longer
-// table plus "_no_expiry" would take the table's own name and be skipped by
-// IF NOT EXISTS: the table would silently go without its indexes.
+// PostgreSQL cuts a name at 63 bytes: the names of a longer table's indexes
+// ("<table>_no_expiry", ...) would be cut short, and for a table of 63
+// characters cut to the table's own name, which IF NOT EXISTS then skips:
+// the table would silently go without its indexes.
 const LONGEST_TABLE = 63 - "_no_expiry".length;
 
 /**
