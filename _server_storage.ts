@@ -372,17 +372,18 @@ export function createServerSessionStorage(
   // Requests still run side by side: only the write waits.
   const saves = new Map<string, Promise<unknown>>();
 
-  /** A loaded record, decoded; no record when it is corrupt or expired. */
-  function decodeLive(loaded: LoadedRecord) {
+  /** The record `loaded` holds, decoded; none when corrupt or expired. */
+  function liveRecord(loaded: LoadedRecord) {
     const record = decodeRecord(loaded.text);
-    const live = record !== undefined && expiry.isLive(record);
-    return { loaded, record: live ? record : undefined };
+    return record !== undefined && expiry.isLive(record) ? record : undefined;
   }
 
-  /** The live record under `id`, decoded, or undefined. */
+  /** What `id` holds, and its live record, decoded, if any. */
   async function loadLive(id: string) {
     const loaded = await store.load(id);
-    return loaded === undefined ? undefined : decodeLive(loaded);
+    return loaded === undefined
+      ? undefined
+      : { loaded, record: liveRecord(loaded) };
   }
 
   /** The user key of a session's data, when the store keeps an index. */
@@ -477,8 +478,8 @@ export function createServerSessionStorage(
       // costs a turn of the microtask queue, a tenth of such a read.
       const loaded = isThenable(pending) ? await pending : pending;
       if (loaded !== undefined) {
-        const record = decodeRecord(loaded.text);
-        if (record !== undefined && expiry.isLive(record)) {
+        const record = liveRecord(loaded);
+        if (record !== undefined) {
           const session = adoptSession(cookie, record.data);
           expiry.remember(session, record, cookie, loaded.version);
           return session;

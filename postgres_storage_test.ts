@@ -54,6 +54,15 @@ interface Row {
   expires: string | null;
 }
 
+// The definitions of the indexes of `table`, with its name replaced by T.
+async function indexes(table: string): Promise<{ def: string }[]> {
+  return (await pool.query(
+    "SELECT replace(indexdef, $1, 'T') AS def FROM pg_indexes " +
+      "WHERE tablename = $1 ORDER BY indexname",
+    [table],
+  )).rows;
+}
+
 async function rows(table: string): Promise<Row[]> {
   return (await pool.query(`SELECT * FROM "${table}" ORDER BY id`)).rows;
 }
@@ -151,12 +160,6 @@ describe("postgres store", () => {
         "SELECT column_name, data_type, is_nullable FROM " +
           "information_schema.columns WHERE table_name = $1 ORDER BY " +
           "ordinal_position",
-        [name],
-      )).rows;
-    const indexes = async (name: string) =>
-      (await pool.query(
-        "SELECT replace(indexdef, $1, 'T') AS def FROM pg_indexes " +
-          "WHERE tablename = $1 ORDER BY indexname",
         [name],
       )).rows;
     const printed = uniqueTable();
@@ -442,11 +445,7 @@ describe("postgres store", () => {
       assert.equal((await prepared(client)).length, 6);
       // The key, the expiry, the per-user index and the rows without expiry.
       for (const table of [stem + "1", stem + "2"]) {
-        const indexes = await client.query(
-          "SELECT indexname FROM pg_indexes WHERE tablename = $1",
-          [table],
-        );
-        assert.equal(indexes.rows.length, 4);
+        assert.equal((await indexes(table)).length, 4);
       }
     });
   });

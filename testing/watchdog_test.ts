@@ -8,27 +8,18 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { freePort } from "./free_port.ts";
 import { repoPath } from "./repo_root.ts";
 
 // How long the servers get to stop once their test run is gone.
 const STOP_LIMIT_MS = 20_000;
 const POLL_MS = 250;
 
-/** Whether something listens on `port` of 127.0.0.1. */
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: "127.0.0.1", port });
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
-}
+/** Whether something listens on `port` of 127.0.0.1: it cannot be bound. */
+const listening = async (port: number) => await freePort(port) === undefined;
 
 /** Waits until `done` holds, or STOP_LIMIT_MS have passed; says which. */
 async function until(done: () => Promise<boolean> | boolean) {
