@@ -225,8 +225,45 @@ function deferHeaders(
   const queue: Array<[Method, unknown[]]> = [];
   let saving = false;
 
+  // From the first held call on, the response looks sent, as it would be
+  // without the middleware: res.headersSent is true, the status stays, and
+  // header changes throw. Else an error handler, or a second res.send,
+  // would rewrite the head of the response held back, whose body then no
+  // longer matches its Content-Length.
+  const freeze = () => {
+    const status = res.statusCode;
+    Object.defineProperties(res, {
+      headersSent: { get: () => true, configurable: true },
+      statusCode: { get: () => status, set() {}, configurable: true },
+    });
+    for (const name of ["setHeader", "removeHeader", "appendHeader"]) {
+      const original = target[name];
+      if (typeof original !== "function") continue;
+      originals.set(name, original);
+      target[name] = () => {
+        throw Object.assign(
+          new Error(
+            `Cannot ${name.slice(0, -6)} headers after they are sent to ` +
+              "the client",
+          ),
+          { code: "ERR_HTTP_HEADERS_SENT" },
+        );
+      };
+    }
+    return () => {
+      delete (res as { headersSent?: boolean }).headersSent;
+      Object.defineProperty(res, "statusCode", {
+        value: status,
+        writable: true,
+        enumerable: true,
+        configurable: true,
+      });
+    };
+  };
+  let thaw = () => {};
   const restore = () => {
     for (const [name, method] of originals) target[name] = method;
+    thaw();
   };
   const replay = () => {
     restore();
@@ -241,9 +278,9 @@ function deferHeaders(
     }
   };
 
-  const save = async () => {
+  const save = async (sentBefore: boolean) => {
     if (failed() || res.statusCode >= 500) return replay();
-    if (res.headersSent) {
+    if (sentBefore) {
       console.error(
         new Error(
           "@x/session: the session was not saved, because the response's " +
@@ -263,6 +300,7 @@ function deferHeaders(
       const before = headers.getSetCookie().length;
       await commitSession(session, headers, options);
       const cookies = headers.getSetCookie();
+      restore();
       if (cookies.length > before) res.setHeader("Set-Cookie", cookies);
     } catch (error) {
       console.error(error);
@@ -290,8 +328,10 @@ function deferHeaders(
       ]);
       if (!saving) {
         saving = true;
+        const sentBefore = res.headersSent;
+        thaw = freeze();
         // Nothing may reject unseen: Node ends the process on it.
-        save().catch((error) => console.error(error));
+        save(sentBefore).catch((error) => console.error(error));
       }
       return name === "write" ? true : res;
     };

@@ -366,6 +366,39 @@ describe("node:http", () => {
     }
   });
 
+  it("express: once the handler sent its response, res.headersSent is true and a second res.send throws, as without the middleware, and the first response arrives whole", async () => {
+    const seen: { sentAfterSend?: boolean; secondSend?: unknown } = {};
+    const app = express();
+    app.use(sessionMiddleware({
+      cookie: createCookie("sid", { secrets: [SECRET] }),
+      storage: createMemorySessionStorage(),
+    }));
+    app.get("/", (req, res) => {
+      sessionOf(req).set("user", "mj");
+      res.send("the first response");
+      seen.sentAfterSend = res.headersSent;
+      try {
+        res.status(500).send("2");
+      } catch (error) {
+        seen.secondSend = (error as { code?: unknown }).code;
+      }
+    });
+    const client = await listen(createServer(app));
+    try {
+      const response = await client.fetch("/");
+      assert.equal(response.status, 200);
+      assert.equal(response.headers.get("Content-Length"), "18");
+      assert.equal(await response.text(), "the first response");
+      assert.ok(hasSessionCookie(response));
+      assert.equal(seen.sentAfterSend, true);
+      assert.equal(seen.secondSend, "ERR_HTTP_HEADERS_SENT");
+      // The connection still serves a next request.
+      assert.equal((await client.fetch("/")).status, 200);
+    } finally {
+      await client.close();
+    }
+  });
+
   it("express: a chunked cookie's session goes out in several cookies, and the stale ones are expired when it shrinks", async () => {
     const app = express();
     app.use(sessionMiddleware({
