@@ -16,6 +16,7 @@
  */
 
 import { encodeBase64url } from "./_base64url.ts";
+import { describeValue } from "./_describe.ts";
 import { provideSessionInternals } from "./_session_internals.ts";
 
 /**
@@ -521,15 +522,20 @@ export class Session<
 
   /**
    * Stores `value` under `key`. Setting `null` or `undefined` removes the key.
-   * Values must survive `JSON.stringify`.
+   * Values are JSON data: strings, finite numbers, booleans, null, arrays
+   * and plain objects, which read back as they were set.
    *
    * @throws {Error} When the session was destroyed.
+   * @throws {TypeError} When JSON would change or drop part of `value`: a
+   * Date, Map, Set, class instance, NaN, Infinity or function, anywhere in
+   * it. (A bigint, or an object that contains itself, makes the save reject.)
    */
   set<Key extends keyof Data & string>(
     key: Key,
     value: Data[Key] | null | undefined,
   ): void {
     this.#assertAlive("set", key);
+    if (value != null) checkJson("set", key, value);
     if (value == null) delete this.#values[key];
     else assign(this.#values, key, value);
     this.#changedKeys.add(key);
@@ -550,15 +556,18 @@ export class Session<
 
   /**
    * Stores `value` under `key` for the next request only: it is invisible in
-   * this request and gone after the next one.
+   * this request and gone after the next one. Values are JSON data, as
+   * for {@linkcode Session.set}.
    *
    * @throws {Error} When the session was destroyed.
+   * @throws {TypeError} When JSON would change or drop part of `value`.
    */
   flash<Key extends keyof FlashData & string>(
     key: Key,
     value: FlashData[Key],
   ): void {
     this.#assertAlive("flash", key);
+    checkJson("flash", key, value);
     assign(this.#nextFlash ??= {}, key, value);
     this.#dirty = true;
   }
@@ -667,6 +676,69 @@ function assign(record: SessionValues, key: string, value: unknown): void {
       configurable: true,
     });
   } else record[key] = value;
+}
+
+/**
+ * Throws when the store would not read `value` back as it is: JSON turns a
+ * Date into a string, a Map, a Set or a class instance into a plain object,
+ * NaN into null, and drops functions. A bigint, or an object that contains
+ * itself, is left to the store's save, which refuses it.
+ */
+function checkJson(method: string, key: string, value: unknown): void {
+  const found = changedByJson(value, "", new Set());
+  if (found === undefined) return;
+  const [path, bad] = found;
+  throw new TypeError(
+    `Cannot call session.${method}() for key "${key}": the value${
+      path === "" ? "" : ` at ${path.replace(/^\./, "")}`
+    } is ${describeValue(bad)}, which would not read back as it is. Store ` +
+      "JSON data: strings, finite numbers, booleans, null, arrays and plain " +
+      "objects (a Date as date.toISOString() or date.getTime()).",
+  );
+}
+
+/** Where in `value` JSON would change or drop something, and what. */
+function changedByJson(
+  value: unknown,
+  path: string,
+  ancestors: Set<object>,
+): [string, unknown] | undefined {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+    case "bigint":
+      return undefined;
+    case "number":
+      return Number.isFinite(value) ? undefined : [path, value];
+    case "object":
+      break;
+    default:
+      return [path, value];
+  }
+  if (value === null || ancestors.has(value)) return undefined;
+  ancestors.add(value);
+  try {
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) {
+        const found = changedByJson(value[i], `${path}[${i}]`, ancestors);
+        if (found !== undefined) return found;
+      }
+      return undefined;
+    }
+    // A plain object's prototype is an Object.prototype, of any realm.
+    const prototype = Object.getPrototypeOf(value);
+    if (prototype !== null && Object.getPrototypeOf(prototype) !== null) {
+      return [path, value];
+    }
+    for (const [name, item] of Object.entries(value)) {
+      if (item === undefined) continue;
+      const found = changedByJson(item, `${path}.${name}`, ancestors);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  } finally {
+    ancestors.delete(value);
+  }
 }
 
 function hasKeys(record: SessionValues): boolean {

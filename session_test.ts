@@ -120,6 +120,66 @@ describe("session", () => {
     }
   });
 
+  it("session: set and flash refuse a value JSON would change or drop, naming the key and where in the value it is", () => {
+    class Cart {
+      items = [1];
+    }
+    const refused: Array<[unknown, RegExp]> = [
+      [new Date(0), /the value is a Date/],
+      [new Map([["a", 1]]), /the value is an object \(Map\)/],
+      [new Set([1]), /the value is an object \(Set\)/],
+      [new Cart(), /the value is an object \(Cart\)/],
+      [NaN, /the value is NaN/],
+      [-Infinity, /the value is -Infinity/],
+      [() => 1, /the value is a function/],
+      [Symbol("s"), /the value is a symbol/],
+      [{ user: { since: new Date(0) } }, /the value at user\.since is a Date/],
+      [{ score: [1, NaN] }, /the value at score\[1\] is NaN/],
+      [[undefined], /the value at \[0\] is undefined/],
+      [{ onClick() {} }, /the value at onClick is a function/],
+    ];
+    for (const [value, message] of refused) {
+      const session = createSession();
+      for (
+        const change of [
+          () => session.set("key", value),
+          () => session.flash("key", value),
+        ]
+      ) {
+        assert.throws(
+          change,
+          (error: Error) =>
+            error instanceof TypeError &&
+            message.test(error.message) &&
+            /for key "key"/.test(error.message),
+          String(message),
+        );
+      }
+      assert.equal(session.dirty, false, "a refused value changes nothing");
+      assert.deepEqual(session.data, [{}, {}]);
+    }
+  });
+
+  it("session: set and flash take JSON data as it reads back: plain and prototype-less objects, arrays, and properties that are undefined", () => {
+    const shared = { n: 1 };
+    const bare = Object.assign(Object.create(null), { a: "b" });
+    const value = {
+      text: "t",
+      count: -0.5,
+      on: false,
+      none: null,
+      list: [1, "two", [3], { four: 4 }],
+      bare,
+      twice: [shared, shared],
+      missing: undefined,
+    };
+    const session = createSession();
+    session.set("value", value);
+    session.flash("value", value);
+    const next = nextRequest(session);
+    assert.deepEqual(next.get("value"), JSON.parse(JSON.stringify(value)));
+  });
+
   it("session: data returns copies that do not change the session", () => {
     const session = createSession("id", [{ a: 1 }, {}]);
     session.data[0].a = 2;
