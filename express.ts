@@ -224,6 +224,11 @@ function deferHeaders(
   const originals = new Map<string, Method>();
   const queue: Array<[Method, unknown[]]> = [];
   let saving = false;
+  // Wrappers put over ours after the middleware ran stay, such as the
+  // writeHead of on-headers (response-time, morgan), and ours then pass
+  // their calls through.
+  const wrappers = new Map<string, Method>();
+  let held = true;
 
   // From the first held call on, the response looks sent, as it would be
   // without the middleware: res.headersSent is true, the status stays, and
@@ -240,7 +245,8 @@ function deferHeaders(
       const original = target[name];
       if (typeof original !== "function") continue;
       originals.set(name, original);
-      target[name] = () => {
+      wrap(name, function (this: unknown, ...args: unknown[]) {
+        if (!held) return original.apply(this, args);
         throw Object.assign(
           new Error(
             `Cannot ${name.slice(0, -6)} headers after they are sent to ` +
@@ -248,7 +254,7 @@ function deferHeaders(
           ),
           { code: "ERR_HTTP_HEADERS_SENT" },
         );
-      };
+      });
     }
     return () => {
       delete (res as { headersSent?: boolean }).headersSent;
@@ -262,7 +268,10 @@ function deferHeaders(
   };
   let thaw = () => {};
   const restore = () => {
-    for (const [name, method] of originals) target[name] = method;
+    held = false;
+    for (const [name, method] of originals) {
+      if (target[name] === wrappers.get(name)) target[name] = method;
+    }
     thaw();
   };
   const replay = () => {
@@ -320,7 +329,8 @@ function deferHeaders(
     const original = target[name];
     if (typeof original !== "function") continue;
     originals.set(name, original);
-    target[name] = function (...args: unknown[]) {
+    wrap(name, function (this: unknown, ...args: unknown[]) {
+      if (!held) return original.apply(this, args);
       if (name === "writeHead") applyHead(res, args);
       queue.push([
         original,
@@ -334,7 +344,12 @@ function deferHeaders(
         save(sentBefore).catch((error) => console.error(error));
       }
       return name === "write" ? true : res;
-    };
+    });
+  }
+
+  function wrap(name: string, wrapper: Method): void {
+    wrappers.set(name, wrapper);
+    target[name] = wrapper;
   }
 }
 

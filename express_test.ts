@@ -399,6 +399,42 @@ describe("node:http", () => {
     }
   });
 
+  it("express: a later middleware's wrapper of res.writeHead, as on-headers puts for response-time and morgan, still runs", async () => {
+    const app = express();
+    app.use(sessionMiddleware({
+      cookie: createCookie("sid", { secrets: [SECRET] }),
+      storage: createMemorySessionStorage(),
+    }));
+    app.use((_req, res, next) => {
+      const writeHead = res.writeHead;
+      res.writeHead = function (this: typeof res, ...args: unknown[]) {
+        this.setHeader("X-Response-Time", "1ms");
+        return Reflect.apply(writeHead, this, args);
+      } as typeof res.writeHead;
+      next();
+    });
+    app.get("/change", (req, res) => {
+      sessionOf(req).set("user", "mj");
+      res.send("changed");
+    });
+    app.get("/read", (_req, res) => res.send("read"));
+    app.get("/head", (req, res) => {
+      sessionOf(req).set("user", "mj");
+      res.writeHead(201).end("created");
+    });
+    const client = await listen(createServer(app));
+    try {
+      for (const path of ["/change", "/read", "/head"]) {
+        const response = await client.fetch(path);
+        assert.equal(response.headers.get("X-Response-Time"), "1ms", path);
+        assert.equal(hasSessionCookie(response), path !== "/read", path);
+        await response.body?.cancel();
+      }
+    } finally {
+      await client.close();
+    }
+  });
+
   it("express: a chunked cookie's session goes out in several cookies, and the stale ones are expired when it shrinks", async () => {
     const app = express();
     app.use(sessionMiddleware({
