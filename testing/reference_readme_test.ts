@@ -131,20 +131,39 @@ describe("reference README", () => {
     );
   }
 
-  it("reference README: destroy clears the data and the client's cookie", async () => {
-    let sessionStorage = createMemorySessionStorage();
-    let session = await sessionStorage.read(null);
-    session.set("userId", "mj");
-    let cookie = await sessionStorage.save(session);
+  for (
+    const [name, create] of [
+      ["cookie", () => createCookieSessionStorage()],
+      ["memory", () => createMemorySessionStorage()],
+      ["fs", () => createFsSessionStorage("/tmp/sessions")],
+    ] as const
+  ) {
+    it(`reference README: destroy clears the data and the client's cookie (${name} store)`, async () => {
+      let sessionStorage = create();
+      let session = await sessionStorage.read(null);
+      session.set("userId", "mj");
+      let cookie = await sessionStorage.save(session);
 
-    let loggedIn = await sessionStorage.read(cookie);
-    loggedIn.destroy();
-    assert.equal(await sessionStorage.save(loggedIn), "");
-    // "so it will start with a new session on the next request"
-    let next = await sessionStorage.read(cookie);
-    assert.notEqual(next.id, loggedIn.id);
-    assert.equal(next.get("userId"), undefined);
-  });
+      let loggedIn = await sessionStorage.read(cookie);
+      assert.equal(loggedIn.get("userId"), "mj");
+      loggedIn.destroy();
+      // "It also clears the session ID on the client in the next response"
+      let cleared = await sessionStorage.save(loggedIn);
+      assert.equal(cleared, "");
+      // "so it will start with a new session on the next request"
+      let next = await sessionStorage.read(cleared);
+      assert.notEqual(next.id, loggedIn.id);
+      assert.equal(next.get("userId"), undefined);
+      if (name !== "cookie") {
+        // "This will clear all session data from storage": a client that
+        // kept the old cookie finds nothing either. (The cookie store's
+        // storage is the cookie that was cleared.)
+        let replayed = await sessionStorage.read(cookie);
+        assert.notEqual(replayed.id, loggedIn.id);
+        assert.equal(replayed.get("userId"), undefined);
+      }
+    });
+  }
 
   it("reference README: fs and cookie storage keep sessions across a restart, memory storage loses them", async () => {
     // A "restart" is a second storage object made the same way.
