@@ -81,6 +81,25 @@ async function closing(server: Server, fn: () => Promise<void>) {
   }
 }
 
+/** Sessions whose store is down: every read and save rejects. */
+function brokenSessions() {
+  const down = () => Promise.reject(new Error("the store is down"));
+  return { ...sessions(), storage: { read: down, save: down } };
+}
+
+/** Runs `fn` with console.error recorded instead of printed. */
+async function quietly(fn: () => Promise<void>): Promise<unknown[]> {
+  const errors: unknown[] = [];
+  const original = console.error;
+  console.error = (...args: unknown[]) => errors.push(args[0]);
+  try {
+    await fn();
+  } finally {
+    console.error = original;
+  }
+  return errors;
+}
+
 describe("example apps", () => {
   it("example apps: the Hono app counts, logs in with a flash message and logs out", async () => {
     const app = createHonoApp(sessions());
@@ -105,5 +124,28 @@ describe("example apps", () => {
       port: 0,
     }) as Server;
     await closing(server, async () => await walk(await baseOf(server)));
+  });
+
+  it("example apps: a store that is down gives a 500 in each app, never a page or a 404", async () => {
+    const hono = createHonoApp(brokenSessions());
+    const reactRouter = createReactRouterApp(brokenSessions());
+    const express = createServer(createExpressApp(brokenSessions()));
+    express.listen(0, "127.0.0.1");
+    await closing(express, async () => {
+      await quietly(async () => {
+        const responses = {
+          hono: await hono.fetch(new Request("http://localhost/")),
+          "react router": await reactRouter(new Request("http://localhost/")),
+          express: await fetch(await baseOf(express)),
+        };
+        for (const [app, response] of Object.entries(responses)) {
+          assert.equal(response.status, 500, app);
+          await response.body?.cancel();
+        }
+      });
+    });
+    const unknown = await reactRouter(new Request("http://localhost/nowhere"));
+    assert.equal(unknown.status, 404);
+    await unknown.body?.cancel();
   });
 });

@@ -70,9 +70,15 @@ export function createReactRouterApp(options: SessionMiddlewareOptions) {
     if (result instanceof Response) return result;
     const id = result.matches.at(-1)?.route.id ?? "";
     const text = result.actionData?.[id] ?? result.loaderData[id];
-    if (result.errors || text === undefined) {
-      return new Response("Not found", { status: 404 });
+    // An unknown path is a 404, but a loader or an action that threw (a
+    // store that is down, say) a 500 and a POST to a page a 405.
+    if (result.errors) {
+      if (result.statusCode >= 500) console.error(result.errors);
+      return new Response(`Error ${result.statusCode}`, {
+        status: result.statusCode,
+      });
     }
+    if (text === undefined) return new Response("Not found", { status: 404 });
     return new Response(String(text), {
       status: result.statusCode,
       headers: result.actionHeaders[id] ?? result.loaderHeaders[id],
