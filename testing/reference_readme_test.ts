@@ -8,6 +8,13 @@ import { createCookieSessionStorage } from "../cookie_storage.ts";
 import { createFsSessionStorage } from "../fs_storage.ts";
 import { createMemorySessionStorage } from "../memory_storage.ts";
 
+// The README's three storage strategies, as each example creates them.
+const STRATEGIES = [
+  ["cookie", () => createCookieSessionStorage()],
+  ["memory", () => createMemorySessionStorage()],
+  ["fs", () => createFsSessionStorage("/tmp/sessions")],
+] as const;
+
 describe("reference README", () => {
   it("reference README: the counter persists across requests", async () => {
     let storage = createCookieSessionStorage();
@@ -31,13 +38,7 @@ describe("reference README", () => {
     assert.equal(response3.session.get("count"), 3);
   });
 
-  for (
-    const [name, create] of [
-      ["cookie", () => createCookieSessionStorage()],
-      ["memory", () => createMemorySessionStorage()],
-      ["fs", () => createFsSessionStorage("/tmp/sessions")],
-    ] as const
-  ) {
+  for (const [name, create] of STRATEGIES) {
     it(`reference README: flash messages last exactly one request (${name} store)`, async () => {
       let storage = create();
 
@@ -131,13 +132,7 @@ describe("reference README", () => {
     );
   }
 
-  for (
-    const [name, create] of [
-      ["cookie", () => createCookieSessionStorage()],
-      ["memory", () => createMemorySessionStorage()],
-      ["fs", () => createFsSessionStorage("/tmp/sessions")],
-    ] as const
-  ) {
+  for (const [name, create] of STRATEGIES) {
     it(`reference README: destroy clears the data and the client's cookie (${name} store)`, async () => {
       let sessionStorage = create();
       let session = await sessionStorage.read(null);
