@@ -567,7 +567,9 @@ export class Session<
     value: FlashData[Key],
   ): void {
     this.#assertAlive("flash", key);
-    checkJson("flash", key, value);
+    // Flashing undefined flashes nothing, as it did before values were
+    // checked: JSON drops it.
+    if (value !== undefined) checkJson("flash", key, value);
     assign(this.#nextFlash ??= {}, key, value);
     this.#dirty = true;
   }

@@ -160,7 +160,7 @@ describe("session", () => {
     }
   });
 
-  it("session: set and flash take JSON data as it reads back: plain and prototype-less objects, arrays, and properties that are undefined", () => {
+  it("session: set and flash take JSON data as it reads back: plain and prototype-less objects, arrays, properties that are undefined, and a flash of undefined flashes nothing", () => {
     const shared = { n: 1 };
     const bare = Object.assign(Object.create(null), { a: "b" });
     const value = {
@@ -176,8 +176,10 @@ describe("session", () => {
     const session = createSession();
     session.set("value", value);
     session.flash("value", value);
+    session.flash("nothing", undefined);
     const next = nextRequest(session);
     assert.deepEqual(next.get("value"), JSON.parse(JSON.stringify(value)));
+    assert.equal(next.has("nothing"), false);
   });
 
   it("session: data returns copies that do not change the session", () => {
