@@ -123,8 +123,10 @@ type Method = (...args: unknown[]) => unknown;
  * `res.send`, `res.json`, `res.redirect`, streaming writes, `res.end` with
  * or without a body, `res.writeHead` or `res.flushHeaders`. The save is
  * asynchronous: the first of these calls waits for it, and the calls after
- * it are replayed in order once it is done. So change the session before
- * the response starts: a change made after the first write is not saved.
+ * it are replayed in order once it is done. Meanwhile the response counts
+ * as sent, as it would without the middleware: `res.headersSent` is true
+ * and header changes throw. So change the session before the response
+ * starts: a change made after the first write is not saved.
  *
  * Nothing is saved, and no cookie sent, when the request failed: when
  * `next` throws or returns a rejected promise (a `node:http` handler), or
