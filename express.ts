@@ -333,6 +333,12 @@ function deferHeaders(
     originals.set(name, original);
     wrap(name, function (this: unknown, ...args: unknown[]) {
       if (!held) return original.apply(this, args);
+      // What Node's _implicitHeader calls once a call is held, as compression
+      // does before each write while it sees no head sent: nothing to add.
+      if (
+        name === "writeHead" && saving && args.length === 1 &&
+        args[0] === res.statusCode
+      ) return res;
       if (name === "writeHead") applyHead(res, args);
       queue.push([
         original,

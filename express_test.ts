@@ -435,6 +435,45 @@ describe("node:http", () => {
     }
   });
 
+  it("express: a later middleware that writes the head before each write when it sees none sent, as compression does, gets the whole response and logs no error", async () => {
+    const app = express();
+    app.use(sessionMiddleware({
+      cookie: createCookie("sid", { secrets: [SECRET] }),
+      storage: createMemorySessionStorage(),
+    }));
+    app.use((_req, res, next) => {
+      const implicit = res as unknown as {
+        _header: unknown;
+        _implicitHeader(): void;
+      };
+      for (const name of ["write", "end"] as const) {
+        const original = res[name] as (...args: unknown[]) => unknown;
+        res[name] = function (this: typeof res, ...args: unknown[]) {
+          if (!implicit._header) implicit._implicitHeader();
+          return original.apply(this, args);
+        } as never;
+      }
+      next();
+    });
+    app.get("/", (req, res) => {
+      sessionOf(req).set("user", "mj");
+      res.write("one ");
+      res.write("two ");
+      res.end("three");
+    });
+    const client = await listen(createServer(app));
+    try {
+      await capturingErrors(async (errors) => {
+        const response = await client.fetch("/");
+        assert.equal(await response.text(), "one two three");
+        assert.ok(hasSessionCookie(response));
+        assert.deepEqual(errors.map(String), []);
+      });
+    } finally {
+      await client.close();
+    }
+  });
+
   it("express: a chunked cookie's session goes out in several cookies, and the stale ones are expired when it shrinks", async () => {
     const app = express();
     app.use(sessionMiddleware({
