@@ -86,6 +86,16 @@ async function listen(server: Server) {
   };
 }
 
+/** An Express app with the session middleware over a memory store. */
+function memorySessionApp() {
+  const app = express();
+  app.use(sessionMiddleware({
+    cookie: createCookie("sid", { secrets: [SECRET] }),
+    storage: createMemorySessionStorage(),
+  }));
+  return app;
+}
+
 function hasSessionCookie(response: Response): boolean {
   return response.headers.getSetCookie().some((c) => c.startsWith("sid="));
 }
@@ -368,11 +378,7 @@ describe("node:http", () => {
 
   it("express: once the handler sent its response, res.headersSent is true and a second res.send throws, as without the middleware, and the first response arrives whole", async () => {
     const seen: { sentAfterSend?: boolean; secondSend?: unknown } = {};
-    const app = express();
-    app.use(sessionMiddleware({
-      cookie: createCookie("sid", { secrets: [SECRET] }),
-      storage: createMemorySessionStorage(),
-    }));
+    const app = memorySessionApp();
     app.get("/", (req, res) => {
       sessionOf(req).set("user", "mj");
       res.send("the first response");
@@ -400,11 +406,7 @@ describe("node:http", () => {
   });
 
   it("express: a later middleware's wrapper of res.writeHead, as on-headers puts for response-time and morgan, still runs", async () => {
-    const app = express();
-    app.use(sessionMiddleware({
-      cookie: createCookie("sid", { secrets: [SECRET] }),
-      storage: createMemorySessionStorage(),
-    }));
+    const app = memorySessionApp();
     app.use((_req, res, next) => {
       const writeHead = res.writeHead;
       res.writeHead = function (this: typeof res, ...args: unknown[]) {
@@ -436,11 +438,7 @@ describe("node:http", () => {
   });
 
   it("express: a later middleware that writes the head before each write when it sees none sent, as compression does, gets the whole response and logs no error", async () => {
-    const app = express();
-    app.use(sessionMiddleware({
-      cookie: createCookie("sid", { secrets: [SECRET] }),
-      storage: createMemorySessionStorage(),
-    }));
+    const app = memorySessionApp();
     app.use((_req, res, next) => {
       const implicit = res as unknown as {
         _header: unknown;
