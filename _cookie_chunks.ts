@@ -34,11 +34,14 @@ export interface Chunking {
    */
   write(encoded: string, attributes: string): Promise<string[]>;
   /**
-   * The percent-encoded value of the set whose head cookie holds `head`,
-   * its other chunks taken from `cookieHeader`; `null` when the set is
-   * incomplete, inconsistent or not authentic.
+   * A reader of the sets in `cookieHeader`: given what a head cookie
+   * holds, the percent-encoded value of its set, the other chunks taken
+   * from `cookieHeader`; `null` when the set is incomplete, inconsistent or
+   * not authentic. Each chunk name is looked up in the header once, however
+   * many heads are read, so that a header full of heads costs work in
+   * proportion to its length.
    */
-  read(cookieHeader: string, head: string): Promise<string | null>;
+  reader(cookieHeader: string): (head: string) => Promise<string | null>;
   /**
    * The names of the chunk cookies, from `name.<from>` on, that
    * `cookieHeader` carries.
@@ -95,8 +98,10 @@ export function createChunking(
     maxBytes,
     write: (encoded, attributes) =>
       write(name, codec, maxBytes, maxChunks, encoded, attributes),
-    read: (cookieHeader, head) =>
-      read(name, codec, maxChunks, cookieHeader, head),
+    reader(cookieHeader) {
+      const pieces = pieceFinder(cookieHeader, name);
+      return (head) => read(codec, maxChunks, pieces, head);
+    },
     carried(cookieHeader, from) {
       const names: string[] = [];
       if (cookieHeader === null) return names;
@@ -159,10 +164,9 @@ async function write(
 }
 
 async function read(
-  name: string,
   codec: CookieCodec,
   maxChunks: number,
-  cookieHeader: string,
+  findPiece: PieceFinder,
   head: string,
 ): Promise<string | null> {
   const match = HEAD.exec(head);
@@ -172,7 +176,7 @@ async function read(
   const first = head.slice(match[0].length);
   const pieces = [first];
   for (let index = 1; index < count; index++) {
-    const piece = findPiece(cookieHeader, `${name}.${index}`, first.length);
+    const piece = findPiece(index, first.length);
     if (piece === null) return null;
     pieces.push(piece);
   }
@@ -187,27 +191,39 @@ async function read(
 }
 
 /**
- * The first cookie named `chunkName` whose value could be a piece of a set
- * whose first piece is `length` long: a cookie planted under the name by
- * another site (cookie tossing) with another length does not hide it.
+ * The first cookie named `name.<index>` whose value could be a piece of a
+ * set whose first piece is `length` long: a cookie planted under the name
+ * by another site (cookie tossing) with another length does not hide it.
  */
-function findPiece(
-  cookieHeader: string,
-  chunkName: string,
-  length: number,
-): string | null {
-  let start = findCookie(cookieHeader, chunkName, 0);
-  while (start !== -1) {
-    const value = cookieValueAt(cookieHeader, start);
-    if (
-      (value.length === length || value.length === length - 1) &&
-      COOKIE_OCTETS.test(value)
-    ) {
-      return value;
+type PieceFinder = (index: number, length: number) => string | null;
+
+/**
+ * The {@linkcode PieceFinder} of `cookieHeader`, which scans the header for
+ * a chunk name the first time it is asked for it, and remembers the first
+ * usable value of each length and where it was.
+ */
+function pieceFinder(cookieHeader: string, name: string): PieceFinder {
+  const found = new Map<number, Map<number, [start: number, value: string]>>();
+  return (index, length) => {
+    let byLength = found.get(index);
+    if (byLength === undefined) {
+      byLength = new Map();
+      const chunkName = `${name}.${index}`;
+      let start = findCookie(cookieHeader, chunkName, 0);
+      while (start !== -1) {
+        const value = cookieValueAt(cookieHeader, start);
+        if (!byLength.has(value.length) && COOKIE_OCTETS.test(value)) {
+          byLength.set(value.length, [start, value]);
+        }
+        start = findCookie(cookieHeader, chunkName, start);
+      }
+      found.set(index, byLength);
     }
-    start = findCookie(cookieHeader, chunkName, start);
-  }
-  return null;
+    const long = byLength.get(length);
+    const short = byLength.get(length - 1);
+    if (long === undefined) return short?.[1] ?? null;
+    return short === undefined || long[0] < short[0] ? long[1] : short[1];
+  };
 }
 
 function tooLarge(

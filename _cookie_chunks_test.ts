@@ -2,6 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { type Cookie, type CookieOptions, createCookie } from "./cookie.ts";
+import { stringWork } from "./testing/string_work.ts";
 
 const SECRET = "first secret, at least 32 bytes long!!";
 const OLD_SECRET = "an older secret, also 32 bytes or more";
@@ -181,6 +182,26 @@ describe("chunked cookie", () => {
     assert.equal(
       await signed.parse(`sid.1=planted; sid=2~planted; ${real}`),
       valueOfSize(9_000),
+    );
+  });
+
+  it("chunked cookie: parses a header full of heads that claim many chunks in work proportional to its length", async () => {
+    const { signed } = chunked();
+    const real = header(await signed.serializeAll(valueOfSize(9_000), null));
+    // Each head claims 10 chunks of one character, whose pieces come last:
+    // a reader that looks each piece up in the whole header again, head
+    // after head, does work that grows with the square of its length.
+    const pieces = Array.from({ length: 9 }, (_, i) => `sid.${i + 1}=a`);
+    const flood = (heads: number) =>
+      [...Array(heads).fill("sid=10~a"), real, ...pieces].join("; ");
+    const smallWork = await stringWork(() => signed.parse(flood(400)));
+    const largeWork = await stringWork(() => signed.parse(flood(1600)));
+    assert.equal(await signed.parse(flood(1600)), valueOfSize(9_000));
+    // Four times the heads: about four times the work when linear,
+    // sixteen when quadratic.
+    assert.ok(
+      largeWork <= 6 * smallWork,
+      `${smallWork} characters examined for 400 heads, ${largeWork} for 1600`,
     );
   });
 

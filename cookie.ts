@@ -367,13 +367,12 @@ export function createCookie(
 
     async parse(cookieHeader) {
       if (typeof cookieHeader !== "string") return null;
+      const readChunks = chunking?.reader(cookieHeader);
       let start = findCookie(cookieHeader, name, 0);
       while (start !== -1) {
         const raw = cookieValueAt(cookieHeader, start);
         if (COOKIE_OCTETS.test(raw)) {
-          let encoded = chunking === undefined
-            ? null
-            : await chunking.read(cookieHeader, raw);
+          let encoded = readChunks === undefined ? null : await readChunks(raw);
           if (encoded === null) {
             let unwrapped = codec.unwrap(raw);
             if (typeof unwrapped === "object" && unwrapped !== null) {
