@@ -72,6 +72,18 @@ export function formatAttributes(
           `${describeValue(expires)}. Or use "maxAge" in seconds.`,
       );
     }
+    // RFC 6265 date parsing takes a year of at most four digits, from 1601:
+    // browsers ignore any other Expires, and the cookie ends with the
+    // browser session.
+    const year = expires.getUTCFullYear();
+    if (year < 1601 || year > 9999) {
+      throw new RangeError(
+        `${context}: option "expires" must be a date from year 1601 to ` +
+          `9999, got a Date in year ${year}, which browsers ignore. For a ` +
+          "cookie that lasts as long as browsers allow (400 days), use " +
+          "maxAge: 400 * 24 * 60 * 60.",
+      );
+    }
     out += "; Expires=" + expires.toUTCString();
   }
   if (httpOnly) out += "; HttpOnly";

@@ -80,7 +80,8 @@ export interface CookieAttributes {
    */
   maxAge?: number;
   /**
-   * When the cookie expires. `maxAge` takes precedence in browsers.
+   * When the cookie expires, from year 1601 to 9999 (what the `Expires`
+   * attribute can carry). `maxAge` takes precedence in browsers.
    *
    * @default {undefined}
    */

@@ -622,6 +622,30 @@ describe("cookie serialize", () => {
     );
   });
 
+  it("cookie: rejects an expires date outside the years 1601 to 9999, which an Expires attribute cannot carry", async () => {
+    // The latest Date, a common way to write "never expires", would be sent
+    // as year 275760, which RFC 6265 date parsing refuses: the attribute
+    // would be ignored and the cookie end with the browser session.
+    for (const expires of [new Date(8.64e15), new Date("+010000-01-01")]) {
+      await assert.rejects(
+        plain.serialize("a", { expires }),
+        /option "expires" must be a date from year 1601 to 9999, got a Date .*maxAge/,
+      );
+    }
+    await assert.rejects(
+      plain.serialize("a", { expires: new Date("1600-12-31T23:59:59Z") }),
+      /option "expires" must be a date from year 1601 to 9999/,
+    );
+    assert.match(
+      await plain.serialize("a", { expires: new Date("9999-12-31T23:59:59Z") }),
+      /; Expires=Fri, 31 Dec 9999 23:59:59 GMT;/,
+    );
+    assert.match(
+      await plain.serialize("a", { expires: new Date("1601-01-01T00:00:00Z") }),
+      /; Expires=Mon, 01 Jan 1601 00:00:00 GMT;/,
+    );
+  });
+
   it("cookie: enforces the __Host- prefix rules", async () => {
     const valid = { secure: true };
     const cookie = createCookie("__Host-sid", valid);
