@@ -500,6 +500,15 @@ describe("cookie serialize", () => {
     );
   });
 
+  it("cookie: its methods work when taken off the cookie", async () => {
+    const { parse, serialize, serializeAll } = createCookie("sid", {
+      secrets: [SECRET],
+    });
+    const [setCookie] = await serializeAll(SESSION_ID, null);
+    assert.equal(await parse(pairOf(setCookie)), SESSION_ID);
+    assert.equal(await parse(pairOf(await serialize(SESSION_ID))), SESSION_ID);
+  });
+
   it("cookie: applies overrides to one header only, e.g. to clear the cookie", async () => {
     const cookie = createCookie("sid", { secrets: [SECRET], maxAge: 60 });
     const cleared = await cookie.serialize("", { maxAge: 0 });
