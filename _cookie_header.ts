@@ -36,6 +36,9 @@ export function formatAttributes(
     partitioned = false,
     sameSite = "Lax",
   } = attributes;
+  checkBoolean(context, "httpOnly", httpOnly);
+  checkBoolean(context, "secure", attributes.secure);
+  checkBoolean(context, "partitioned", partitioned);
   const secure = attributes.secure === true || partitioned === true;
   let out = "";
   if (maxAge !== undefined) {
@@ -121,6 +124,24 @@ export function formatAttributes(
     );
   }
   return out;
+}
+
+/**
+ * Throws a `TypeError` that starts with `context` unless the boolean option
+ * `option` is a boolean or left out: a string such as `"true"`, read from
+ * the environment, must not quietly count as false.
+ */
+export function checkBoolean(
+  context: string,
+  option: string,
+  value: unknown,
+): void {
+  if (value !== undefined && typeof value !== "boolean") {
+    throw new TypeError(
+      `${context}: option "${option}" must be true or false, got ` +
+        `${describeValue(value)}.`,
+    );
+  }
 }
 
 /**

@@ -21,6 +21,7 @@ import { createChunking, MAX_HEADER_BYTES } from "./_cookie_chunks.ts";
 import { createCodec } from "./_cookie_codec.ts";
 import { describeValue } from "./_describe.ts";
 import {
+  checkBoolean,
   COOKIE_OCTETS,
   cookieValueAt,
   decodeValue,
@@ -321,6 +322,7 @@ export function createCookie(
     );
   }
   const context = `createCookie(${JSON.stringify(name)})`;
+  checkBoolean(context, "encrypt", options.encrypt);
   const codec = createCodec(
     context,
     name,

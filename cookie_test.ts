@@ -581,6 +581,33 @@ describe("cookie serialize", () => {
     );
   });
 
+  it("cookie: refuses encrypt, secure, httpOnly and partitioned options that are not booleans, rather than reading them as false", async () => {
+    // As read from an environment variable: "true" must not quietly give
+    // a cookie that is not encrypted, or not Secure.
+    assert.throws(
+      () =>
+        createCookie("sid", {
+          secrets: [SECRET],
+          encrypt: "true" as unknown as boolean,
+        }),
+      /option "encrypt" must be true or false, got a string of 4 characters/,
+    );
+    for (const option of ["secure", "httpOnly", "partitioned"]) {
+      for (const value of ["true", 1]) {
+        const pattern = new RegExp(
+          `option "${option}" must be true or false, got ${
+            value === 1 ? "1" : "a string of 4 characters"
+          }`,
+        );
+        assert.throws(() => createCookie("sid", { [option]: value }), pattern);
+        await assert.rejects(
+          plain.serialize("a", { [option]: value }),
+          pattern,
+        );
+      }
+    }
+  });
+
   it("cookie: rejects a maxAge that is not a whole number", async () => {
     for (const maxAge of [1.5, NaN, Infinity, -0.5, 2 ** 60]) {
       assert.throws(
