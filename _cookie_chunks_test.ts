@@ -107,6 +107,31 @@ describe("chunked cookie", () => {
     assert.equal((await signed.serializeAll("tiny", "sid=x")).length, 1);
   });
 
+  it("chunked cookie: a stale chunk is expired with the cookie's own Domain, Path, Secure and Partitioned, which browsers need to match it", async () => {
+    const cookie = createCookie("sid", {
+      secrets: [SECRET],
+      chunked: true,
+      domain: "example.com",
+      path: "/app",
+      partitioned: true,
+      sameSite: "None",
+      maxAge: 3600,
+    });
+    const big = await cookie.serializeAll(valueOfSize(6_000), null);
+    assert.equal(big.length, 2);
+    const [head, expired] = await cookie.serializeAll("tiny", header(big));
+    assert.equal(
+      expired,
+      "sid.1=; Max-Age=0; Domain=example.com; Path=/app; " +
+        "Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; Secure; " +
+        "SameSite=None; Partitioned",
+    );
+    assert.match(
+      head,
+      /; Max-Age=3600; Domain=example.com; Path=\/app; HttpOnly; Secure; SameSite=None; Partitioned$/,
+    );
+  });
+
   it("chunked cookie: stale chunks after a shrink whose expiry got lost do not spoil the set", async () => {
     const { encrypted } = chunked();
     const big = await encrypted.serializeAll(valueOfSize(11_000), null);
