@@ -22,6 +22,7 @@ export const MAX_HEADER_BYTES = 4096;
 const DEFAULT_MAX_BYTES = 10 * 1024;
 // The head's `<count>~`; a count of three digits is never written.
 const HEAD = /^([1-9][0-9]?)~/;
+const MOST_CHUNKS = 99;
 
 /** Writes and reads the chunk sets of one cookie. */
 export interface Chunking {
@@ -93,7 +94,10 @@ export function createChunking(
   const codec = createCodec(context, `${name} chunks`, secrets, encrypt);
   // Every piece written is longer than 1 KiB unless the attributes take
   // most of the 4096 bytes; the reader gives up beyond this many.
-  const maxChunks = Math.max(2, Math.min(99, Math.floor(maxBytes / 1024)));
+  const maxChunks = Math.max(
+    2,
+    Math.min(MOST_CHUNKS, Math.floor(maxBytes / 1024)),
+  );
   return {
     maxBytes,
     write: (encoded, attributes) =>
@@ -105,10 +109,14 @@ export function createChunking(
     carried(cookieHeader, from) {
       const names: string[] = [];
       if (cookieHeader === null) return names;
-      for (let index = Math.max(from, 1); index < maxChunks; index++) {
+      // Past maxChunks, on while the chunks go on: a set written before
+      // maxBytes was lowered may have more, which must not stay behind.
+      for (let index = Math.max(from, 1); index < MOST_CHUNKS; index++) {
         const chunkName = `${name}.${index}`;
         if (findCookie(cookieHeader, chunkName, 0) !== -1) {
           names.push(chunkName);
+        } else if (index >= maxChunks) {
+          break;
         }
       }
       return names;

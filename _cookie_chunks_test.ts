@@ -132,6 +132,24 @@ describe("chunked cookie", () => {
     );
   });
 
+  it("chunked cookie: after maxBytes is lowered, the chunks of a set written under the old limit are expired too", async () => {
+    const before = createCookie("sid", {
+      secrets: [SECRET],
+      chunked: { maxBytes: 20 * 1024 },
+    });
+    const big = await before.serializeAll(valueOfSize(17_000), null);
+    assert.equal(big.length, 5);
+    const after = createCookie("sid", {
+      secrets: [SECRET],
+      chunked: { maxBytes: 4096 },
+    });
+    const small = await after.serializeAll("tiny", header(big));
+    assert.deepEqual(
+      small.map((h) => h.slice(0, h.indexOf("="))),
+      ["sid", "sid.1", "sid.2", "sid.3", "sid.4"],
+    );
+  });
+
   it("chunked cookie: stale chunks after a shrink whose expiry got lost do not spoil the set", async () => {
     const { encrypted } = chunked();
     const big = await encrypted.serializeAll(valueOfSize(11_000), null);
