@@ -22,6 +22,7 @@ export const MAX_HEADER_BYTES = 4096;
 const DEFAULT_MAX_BYTES = 10 * 1024;
 // The head's `<count>~`; a count of three digits is never written.
 const HEAD = /^([1-9][0-9]?)~/;
+const MOST_CHUNKS = 99;
 
 /** Writes and reads the chunk sets of one cookie. */
 export interface Chunking {
@@ -34,11 +35,14 @@ export interface Chunking {
    */
   write(encoded: string, attributes: string): Promise<string[]>;
   /**
-   * The percent-encoded value of the set whose head cookie holds `head`,
-   * its other chunks taken from `cookieHeader`; `null` when the set is
-   * incomplete, inconsistent or not authentic.
+   * A reader of the sets in `cookieHeader`: given what a head cookie
+   * holds, the percent-encoded value of its set, the other chunks taken
+   * from `cookieHeader`; `null` when the set is incomplete, inconsistent or
+   * not authentic. Each chunk name is looked up in the header once, however
+   * many heads are read, so that a header full of heads costs work in
+   * proportion to its length.
    */
-  read(cookieHeader: string, head: string): Promise<string | null>;
+  reader(cookieHeader: string): (head: string) => Promise<string | null>;
   /**
    * The names of the chunk cookies, from `name.<from>` on, that
    * `cookieHeader` carries.
@@ -90,20 +94,29 @@ export function createChunking(
   const codec = createCodec(context, `${name} chunks`, secrets, encrypt);
   // Every piece written is longer than 1 KiB unless the attributes take
   // most of the 4096 bytes; the reader gives up beyond this many.
-  const maxChunks = Math.max(2, Math.min(99, Math.floor(maxBytes / 1024)));
+  const maxChunks = Math.max(
+    2,
+    Math.min(MOST_CHUNKS, Math.floor(maxBytes / 1024)),
+  );
   return {
     maxBytes,
     write: (encoded, attributes) =>
       write(name, codec, maxBytes, maxChunks, encoded, attributes),
-    read: (cookieHeader, head) =>
-      read(name, codec, maxChunks, cookieHeader, head),
+    reader(cookieHeader) {
+      const pieces = pieceFinder(cookieHeader, name);
+      return (head) => read(codec, maxChunks, pieces, head);
+    },
     carried(cookieHeader, from) {
       const names: string[] = [];
       if (cookieHeader === null) return names;
-      for (let index = Math.max(from, 1); index < maxChunks; index++) {
+      // Past maxChunks, on while the chunks go on: a set written before
+      // maxBytes was lowered may have more, which must not stay behind.
+      for (let index = Math.max(from, 1); index < MOST_CHUNKS; index++) {
         const chunkName = `${name}.${index}`;
         if (findCookie(cookieHeader, chunkName, 0) !== -1) {
           names.push(chunkName);
+        } else if (index >= maxChunks) {
+          break;
         }
       }
       return names;
@@ -159,10 +172,9 @@ async function write(
 }
 
 async function read(
-  name: string,
   codec: CookieCodec,
   maxChunks: number,
-  cookieHeader: string,
+  findPiece: PieceFinder,
   head: string,
 ): Promise<string | null> {
   const match = HEAD.exec(head);
@@ -172,7 +184,7 @@ async function read(
   const first = head.slice(match[0].length);
   const pieces = [first];
   for (let index = 1; index < count; index++) {
-    const piece = findPiece(cookieHeader, `${name}.${index}`, first.length);
+    const piece = findPiece(index, first.length);
     if (piece === null) return null;
     pieces.push(piece);
   }
@@ -187,27 +199,39 @@ async function read(
 }
 
 /**
- * The first cookie named `chunkName` whose value could be a piece of a set
- * whose first piece is `length` long: a cookie planted under the name by
- * another site (cookie tossing) with another length does not hide it.
+ * The first cookie named `name.<index>` whose value could be a piece of a
+ * set whose first piece is `length` long: a cookie planted under the name
+ * by another site (cookie tossing) with another length does not hide it.
  */
-function findPiece(
-  cookieHeader: string,
-  chunkName: string,
-  length: number,
-): string | null {
-  let start = findCookie(cookieHeader, chunkName, 0);
-  while (start !== -1) {
-    const value = cookieValueAt(cookieHeader, start);
-    if (
-      (value.length === length || value.length === length - 1) &&
-      COOKIE_OCTETS.test(value)
-    ) {
-      return value;
+type PieceFinder = (index: number, length: number) => string | null;
+
+/**
+ * The {@linkcode PieceFinder} of `cookieHeader`, which scans the header for
+ * a chunk name the first time it is asked for it, and remembers the first
+ * usable value of each length and where it was.
+ */
+function pieceFinder(cookieHeader: string, name: string): PieceFinder {
+  const found = new Map<number, Map<number, [start: number, value: string]>>();
+  return (index, length) => {
+    let byLength = found.get(index);
+    if (byLength === undefined) {
+      byLength = new Map();
+      const chunkName = `${name}.${index}`;
+      let start = findCookie(cookieHeader, chunkName, 0);
+      while (start !== -1) {
+        const value = cookieValueAt(cookieHeader, start);
+        if (!byLength.has(value.length) && COOKIE_OCTETS.test(value)) {
+          byLength.set(value.length, [start, value]);
+        }
+        start = findCookie(cookieHeader, chunkName, start);
+      }
+      found.set(index, byLength);
     }
-    start = findCookie(cookieHeader, chunkName, start);
-  }
-  return null;
+    const long = byLength.get(length);
+    const short = byLength.get(length - 1);
+    if (long === undefined) return short?.[1] ?? null;
+    return short === undefined || long[0] < short[0] ? long[1] : short[1];
+  };
 }
 
 function tooLarge(

@@ -2,6 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { type Cookie, type CookieOptions, createCookie } from "./cookie.ts";
+import { stringWork } from "./testing/string_work.ts";
 
 const SECRET = "first secret, at least 32 bytes long!!";
 const OLD_SECRET = "an older secret, also 32 bytes or more";
@@ -106,6 +107,49 @@ describe("chunked cookie", () => {
     assert.equal((await signed.serializeAll("tiny", "sid=x")).length, 1);
   });
 
+  it("chunked cookie: a stale chunk is expired with the cookie's own Domain, Path, Secure and Partitioned, which browsers need to match it", async () => {
+    const cookie = createCookie("sid", {
+      secrets: [SECRET],
+      chunked: true,
+      domain: "example.com",
+      path: "/app",
+      partitioned: true,
+      sameSite: "None",
+      maxAge: 3600,
+    });
+    const big = await cookie.serializeAll(valueOfSize(6_000), null);
+    assert.equal(big.length, 2);
+    const [head, expired] = await cookie.serializeAll("tiny", header(big));
+    assert.equal(
+      expired,
+      "sid.1=; Max-Age=0; Domain=example.com; Path=/app; " +
+        "Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; Secure; " +
+        "SameSite=None; Partitioned",
+    );
+    assert.match(
+      head,
+      /; Max-Age=3600; Domain=example.com; Path=\/app; HttpOnly; Secure; SameSite=None; Partitioned$/,
+    );
+  });
+
+  it("chunked cookie: after maxBytes is lowered, the chunks of a set written under the old limit are expired too", async () => {
+    const before = createCookie("sid", {
+      secrets: [SECRET],
+      chunked: { maxBytes: 20 * 1024 },
+    });
+    const big = await before.serializeAll(valueOfSize(17_000), null);
+    assert.equal(big.length, 5);
+    const after = createCookie("sid", {
+      secrets: [SECRET],
+      chunked: { maxBytes: 4096 },
+    });
+    const small = await after.serializeAll("tiny", header(big));
+    assert.deepEqual(
+      small.map((h) => h.slice(0, h.indexOf("="))),
+      ["sid", "sid.1", "sid.2", "sid.3", "sid.4"],
+    );
+  });
+
   it("chunked cookie: stale chunks after a shrink whose expiry got lost do not spoil the set", async () => {
     const { encrypted } = chunked();
     const big = await encrypted.serializeAll(valueOfSize(11_000), null);
@@ -181,6 +225,26 @@ describe("chunked cookie", () => {
     assert.equal(
       await signed.parse(`sid.1=planted; sid=2~planted; ${real}`),
       valueOfSize(9_000),
+    );
+  });
+
+  it("chunked cookie: parses a header full of heads that claim many chunks in work proportional to its length", async () => {
+    const { signed } = chunked();
+    const real = header(await signed.serializeAll(valueOfSize(9_000), null));
+    // Each head claims 10 chunks of one character, whose pieces come last:
+    // a reader that looks each piece up in the whole header again, head
+    // after head, does work that grows with the square of its length.
+    const pieces = Array.from({ length: 9 }, (_, i) => `sid.${i + 1}=a`);
+    const flood = (heads: number) =>
+      [...Array(heads).fill("sid=10~a"), real, ...pieces].join("; ");
+    const smallWork = await stringWork(() => signed.parse(flood(400)));
+    const largeWork = await stringWork(() => signed.parse(flood(1600)));
+    assert.equal(await signed.parse(flood(1600)), valueOfSize(9_000));
+    // Four times the heads: about four times the work when linear,
+    // sixteen when quadratic.
+    assert.ok(
+      largeWork <= 6 * smallWork,
+      `${smallWork} characters examined for 400 heads, ${largeWork} for 1600`,
     );
   });
 

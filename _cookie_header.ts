@@ -36,6 +36,9 @@ export function formatAttributes(
     partitioned = false,
     sameSite = "Lax",
   } = attributes;
+  checkBoolean(context, "httpOnly", httpOnly);
+  checkBoolean(context, "secure", attributes.secure);
+  checkBoolean(context, "partitioned", partitioned);
   const secure = attributes.secure === true || partitioned === true;
   let out = "";
   if (maxAge !== undefined) {
@@ -70,6 +73,18 @@ export function formatAttributes(
       throw new TypeError(
         `${context}: option "expires" must be a valid Date, got ` +
           `${describeValue(expires)}. Or use "maxAge" in seconds.`,
+      );
+    }
+    // RFC 6265 date parsing takes a year of at most four digits, from 1601:
+    // browsers ignore any other Expires, and the cookie ends with the
+    // browser session.
+    const year = expires.getUTCFullYear();
+    if (year < 1601 || year > 9999) {
+      throw new RangeError(
+        `${context}: option "expires" must be a date from year 1601 to ` +
+          `9999, got a Date in year ${year}, which browsers ignore. For a ` +
+          "cookie that lasts as long as browsers allow (400 days), use " +
+          "maxAge: 400 * 24 * 60 * 60.",
       );
     }
     out += "; Expires=" + expires.toUTCString();
@@ -109,6 +124,24 @@ export function formatAttributes(
     );
   }
   return out;
+}
+
+/**
+ * Throws a `TypeError` that starts with `context` unless the boolean option
+ * `option` is a boolean or left out: a string such as `"true"`, read from
+ * the environment, must not quietly count as false.
+ */
+export function checkBoolean(
+  context: string,
+  option: string,
+  value: unknown,
+): void {
+  if (value !== undefined && typeof value !== "boolean") {
+    throw new TypeError(
+      `${context}: option "${option}" must be true or false, got ` +
+        `${describeValue(value)}.`,
+    );
+  }
 }
 
 /**

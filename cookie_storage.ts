@@ -102,7 +102,9 @@ export function createCookieSessionStorage(
 
   return {
     async read(cookie) {
-      const decoded = cookie ? decode(cookie) : undefined;
+      const decoded = typeof cookie === "string" && cookie !== ""
+        ? decode(cookie)
+        : undefined;
       if (decoded?.id && expiry.isLive(decoded)) {
         const session = adoptSession(decoded.id, decoded.data);
         expiry.remember(session, decoded);

@@ -19,6 +19,14 @@ describe("cookie store", () => {
     assert.deepEqual(again.get("user"), { name: "Zoë 🐙" });
   });
 
+  it("cookie store: a cookie value that is not a string reads as a new session, as in the other stores", async () => {
+    const storage = createCookieSessionStorage();
+    for (const value of [123, {}, ["e30"]]) {
+      const read = await storage.read(value as unknown as string);
+      assert.equal(read.size, 0);
+    }
+  });
+
   it("cookie store: base64url of wrongly shaped records reads as a new session", async () => {
     const storage = createCookieSessionStorage();
     const wrongShapes = [

@@ -4,6 +4,7 @@ import { Buffer } from "node:buffer";
 import fc from "fast-check";
 import { CookieJar } from "tough-cookie";
 import { type Cookie, type CookieOptions, createCookie } from "./cookie.ts";
+import { stringWork } from "./testing/string_work.ts";
 
 const SECRET = "first secret, at least 32 bytes long!!";
 const OLD_SECRET = "an older secret, also 32 bytes or more";
@@ -182,8 +183,8 @@ describe("cookie parse", () => {
     const small = largeHeaders(value, 1);
     const large = largeHeaders(value, 4);
     for (const label of Object.keys(small)) {
-      const smallWork = stringWork(() => signed.parse(small[label]));
-      const largeWork = stringWork(() => signed.parse(large[label]));
+      const smallWork = await stringWork(() => signed.parse(small[label]));
+      const largeWork = await stringWork(() => signed.parse(large[label]));
       // Four times the header: about four times the work when linear,
       // sixteen when quadratic.
       assert.ok(
@@ -220,75 +221,6 @@ function largeHeaders(pair: string, scale: number): Record<string, string> {
       "sid=planted; ".repeat(4681 * scale)
     }${pair}`,
   };
-}
-
-/**
- * How many characters the string methods examine while `work` runs: a
- * count, not a time, so it is the same on a busy machine. Each call is
- * charged what it reads or copies (a search from its start to where it
- * stopped, a slice its length, a whole-string operation the whole string),
- * so a parser that rescans or copies the header once per cookie shows up
- * as quadratic whichever of these methods it uses. `work` must do its work
- * synchronously, as `parse` does before it first awaits.
- */
-function stringWork(work: () => unknown): number {
-  const prototype = String.prototype as unknown as Record<
-    string,
-    (...args: unknown[]) => unknown
-  >;
-  const regExpPrototype = RegExp.prototype as unknown as Record<
-    string | symbol,
-    (...args: unknown[]) => unknown
-  >;
-  let examined = 0;
-  const charge = (
-    target: Record<string | symbol, (...args: unknown[]) => unknown>,
-    key: string | symbol,
-    cost: (self: string, args: unknown[], result: unknown) => number,
-  ) => {
-    const original = target[key];
-    target[key] = function (this: string, ...args: unknown[]) {
-      const result = original.apply(this, args);
-      examined += cost(String(this), args, result);
-      return result;
-    };
-    return () => (target[key] = original);
-  };
-  const searched = (self: string, args: unknown[], result: unknown) => {
-    const from = Number(args[1] ?? 0);
-    const found = result as number;
-    return (found === -1 ? self.length : found + String(args[0]).length) -
-      from;
-  };
-  const whole = (self: string) => self.length;
-  const copied = (_self: string, _args: unknown[], result: unknown) =>
-    String(result).length;
-  const restore = [
-    charge(prototype, "indexOf", searched),
-    charge(prototype, "lastIndexOf", whole),
-    charge(prototype, "includes", whole),
-    charge(prototype, "startsWith", () => 1),
-    charge(prototype, "charCodeAt", () => 1),
-    charge(prototype, "charAt", () => 1),
-    charge(prototype, "at", () => 1),
-    charge(prototype, "slice", copied),
-    charge(prototype, "substring", copied),
-    charge(prototype, "split", whole),
-    charge(prototype, "trim", whole),
-    charge(prototype, "trimStart", whole),
-    charge(prototype, "trimEnd", whole),
-    charge(prototype, "replace", whole),
-    charge(prototype, "match", whole),
-    charge(prototype, "search", whole),
-    charge(regExpPrototype, "test", (_self, args) => String(args[0]).length),
-    charge(regExpPrototype, "exec", (_self, args) => String(args[0]).length),
-  ];
-  try {
-    work();
-  } finally {
-    for (const undo of restore) undo();
-  }
-  return examined;
 }
 
 describe("cookie signing", () => {
@@ -568,6 +500,15 @@ describe("cookie serialize", () => {
     );
   });
 
+  it("cookie: its methods work when taken off the cookie", async () => {
+    const { parse, serialize, serializeAll } = createCookie("sid", {
+      secrets: [SECRET],
+    });
+    const [setCookie] = await serializeAll(SESSION_ID, null);
+    assert.equal(await parse(pairOf(setCookie)), SESSION_ID);
+    assert.equal(await parse(pairOf(await serialize(SESSION_ID))), SESSION_ID);
+  });
+
   it("cookie: applies overrides to one header only, e.g. to clear the cookie", async () => {
     const cookie = createCookie("sid", { secrets: [SECRET], maxAge: 60 });
     const cleared = await cookie.serialize("", { maxAge: 0 });
@@ -640,6 +581,33 @@ describe("cookie serialize", () => {
     );
   });
 
+  it("cookie: refuses encrypt, secure, httpOnly and partitioned options that are not booleans, rather than reading them as false", async () => {
+    // As read from an environment variable: "true" must not quietly give
+    // a cookie that is not encrypted, or not Secure.
+    assert.throws(
+      () =>
+        createCookie("sid", {
+          secrets: [SECRET],
+          encrypt: "true" as unknown as boolean,
+        }),
+      /option "encrypt" must be true or false, got a string of 4 characters/,
+    );
+    for (const option of ["secure", "httpOnly", "partitioned"]) {
+      for (const value of ["true", 1]) {
+        const pattern = new RegExp(
+          `option "${option}" must be true or false, got ${
+            value === 1 ? "1" : "a string of 4 characters"
+          }`,
+        );
+        assert.throws(() => createCookie("sid", { [option]: value }), pattern);
+        await assert.rejects(
+          plain.serialize("a", { [option]: value }),
+          pattern,
+        );
+      }
+    }
+  });
+
   it("cookie: rejects a maxAge that is not a whole number", async () => {
     for (const maxAge of [1.5, NaN, Infinity, -0.5, 2 ** 60]) {
       assert.throws(
@@ -687,6 +655,30 @@ describe("cookie serialize", () => {
     await assert.rejects(
       plain.serialize("a", { expires: "tomorrow" as unknown as Date }),
       /option "expires" must be a valid Date, got a string of 8 characters\. Or use "maxAge"/,
+    );
+  });
+
+  it("cookie: rejects an expires date outside the years 1601 to 9999, which an Expires attribute cannot carry", async () => {
+    // The latest Date, a common way to write "never expires", would be sent
+    // as year 275760, which RFC 6265 date parsing refuses: the attribute
+    // would be ignored and the cookie end with the browser session.
+    for (const expires of [new Date(8.64e15), new Date("+010000-01-01")]) {
+      await assert.rejects(
+        plain.serialize("a", { expires }),
+        /option "expires" must be a date from year 1601 to 9999, got a Date .*maxAge/,
+      );
+    }
+    await assert.rejects(
+      plain.serialize("a", { expires: new Date("1600-12-31T23:59:59Z") }),
+      /option "expires" must be a date from year 1601 to 9999/,
+    );
+    assert.match(
+      await plain.serialize("a", { expires: new Date("9999-12-31T23:59:59Z") }),
+      /; Expires=Fri, 31 Dec 9999 23:59:59 GMT;/,
+    );
+    assert.match(
+      await plain.serialize("a", { expires: new Date("1601-01-01T00:00:00Z") }),
+      /; Expires=Mon, 01 Jan 1601 00:00:00 GMT;/,
     );
   });
 

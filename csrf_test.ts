@@ -36,6 +36,22 @@ describe("csrf", () => {
     }
   });
 
+  it("csrf: an unsafe method in lower case or outside the usual four is checked like POST", async () => {
+    const csrf = createCsrfProtection();
+    const session = createSession();
+    csrf.token(session);
+    const headers = { Origin: SELF, "Sec-Fetch-Site": "same-origin" };
+    // Request upper-cases only the methods of the Fetch standard: "patch"
+    // stays "patch" (but in Bun).
+    for (const method of ["post", "patch", "PROPPATCH", "MKCOL"]) {
+      assert.match(
+        (await csrf.check(post(headers, undefined, method), session))!,
+        /carries no CSRF token/,
+        method,
+      );
+    }
+  });
+
   it("csrf: the token passes in the header, an urlencoded form and a multipart form", async () => {
     const csrf = createCsrfProtection();
     const session = createSession();
