@@ -92,7 +92,9 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 
 /**
  * Validates a duration option given in seconds (`ttl`, `maxLifetime`) and
- * returns it in milliseconds, or `undefined` when it was not given.
+ * returns it in whole milliseconds (at least 1), or `undefined` when it was
+ * not given: expiries are then whole Unix milliseconds, as an integer
+ * column (PostgreSQL's bigint) requires.
  */
 export function secondsOption(
   factory: string,
@@ -109,7 +111,7 @@ export function secondsOption(
         "expire.",
     );
   }
-  return seconds * 1000;
+  return Math.max(1, Math.round(seconds * 1000));
 }
 
 /** What an {@linkcode Expiry} remembers of a session it read or wrote. */

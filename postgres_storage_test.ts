@@ -280,6 +280,19 @@ describe("postgres store", () => {
     assert.deepEqual(await rows(table), []);
   });
 
+  it("postgres store: a ttl and a maxLifetime that are no whole number of milliseconds save and read back", async () => {
+    // 3600.0005 s and 7200.0005 s: expiries that end in half a millisecond,
+    // which the bigint column cannot hold as they are.
+    for (const options of [{ ttl: 3600.0005 }, { maxLifetime: 7200.0005 }]) {
+      const table = uniqueTable();
+      const storage = createPostgresSessionStorage(pool, { table, ...options });
+      const { cookie } = await request(storage, null, (s) => s.set("n", 1));
+      assert.equal((await storage.read(cookie)).get("n"), 1);
+      const [row] = await rows(table);
+      assert.ok(Number(row.expires) > Date.now());
+    }
+  });
+
   it("postgres store: login with regenerateId(true) moves the row in one statement", async () => {
     const table = uniqueTable();
     const statements: string[] = [];
