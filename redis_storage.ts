@@ -312,7 +312,8 @@ export function createRedisSessionStorage(
     // A lone surrogate has no UTF-8 form: it would share a key with other
     // ids, and node-redis's cluster client computes a slot for it that the
     // server does not, then gives up after "Too many Cluster redirections".
-    accepts: (id) => !/\p{Cs}/u.test(id),
+    // An id that starts with "user:" would name a user's index.
+    accepts: (id) => !/\p{Cs}/u.test(id) && !id.startsWith("user:"),
     async load(id) {
       const text = await command(
         "read a session from Redis",

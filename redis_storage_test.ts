@@ -184,6 +184,33 @@ describe("redis store", () => {
     assert.equal((await storage.read("known-to-client")).get("n"), 1);
   });
 
+  it("redis store: a cookie naming a user's index key reads as a new session and cannot block that user's logins", async () => {
+    const prefix = uniquePrefix();
+    const storage = createRedisSessionStorage(client, {
+      prefix,
+      indexBy: "userId",
+      useUnknownIds: true,
+    });
+    await request(storage, null, (s) => s.set("userId", "mj"));
+    const [indexKey] = await client.keys(`${prefix}user:*`);
+    const cookie = indexKey.slice(prefix.length);
+    // The index of mj's sessions is no session.
+    const read = await storage.read(cookie);
+    assert.notEqual(read.id, cookie);
+    assert.equal(read.size, 0);
+    // With the index gone (its sessions expired), a client that sends its
+    // key as a cookie must not get a session written there: mj's next
+    // login would find a string where it adds to the index.
+    await client.del(indexKey);
+    const planted = await request(storage, cookie, (s) => s.set("n", 1));
+    assert.notEqual(planted.cookie, cookie);
+    const login = await request(storage, null, (s) => s.set("userId", "mj"));
+    assert.deepEqual(
+      (await storage.listSessions("mj")).map((entry) => entry.handle),
+      [storage.handleOf(login.session)],
+    );
+  });
+
   it("redis store: an empty cookie reads as a new session", async () => {
     const storage = createRedisSessionStorage(client, {
       prefix: uniquePrefix(),
