@@ -242,6 +242,11 @@ export interface BackendSpec {
   methods: readonly string[];
   /** The further methods it calls with the option `indexBy`. */
   indexMethods?: readonly string[];
+  /**
+   * Whether the store keeps the per-user index `indexBy` asks for; one that
+   * keeps none (`false`) refuses the option instead of ignoring it.
+   */
+  index?: boolean;
   /** What to pass instead of a value that lacks a method. */
   advice: string;
   /**
@@ -273,6 +278,14 @@ export function setUpStore(
 ): { settings: ServerStorageOptions; call: BackendCall } {
   assertMethods(spec, backend, spec.what, spec.methods);
   const settings = serverOptions(spec.factory, options);
+  if (settings.indexBy !== undefined && spec.index === false) {
+    throw new TypeError(
+      `${spec.factory}: option "indexBy" is not supported: this store ` +
+        `keeps no per-user index, got ${describeValue(settings.indexBy)}. ` +
+        "Leave it out, or use a store that keeps one, such as the Redis " +
+        "or PostgreSQL store.",
+    );
+  }
   if (settings.indexBy !== undefined && spec.indexMethods !== undefined) {
     assertMethods(
       spec,
