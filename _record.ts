@@ -90,6 +90,11 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+// The longest ttl or maxLifetime, about 31,700 years: an expiry this far off
+// is still a date JavaScript, Deno KV's expireIn and a bigint column hold;
+// a longer one could be Infinity milliseconds, an expiry of "never".
+const MAX_SECONDS = 1e12;
+
 /**
  * Validates a duration option given in seconds (`ttl`, `maxLifetime`) and
  * returns it in whole milliseconds (at least 1), or `undefined` when it was
@@ -103,12 +108,12 @@ export function secondsOption(
 ): number | undefined {
   if (seconds === undefined) return undefined;
   if (
-    typeof seconds !== "number" || !(seconds > 0) || !Number.isFinite(seconds)
+    typeof seconds !== "number" || !(seconds > 0) || !(seconds <= MAX_SECONDS)
   ) {
     throw new RangeError(
       `${factory}: option "${name}" must be a positive number of seconds, ` +
-        `got ${describeValue(seconds)}. Omit it for sessions that never ` +
-        "expire.",
+        `at most 1e12 (about 31,700 years), got ${describeValue(seconds)}. ` +
+        "Omit it for sessions that never expire.",
     );
   }
   return Math.max(1, Math.round(seconds * 1000));

@@ -73,13 +73,13 @@ describe("store kit", () => {
       assert.throws(() => createRecordSessionStorage(store, { ttl }), {
         name: "RangeError",
         message: `createRecordSessionStorage: option "ttl" must be a ` +
-          `positive number of seconds, got ${ttl}. Omit it for sessions ` +
-          "that never expire.",
+          `positive number of seconds, at most 1e12 (about 31,700 years), got ${ttl}. ` +
+          "Omit it for sessions that never expire.",
       });
     }
     assert.throws(
       () => createRecordSessionStorage(store, { maxLifetime: -5 }),
-      /^RangeError: createRecordSessionStorage: option "maxLifetime" must be a positive number of seconds, got -5\./,
+      /^RangeError: createRecordSessionStorage: option "maxLifetime" must be a positive number of seconds, at most 1e12 \(about 31,700 years\), got -5\./,
     );
     assert.throws(
       () =>
