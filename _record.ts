@@ -124,9 +124,15 @@ interface Remembered {
   owner: SessionMemo<Remembered>;
   expires: number | null;
   created: number;
-  /** The id the session was read under; none for a session never read. */
+  /**
+   * The id the session was read under, or last written under by a
+   * server-side store; none for a session neither.
+   */
   id?: string;
-  /** The version of the record it was read from. */
+  /**
+   * The version of the record it was read from; `undefined` once the
+   * session was written, whose new version the store does not tell.
+   */
   version?: unknown;
 }
 
@@ -219,14 +225,18 @@ export class Expiry {
     return { created, expires: this.#expiresFor(created) };
   }
 
-  /** Records the times `session` was just written with. */
-  written(session: Session, times: RecordTimes): void {
+  /**
+   * Records the times `session` was just written with and, for a
+   * server-side store, the id it was written under.
+   */
+  written(session: Session, times: RecordTimes, id?: string): void {
     const memo = this.#memo.get(session);
     if (memo === undefined) {
-      this.#memo.set(session, { owner: this.#memo, ...times });
+      this.#memo.set(session, { owner: this.#memo, ...times, id });
     } else {
       memo.expires = times.expires;
       memo.created = times.created;
+      if (id !== undefined) [memo.id, memo.version] = [id, undefined];
     }
   }
 
