@@ -471,12 +471,14 @@ export function createServerSessionStorage(
 
     destroySessions(user, options = {}) {
       const { except } = options;
+      // A session is kept under its id and, until a save moves it, under
+      // the id it was read or last saved under.
       const kept = typeof except === "string"
-        ? except
+        ? [except]
         : except === undefined
-        ? undefined
-        : handleOf(except.id);
-      return destroyWhere("destroySessions", user, (h) => h !== kept);
+        ? []
+        : [except.id, expiry.readOf(except)?.id ?? except.id].map(handleOf);
+      return destroyWhere("destroySessions", user, (h) => !kept.includes(h));
     },
 
     async destroySession(user, handle) {

@@ -136,3 +136,22 @@ test("server storage: a session saved again in one request keeps its new changes
   assert.equal(await storage.save(ended.session), null);
   assert.equal((await storage.read(ended.cookie)).size, 0);
 });
+
+test("server storage: destroySessions except the current session keeps it when the request gave it a new id before its save", async () => {
+  const storage = createMemorySessionStorage({ indexBy: "userId" });
+  const logIn = async () => {
+    const session = await storage.read(null);
+    session.set("userId", "mj");
+    return (await storage.save(session))!;
+  };
+  const laptop = await logIn();
+  const phone = await logIn();
+  // A password change on the laptop: a new id, and the other devices out.
+  const current = await storage.read(laptop);
+  current.regenerateId(true);
+  assert.equal(await storage.destroySessions("mj", { except: current }), 1);
+  const cookie = await storage.save(current);
+  assert.ok(cookie, "the current session is saved under its new id");
+  assert.equal((await storage.read(cookie)).get("userId"), "mj");
+  assert.equal((await storage.read(phone)).size, 0);
+});
