@@ -183,7 +183,11 @@ return 1
 
 // These run through EVAL too, so that the client needs no other commands.
 const INDEX_LIST = `return redis.call("HVALS", KEYS[1])`;
-const INDEX_REMOVE = `return redis.call("HDEL", KEYS[1], unpack(ARGV))`;
+// One HDEL per field: Lua's unpack takes at most about 8,000 values.
+const INDEX_REMOVE = `
+for _, handle in ipairs(ARGV) do redis.call("HDEL", KEYS[1], handle) end
+return 1
+`;
 
 // The SHA-1 digests of the scripts, as EVALSHA names them, computed once.
 const digests = new Map<string, string>();
