@@ -500,7 +500,12 @@ export function createServerSessionStorage(
           return session;
         }
         if (store.discard) {
-          await store.discard(cookie, loaded.version).catch(() => {});
+          // Best effort, however the store answers or fails.
+          try {
+            await store.discard(cookie, loaded.version);
+          } catch {
+            // The record expired: a read never returns it.
+          }
         }
       }
       return createSession(useUnknownIds ? cookie : undefined);

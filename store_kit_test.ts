@@ -179,6 +179,32 @@ describe("store kit", () => {
       }
     }));
 
+  it("store kit: a discard that answers at once, or throws, still reads an expired record as a new session", () =>
+    withClock(async (clock) => {
+      const { store, records } = mapStore();
+      // A store written in JavaScript, with no types to say that discard
+      // returns a promise.
+      const discards = [
+        (id: string) => void records.delete(id),
+        () => {
+          throw new Error("backend down");
+        },
+      ];
+      for (const discard of discards) {
+        const storage = createRecordSessionStorage({
+          ...store,
+          discard,
+        } as unknown as RecordStore, { ttl: 60 });
+        const session = await storage.read(null);
+        session.set("n", 1);
+        const cookie = (await storage.save(session))!;
+        clock.now += 60_000;
+        const expired = await storage.read(cookie);
+        assert.notEqual(expired.id, cookie);
+        assert.equal(expired.size, 0);
+      }
+    }));
+
   it("store kit: a write that fails rejects the save with its error, and the session reads as it was", async () => {
     const { store } = mapStore();
     let failing = false;
