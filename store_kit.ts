@@ -74,7 +74,7 @@ export type {
  * cookie's id and remembers its version; `save` writes the session with
  * `expected` set to that version, and when another save landed in between
  * (`write` answers `false`), loads the newer record, applies this request's
- * changes onto it and tries again, up to ten times. A record that was read
+ * changes onto it and tries again, up to 30 times. A record that was read
  * and has since disappeared (destroyed, moved by `regenerateId(true)`,
  * expired) is never written again: that save answers `null`.
  *
@@ -109,12 +109,14 @@ export type {
  * `discard` (delete an expired record a read found) and `accepts` (whether
  * an id is one the store can hold).
  * @param options `ttl`: seconds of inactivity after which a session is
- * gone; `useUnknownIds`: whether `read` adopts an id the store does not
- * hold (leave it `false`).
+ * gone; `maxLifetime`: seconds after its creation after which a session is
+ * gone, in use or not; `useUnknownIds`: whether `read` adopts an id the
+ * store does not hold (leave it `false`). The kit keeps no per-user index:
+ * it refuses `indexBy`.
  * @returns The session storage.
- * @throws {TypeError} When `store` lacks a primitive, or an option is of the
- * wrong type.
- * @throws {RangeError} When `ttl` is not a positive number.
+ * @throws {TypeError} When `store` lacks a primitive, an option is of the
+ * wrong type, or `indexBy` is given.
+ * @throws {RangeError} When `ttl` or `maxLifetime` is not a positive number.
  */
 export function createRecordSessionStorage(
   store: RecordStore,
@@ -130,6 +132,7 @@ const STORE = {
   argument: "store",
   what: "a record store",
   methods: ["load", "write", "delete"],
+  index: false,
   advice: "Implement load(id), write(record) and delete(ids) on your " +
     "backend; conformance/README.md shows a complete store.",
 };
