@@ -1,22 +1,24 @@
 // What the store kit does beyond the conformance run on the Map store of
-// examples/map_session_storage_test.ts: its argument and option errors, the
-// options that run does not pass (maxLifetime, indexBy), asynchronous
-// primitives, `accepts`, `discard`, and a backend that fails.
+// examples/map_session_storage_test.ts: its argument and option errors,
+// maxLifetime, a store with a per-user index (and the conformance suite on
+// it), asynchronous primitives, `accepts`, `discard`, and a failing backend.
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
   createRecordSessionStorage,
+  type RecordIndex,
   type RecordStore,
   type RecordWrite,
 } from "./store_kit.ts";
+import { testSessionStorage } from "./conformance/mod.ts";
 import { withClock } from "./testing/clock.ts";
 
 /**
  * A store on a Map with the kit's contract; `calls` names the primitives
  * called, in order. Its primitives answer through promises when `async`.
  */
-function mapStore({ async = false } = {}) {
+function mapStore({ async = false, index = false } = {}) {
   const records = new Map<string, { text: string; version: number }>();
   const calls: string[] = [];
   let versions = 0;
@@ -41,8 +43,23 @@ function mapStore({ async = false } = {}) {
       for (const id of ids) records.delete(id);
       return answer(undefined);
     },
+    index: index ? mapIndex() : undefined,
   } satisfies RecordStore;
   return { store, records, calls };
+}
+
+/** A per-user index on a Map: user key -> handle -> id. */
+function mapIndex(): RecordIndex {
+  const users = new Map<string, Map<string, string>>();
+  return {
+    add(user, handle, id) {
+      users.set(user, (users.get(user) ?? new Map()).set(handle, id));
+    },
+    entries: (user) => users.get(user)?.values() ?? [],
+    remove(user, handles) {
+      for (const handle of handles) users.get(user)?.delete(handle);
+    },
+  };
 }
 
 describe("store kit", () => {
@@ -90,12 +107,45 @@ describe("store kit", () => {
     );
   });
 
-  it("store kit: indexBy is refused, not ignored: the kit keeps no per-user index", () => {
+  it("store kit: indexBy is refused for a store without a complete index, naming the method it lacks", () => {
     const { store } = mapStore();
     assert.throws(
       () => createRecordSessionStorage(store, { indexBy: "userId" }),
-      /^TypeError: createRecordSessionStorage: option "indexBy" is not supported: this store keeps no per-user index, got a string of 6 characters\./,
+      {
+        name: "TypeError",
+        message: 'createRecordSessionStorage: option "indexBy" needs ' +
+          'store.index with an "add" method, got undefined. Give the store ' +
+          "a per-user index (see RecordIndex), or leave indexBy out.",
+      },
     );
+    const { index: _, ...lacking } = mapStore({ index: true }).store;
+    assert.throws(
+      () =>
+        createRecordSessionStorage(
+          {
+            ...lacking,
+            index: { ...mapIndex(), remove: undefined },
+          } as unknown as RecordStore,
+          { indexBy: "userId" },
+        ),
+      /option "indexBy" needs store\.index with an "remove" method, got an object/,
+    );
+  });
+
+  it("store kit: a store with an index lists and ends a user's sessions", async () => {
+    const { store } = mapStore({ index: true });
+    const storage = createRecordSessionStorage(store, { indexBy: "userId" });
+    const cookies: string[] = [];
+    for (const _ of [1, 2]) {
+      const session = await storage.read(null);
+      session.set("userId", "ada");
+      cookies.push((await storage.save(session))!);
+    }
+    assert.equal((await storage.listSessions("ada")).length, 2);
+    const kept = await storage.read(cookies[0]);
+    assert.equal(await storage.destroySessions("ada", { except: kept }), 1);
+    assert.equal((await storage.read(cookies[1])).get("userId"), undefined);
+    assert.equal((await storage.read(cookies[0])).get("userId"), "ada");
   });
 
   it("store kit: maxLifetime ends a session in use at its creation time plus maxLifetime", () =>
@@ -225,4 +275,15 @@ describe("store kit", () => {
     failing = false;
     assert.equal((await storage.read(cookie)).get("n"), 1);
   });
+});
+
+testSessionStorage({
+  name: "store kit with an index",
+  create: (options) =>
+    createRecordSessionStorage(mapStore({ index: true }).store, options),
+  ttl: 0.5,
+  maxLifetime: 1,
+  index: true,
+  maxValueBytes: 1_000_000,
+  cookieSafeValues: true,
 });
