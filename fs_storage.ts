@@ -249,9 +249,26 @@ export function createFsSessionStorage(
     }
   }
 
-  /** The text of `file` now, or undefined when there is none. */
+  /**
+   * The text of `file` now, or undefined when there is none; rejects when
+   * the file is there but cannot be read. A save must not take such a file
+   * for gone: it would drop its changes.
+   */
+  async function textOf(file: string): Promise<string | undefined> {
+    try {
+      return await readFile(file, "utf8");
+    } catch (error) {
+      if (codeOf(error) === "ENOENT") return undefined;
+      throw failure("write", error);
+    }
+  }
+
+  /**
+   * The text of `file` now, or undefined when there is none or it cannot be
+   * read: everywhere but a save, an unreadable file is no session.
+   */
   function current(file: string): Promise<string | undefined> {
-    return readFile(file, "utf8").catch(() => undefined);
+    return textOf(file).catch(() => undefined);
   }
 
   function failure(action: string, error: unknown): Error {
@@ -314,8 +331,8 @@ export function createFsSessionStorage(
       if (oldFile) requests.push([oldFile, randomToken()]);
       requests.sort(([a], [b]) => a < b ? -1 : 1);
       return locked(requests, "write", async (locks) => {
-        if (await current(file) !== expected) return false;
-        if (oldFile && await current(oldFile) !== oldExpected) return false;
+        if (await textOf(file) !== expected) return false;
+        if (oldFile && await textOf(oldFile) !== oldExpected) return false;
         for (const lock of locks) if (!await stillHeld(lock)) return false;
         const lock = locks.find((lock) => lock.path === file + LOCK_SUFFIX)!;
         try {

@@ -144,6 +144,26 @@ describe("fs store", () => {
     assert.equal(session.size, 0);
   });
 
+  it("fs store: a save that cannot read the session's file rejects with the store's error instead of dropping its changes", async () => {
+    const dir = tempDir();
+    const storage = createFsSessionStorage(dir);
+    const first = await storage.read(null);
+    first.set("n", 1);
+    const cookie = (await storage.save(first))!;
+    const session = await storage.read(cookie);
+    session.set("n", 2);
+    // What the save then finds where the file was: an entry it cannot read
+    // (EISDIR here; EMFILE or EIO in production).
+    await unlink(fileOf(dir, cookie));
+    await mkdir(fileOf(dir, cookie));
+    await assert.rejects(storage.save(session), {
+      message: new RegExp(
+        `^createFsSessionStorage: could not write a session file in ` +
+          `"${dir}" \\(EISDIR\\)`,
+      ),
+    });
+  });
+
   it("fs store: regenerateId(true) deletes the old file", async () => {
     const dir = tempDir();
     const storage = createFsSessionStorage(dir);
