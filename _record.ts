@@ -90,9 +90,16 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+// The longest ttl or maxLifetime, about 31,700 years: an expiry this far off
+// is still a date JavaScript, Deno KV's expireIn and a bigint column hold;
+// a longer one could be Infinity milliseconds, an expiry of "never".
+const MAX_SECONDS = 1e12;
+
 /**
  * Validates a duration option given in seconds (`ttl`, `maxLifetime`) and
- * returns it in milliseconds, or `undefined` when it was not given.
+ * returns it in whole milliseconds (at least 1), or `undefined` when it was
+ * not given: expiries are then whole Unix milliseconds, as an integer
+ * column (PostgreSQL's bigint) requires.
  */
 export function secondsOption(
   factory: string,
@@ -101,15 +108,15 @@ export function secondsOption(
 ): number | undefined {
   if (seconds === undefined) return undefined;
   if (
-    typeof seconds !== "number" || !(seconds > 0) || !Number.isFinite(seconds)
+    typeof seconds !== "number" || !(seconds > 0) || !(seconds <= MAX_SECONDS)
   ) {
     throw new RangeError(
       `${factory}: option "${name}" must be a positive number of seconds, ` +
-        `got ${describeValue(seconds)}. Omit it for sessions that never ` +
-        "expire.",
+        `at most 1e12 (about 31,700 years), got ${describeValue(seconds)}. ` +
+        "Omit it for sessions that never expire.",
     );
   }
-  return seconds * 1000;
+  return Math.max(1, Math.round(seconds * 1000));
 }
 
 /** What an {@linkcode Expiry} remembers of a session it read or wrote. */
@@ -117,9 +124,15 @@ interface Remembered {
   owner: SessionMemo<Remembered>;
   expires: number | null;
   created: number;
-  /** The id the session was read under; none for a session never read. */
+  /**
+   * The id the session was read under, or last written under by a
+   * server-side store; none for a session neither.
+   */
   id?: string;
-  /** The version of the record it was read from. */
+  /**
+   * The version of the record it was read from; `undefined` once the
+   * session was written, whose new version the store does not tell.
+   */
   version?: unknown;
 }
 
@@ -212,14 +225,18 @@ export class Expiry {
     return { created, expires: this.#expiresFor(created) };
   }
 
-  /** Records the times `session` was just written with. */
-  written(session: Session, times: RecordTimes): void {
+  /**
+   * Records the times `session` was just written with and, for a
+   * server-side store, the id it was written under.
+   */
+  written(session: Session, times: RecordTimes, id?: string): void {
     const memo = this.#memo.get(session);
     if (memo === undefined) {
-      this.#memo.set(session, { owner: this.#memo, ...times });
+      this.#memo.set(session, { owner: this.#memo, ...times, id });
     } else {
       memo.expires = times.expires;
       memo.created = times.created;
+      if (id !== undefined) [memo.id, memo.version] = [id, undefined];
     }
   }
 

@@ -1,6 +1,11 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { decodeRecord, encodeRecord, Expiry } from "./_record.ts";
+import {
+  decodeRecord,
+  encodeRecord,
+  Expiry,
+  secondsOption,
+} from "./_record.ts";
 import { createSession } from "./session.ts";
 import { withClock } from "./testing/clock.ts";
 
@@ -36,6 +41,24 @@ describe("expiry", () => {
       assert.equal(expiry.mustWrite(session), false);
       clock.now = expires - 29_999;
       assert.equal(expiry.mustWrite(session), true);
+    }));
+
+  it("expiry: a ttl or maxLifetime of no whole number of milliseconds gives expiries in whole milliseconds", () =>
+    withClock(async (clock) => {
+      const ttl = secondsOption("test", "ttl", 3600.0005);
+      const maxLifetime = secondsOption("test", "maxLifetime", 60.0004);
+      assert.equal(ttl, 3_600_001);
+      assert.equal(maxLifetime, 60_000);
+      assert.equal(secondsOption("test", "ttl", 1e-6), 1, "at least 1 ms");
+      const session = createSession();
+      assert.equal(
+        new Expiry(ttl).timesFor(session).expires,
+        clock.now + 3_600_001,
+      );
+      assert.equal(
+        new Expiry(undefined, maxLifetime).timesFor(session).expires,
+        clock.now + 60_000,
+      );
     }));
 });
 

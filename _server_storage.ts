@@ -242,6 +242,11 @@ export interface BackendSpec {
   methods: readonly string[];
   /** The further methods it calls with the option `indexBy`. */
   indexMethods?: readonly string[];
+  /**
+   * Whether the store keeps the per-user index `indexBy` asks for; one that
+   * keeps none (`false`) refuses the option instead of ignoring it.
+   */
+  index?: boolean;
   /** What to pass instead of a value that lacks a method. */
   advice: string;
   /**
@@ -273,6 +278,14 @@ export function setUpStore(
 ): { settings: ServerStorageOptions; call: BackendCall } {
   assertMethods(spec, backend, spec.what, spec.methods);
   const settings = serverOptions(spec.factory, options);
+  if (settings.indexBy !== undefined && spec.index === false) {
+    throw new TypeError(
+      `${spec.factory}: option "indexBy" is not supported: this store ` +
+        `keeps no per-user index, got ${describeValue(settings.indexBy)}. ` +
+        "Leave it out, or use a store that keeps one, such as the Redis " +
+        "or PostgreSQL store.",
+    );
+  }
   if (settings.indexBy !== undefined && spec.indexMethods !== undefined) {
     assertMethods(
       spec,
@@ -458,12 +471,14 @@ export function createServerSessionStorage(
 
     destroySessions(user, options = {}) {
       const { except } = options;
+      // A session is kept under its id and, until a save moves it, under
+      // the id it was read or last saved under.
       const kept = typeof except === "string"
-        ? except
+        ? [except]
         : except === undefined
-        ? undefined
-        : handleOf(except.id);
-      return destroyWhere("destroySessions", user, (h) => h !== kept);
+        ? []
+        : [except.id, expiry.readOf(except)?.id ?? except.id].map(handleOf);
+      return destroyWhere("destroySessions", user, (h) => !kept.includes(h));
     },
 
     async destroySession(user, handle) {
@@ -485,7 +500,12 @@ export function createServerSessionStorage(
           return session;
         }
         if (store.discard) {
-          await store.discard(cookie, loaded.version).catch(() => {});
+          // Best effort, however the store answers or fails.
+          try {
+            await store.discard(cookie, loaded.version);
+          } catch {
+            // The record expired: a read never returns it.
+          }
         }
       }
       return createSession(useUnknownIds ? cookie : undefined);
@@ -493,23 +513,47 @@ export function createServerSessionStorage(
 
     async save(session) {
       const { id, deleteId } = session;
+      // The id the session was read under or, once a save wrote it, the id
+      // that save wrote.
+      const read = expiry.readOf(session);
       if (session.destroyed) {
-        await store.delete(deleteId === undefined ? [id] : [deleteId, id]);
+        const ids = new Set([deleteId, read?.id, id]);
+        ids.delete(undefined);
+        await store.delete([...ids] as string[]);
         return "";
       }
       // A clean session has no old id to delete: regenerating marks it dirty.
       if (!expiry.mustWrite(session)) return null;
-      const read = expiry.readOf(session);
-      // regenerateId(true) moves the record read under `deleteId` to `id`;
-      // otherwise a read session is written back in place, and a new or
-      // regenerateId() session creates a record.
-      const moves = read !== undefined && deleteId !== undefined;
+      // regenerateId(true) moves the record read or last written under
+      // another id to `id`; otherwise such a session is written back in
+      // place, and a new or regenerateId() session creates a record.
+      const moves = read !== undefined && deleteId !== undefined &&
+        read.id !== id;
       const inPlace = read?.id === id;
-      const baseId = moves ? deleteId : id;
+      const baseId = moves ? read.id : id;
       let expected = inPlace ? read.version : undefined;
       let oldExpected = read?.version;
       return inTurn(saves, baseId, async () => {
         let data = session.data;
+        /**
+         * Applies this request's changes onto what `baseId` holds now and
+         * expects its version; false when the record this request read or
+         * wrote is gone (destroyed, moved by regenerateId(true), expired or
+         * evicted): writing it again would undo a logout.
+         */
+        const rebase = async () => {
+          const base = await loadLive(baseId);
+          if ((inPlace || moves) && !base?.record) return false;
+          if (moves) oldExpected = base!.loaded.version;
+          else expected = base?.loaded.version;
+          if (base?.record) data = session.mergeOnto(base.record.data);
+          return true;
+        };
+        // Saved before in this request: the version that save wrote is
+        // unknown, and another request may have changed or ended it since.
+        if ((inPlace || moves) && read.version === undefined) {
+          if (!await rebase()) return null;
+        }
         for (let tries = 0; tries < MAX_SAVE_TRIES; tries++) {
           const times = expiry.timesFor(session);
           const user = userOf(data[0]);
@@ -519,7 +563,7 @@ export function createServerSessionStorage(
             expires: times.expires,
             expected,
             user,
-            ...(moves ? { oldId: deleteId, oldExpected } : {}),
+            ...(moves ? { oldId: read.id, oldExpected } : {}),
           });
           const written = isThenable(writing) ? await writing : writing;
           if (written) {
@@ -531,21 +575,14 @@ export function createServerSessionStorage(
             }
             // A session that was never read has no record of its own under
             // the old id, but an expired or adopted one may linger there.
-            if (deleteId !== undefined && !moves) {
+            if (deleteId !== undefined && read === undefined) {
               await store.delete([deleteId]);
             }
-            expiry.written(session, times);
+            expiry.written(session, times, id);
             return id;
           }
-          // Another save landed first. Apply this request's changes onto what
-          // is stored now, unless the record this request read is gone
-          // (destroyed, moved by regenerateId(true), expired or evicted):
-          // writing it again would undo a logout.
-          const base = await loadLive(baseId);
-          if ((inPlace || moves) && !base?.record) return null;
-          if (moves) oldExpected = base!.loaded.version;
-          else expected = base?.loaded.version;
-          if (base?.record) data = session.mergeOnto(base.record.data);
+          // Another save landed first.
+          if (!await rebase()) return null;
           // A second miss means another process writes this session too:
           // step aside for a random while, longer each time.
           if (tries > 0) {

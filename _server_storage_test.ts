@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Expiry } from "./_record.ts";
+import { createMemorySessionStorage } from "./memory_storage.ts";
 import {
   createServerSessionStorage,
   MAX_SAVE_TRIES,
@@ -93,4 +94,64 @@ test("server storage: a save that another writer beats on every try gives up aft
     /Cannot save the session: 30 other saves of the same session landed/,
   );
   assert.equal(writes, MAX_SAVE_TRIES);
+});
+
+test("server storage: a session saved again in one request keeps its new changes, through regenerateId(true) and destroy, and stays ended once another request ended it", async () => {
+  const storage = createMemorySessionStorage();
+  const login = async () => {
+    const first = await storage.read(null);
+    first.set("theme", "dark");
+    const session = await storage.read(await storage.save(first));
+    session.set("userId", "mj");
+    session.regenerateId(true);
+    const cookie = (await storage.save(session))!;
+    return { session, cookie };
+  };
+  // A request that saves twice, such as one that commits before it
+  // streams its response and again at its end.
+  const { session, cookie } = await login();
+  session.set("cart", 1);
+  assert.equal(await storage.save(session), cookie);
+  assert.deepEqual((await storage.read(cookie)).data[0], {
+    theme: "dark",
+    userId: "mj",
+    cart: 1,
+  });
+  // A second login in the same request moves the record that save wrote,
+  // and a logout after it ends the session wherever it was written.
+  session.regenerateId(true);
+  const moved = (await storage.save(session))!;
+  assert.equal((await storage.read(cookie)).size, 0);
+  assert.equal((await storage.read(moved)).get("cart"), 1);
+  session.destroy();
+  assert.equal(await storage.save(session), "");
+  assert.equal((await storage.read(moved)).size, 0);
+  // Another request logs out in between: the second save must not write
+  // the session back.
+  const ended = await login();
+  const logout = await storage.read(ended.cookie);
+  logout.destroy();
+  await storage.save(logout);
+  ended.session.set("cart", 1);
+  assert.equal(await storage.save(ended.session), null);
+  assert.equal((await storage.read(ended.cookie)).size, 0);
+});
+
+test("server storage: destroySessions except the current session keeps it when the request gave it a new id before its save", async () => {
+  const storage = createMemorySessionStorage({ indexBy: "userId" });
+  const logIn = async () => {
+    const session = await storage.read(null);
+    session.set("userId", "mj");
+    return (await storage.save(session))!;
+  };
+  const laptop = await logIn();
+  const phone = await logIn();
+  // A password change on the laptop: a new id, and the other devices out.
+  const current = await storage.read(laptop);
+  current.regenerateId(true);
+  assert.equal(await storage.destroySessions("mj", { except: current }), 1);
+  const cookie = await storage.save(current);
+  assert.ok(cookie, "the current session is saved under its new id");
+  assert.equal((await storage.read(cookie)).get("userId"), "mj");
+  assert.equal((await storage.read(phone)).size, 0);
 });

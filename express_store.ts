@@ -161,8 +161,9 @@ export interface ExpressStoreOptions extends ServerSessionStorageOptions {
  * @param store An express-session store.
  * @param options How sessions expire, and whether unknown ids are adopted.
  * @returns The session storage.
- * @throws {TypeError} When `store` lacks `get`, `set` or `destroy`, or
- * `useUnknownIds` is not a boolean.
+ * @throws {TypeError} When `store` lacks `get`, `set` or `destroy`,
+ * `useUnknownIds` is not a boolean, or `indexBy` is given: the bridge keeps
+ * no per-user index.
  * @throws {RangeError} When `ttl` is not a positive number of seconds.
  */
 export function fromExpressStore(
@@ -234,6 +235,7 @@ const STORE = {
   argument: "store",
   what: "an express-session store",
   methods: ["get", "set", "destroy"],
+  index: false,
   advice: "Pass a store written for express-session, such as " +
     "new RedisStore({ client }) from connect-redis.",
   hint:

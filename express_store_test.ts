@@ -119,4 +119,11 @@ describe("express store bridge", () => {
       );
     }
   });
+
+  it("express store bridge: indexBy is refused, not ignored: the bridge keeps no per-user index", () => {
+    assert.throws(
+      () => fromExpressStore(new session.MemoryStore(), { indexBy: "userId" }),
+      /^TypeError: fromExpressStore: option "indexBy" is not supported: this store keeps no per-user index, got a string of 6 characters\./,
+    );
+  });
 });

@@ -369,18 +369,7 @@ export function createFsSessionStorage(
         const names = await readdir(folder).catch(() => []);
         for (const name of names) {
           const file = join(folder, name);
-          const stale = name.endsWith(TEMP_SUFFIX)
-            ? STALE_TEMP_MS
-            : name.endsWith(LOCK_SUFFIX)
-            ? STALE_LOCK_MS
-            : undefined;
-          if (stale !== undefined) {
-            const info = await stat(file).catch(() => undefined);
-            if (info && now - info.mtimeMs > stale) {
-              await unlink(file).catch(() => {});
-            }
-            continue;
-          }
+          if (await removeIfLeft(file, now)) continue;
           const text = await readFile(file, "utf8").catch(() => "");
           const record = decodeRecord(text);
           if (record && !expiry.isLive(record)) {
@@ -392,6 +381,10 @@ export function createFsSessionStorage(
       // sessions that changed user.
       const users = await readdir(join(root, USERS_FOLDER)).catch(() => []);
       for (const user of users) {
+        const names = await readdir(userFolder(user)).catch(() => []);
+        for (const name of names) {
+          await removeIfLeft(join(userFolder(user), name), now);
+        }
         for (const [handle, id] of await userEntries(user)) {
           const record = decodeRecord(await current(pathOf(id)) ?? "");
           if (!record || !expiry.isLive(record)) {
@@ -402,6 +395,22 @@ export function createFsSessionStorage(
       return deleted;
     },
   };
+}
+
+/**
+ * Whether `file` is a temporary or lock file; deletes it when it is older
+ * than a save holds one, at `now`: a process that died left it.
+ */
+async function removeIfLeft(file: string, now: number): Promise<boolean> {
+  const stale = file.endsWith(TEMP_SUFFIX)
+    ? STALE_TEMP_MS
+    : file.endsWith(LOCK_SUFFIX)
+    ? STALE_LOCK_MS
+    : undefined;
+  if (stale === undefined) return false;
+  const info = await stat(file).catch(() => undefined);
+  if (info && now - info.mtimeMs > stale) await unlink(file).catch(() => {});
+  return true;
 }
 
 /** A lock file this process created, as `acquire` took it. */

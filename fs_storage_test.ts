@@ -297,6 +297,29 @@ describe("fs store", () => {
     );
   });
 
+  it("fs store: deleteExpired removes a stale temporary file of the per-user index and keeps a fresh one", async () => {
+    const dir = tempDir();
+    const storage = createFsSessionStorage(dir, { indexBy: "userId", ttl: 60 });
+    const session = await storage.read(null);
+    session.set("userId", "ann");
+    await storage.save(session);
+    const [entry] = await filesBelow(join(dir, "users"));
+    // An index entry is written to a temporary file, then renamed: a
+    // process that died in between left the first.
+    const staleTemp = `${entry}.0123456789ab.tmp`;
+    const freshTemp = `${entry}.ba9876543210.tmp`;
+    await writeFile(staleTemp, "an id");
+    await writeFile(freshTemp, "an id");
+    const twoMinutesAgo = new Date(Date.now() - 120_000);
+    await utimes(staleTemp, twoMinutesAgo, twoMinutesAgo);
+    assert.equal(await storage.deleteExpired(), 0);
+    assert.deepEqual(
+      (await filesBelow(join(dir, "users"))).sort(),
+      [entry, freshTemp].sort(),
+    );
+    assert.equal((await storage.listSessions("ann")).length, 1);
+  });
+
   it("fs store: deleteExpired deletes a session at exactly its ttl, not a millisecond before", () =>
     withClock(async (clock) => {
       const dir = tempDir();

@@ -209,6 +209,8 @@ export interface KvSessionStorage extends SessionStorage, SessionIndex {}
 // random moment apart that grows to 50 ms: about a second and a half at most.
 const BUSY_TRIES = 40;
 
+/** Deno KV refuses a commit of more mutations than this. */
+const MAX_MUTATIONS = 1000;
 /** Deno KV refuses values larger than this many bytes. */
 const MAX_VALUE_BYTES = 65_536;
 // Deno KV keys are limited to 2 KiB; an id this long, in UTF-8, leaves room
@@ -361,14 +363,19 @@ export function createKvSessionStorage(
           }
           return ids;
         }),
-      remove: (user, handles) =>
-        operation("unindex a session in Deno KV", () => {
-          const atomic = kv.atomic();
-          for (const handle of handles) {
-            atomic.delete([...userPrefix(user), handle]);
-          }
-          return atomic.commit();
-        }),
+      remove: async (user, handles) => {
+        // A commit takes at most MAX_MUTATIONS; the entries need not go in
+        // one.
+        for (let at = 0; at < handles.length; at += MAX_MUTATIONS) {
+          await operation("unindex a session in Deno KV", () => {
+            const atomic = kv.atomic();
+            for (const handle of handles.slice(at, at + MAX_MUTATIONS)) {
+              atomic.delete([...userPrefix(user), handle]);
+            }
+            return atomic.commit();
+          });
+        }
+      },
     },
   }, settings);
 }

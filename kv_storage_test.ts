@@ -45,6 +45,16 @@ function recording(kv: Kv, operations: string[]): KvSessionDatabase {
   };
 }
 
+/** The keys of the per-user index under the default prefix. */
+async function indexKeys(kv: Kv): Promise<KvKey[]> {
+  const keys: KvKey[] = [];
+  const entries = kv.list!({ prefix: ["session", "user"] });
+  for await (const { key } of entries as AsyncIterable<{ key: KvKey }>) {
+    keys.push(key);
+  }
+  return keys;
+}
+
 function storeTests(backend: string, open: () => Promise<Kv>) {
   async function withKv(test: (kv: Kv) => Promise<void>) {
     const kv = await open();
@@ -226,6 +236,24 @@ function storeTests(backend: string, open: () => Promise<Kv>) {
           () => createKvSessionStorage({} as any),
           /argument "kv" must be a Deno KV database with a "get" method/,
         );
+      }));
+
+    it("kv store: a user with more index entries to drop than one KV commit takes is listed and logged out", () =>
+      withKv(async (kv) => {
+        const storage = createKvSessionStorage(kv, { indexBy: "userId" });
+        const logIn = () =>
+          request(storage, null, (s) => s.set("userId", "mj"));
+        // 1,001 sessions that logged out with no listing since (an account
+        // that logs in often): their entries are more than the 1,000
+        // mutations a commit takes.
+        for (let i = 0; i < 1001; i++) {
+          await request(storage, (await logIn()).cookie, (s) => s.destroy());
+        }
+        const { cookie } = await logIn();
+        assert.equal((await storage.listSessions("mj")).length, 1);
+        assert.equal(await storage.destroySessions("mj"), 1);
+        assert.equal((await storage.read(cookie)).size, 0);
+        assert.deepEqual(await indexKeys(kv), []);
       }));
 
     it("kv store: a closed database rejects with an error that names no session id", async () => {

@@ -54,6 +54,25 @@ describe("memory store", () => {
       /"ttl" .* got -1/,
     );
   });
+
+  it("memory store: a ttl or maxLifetime too long for a date is refused, where it ended every session at once", async () => {
+    // 1e306 seconds is Infinity milliseconds: the expiry of every session
+    // was "never", which a store with a ttl reads as expired.
+    for (const name of ["ttl", "maxLifetime"] as const) {
+      assert.throws(
+        () => createMemorySessionStorage({ [name]: 1e306 }),
+        new RegExp(
+          `^RangeError: createMemorySessionStorage: option "${name}" must ` +
+            "be a positive number of seconds, at most 1e12 \\(about 31,700 years\\), got 1e\\+306\\.",
+        ),
+      );
+      const storage = createMemorySessionStorage({ [name]: 1e12 });
+      const session = await storage.read(null);
+      session.set("n", 1);
+      const cookie = (await storage.save(session))!;
+      assert.equal((await storage.read(cookie)).get("n"), 1);
+    }
+  });
 });
 
 testSessionStorage({

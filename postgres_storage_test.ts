@@ -18,6 +18,7 @@ import {
 import { testSessionStorage } from "./conformance/mod.ts";
 import type { SessionStorage } from "./session.ts";
 import { readFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
 import { repoPath } from "./testing/repo_root.ts";
 import { fromPostgresJs } from "./testing/postgres_clients.ts";
 import { request } from "./conformance/_harness.ts";
@@ -278,6 +279,37 @@ describe("postgres store", () => {
     assert.notEqual(session.id, cookie);
     assert.equal(session.get("n"), undefined);
     assert.deepEqual(await rows(table), []);
+  });
+
+  it("postgres store: with useUnknownIds, an id too long for the primary key's index reads as a new session instead of failing its saves", async () => {
+    const table = uniqueTable();
+    const storage = createPostgresSessionStorage(pool, {
+      table,
+      useUnknownIds: true,
+    });
+    // 3,000 characters that do not compress: over the 2,704 bytes a btree
+    // index entry may hold.
+    const long = randomBytes(2250).toString("base64url");
+    const { session, cookie } = await request(storage, long, (s) => {
+      s.set("n", 1);
+    });
+    assert.notEqual(session.id, long);
+    assert.equal((await storage.read(cookie)).get("n"), 1);
+    const fits = "a".repeat(512);
+    assert.equal((await storage.read(fits)).id, fits);
+  });
+
+  it("postgres store: a ttl and a maxLifetime that are no whole number of milliseconds save and read back", async () => {
+    // 3600.0005 s and 7200.0005 s: expiries that end in half a millisecond,
+    // which the bigint column cannot hold as they are.
+    for (const options of [{ ttl: 3600.0005 }, { maxLifetime: 7200.0005 }]) {
+      const table = uniqueTable();
+      const storage = createPostgresSessionStorage(pool, { table, ...options });
+      const { cookie } = await request(storage, null, (s) => s.set("n", 1));
+      assert.equal((await storage.read(cookie)).get("n"), 1);
+      const [row] = await rows(table);
+      assert.ok(Number(row.expires) > Date.now());
+    }
   });
 
   it("postgres store: login with regenerateId(true) moves the row in one statement", async () => {

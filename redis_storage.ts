@@ -183,7 +183,11 @@ return 1
 
 // These run through EVAL too, so that the client needs no other commands.
 const INDEX_LIST = `return redis.call("HVALS", KEYS[1])`;
-const INDEX_REMOVE = `return redis.call("HDEL", KEYS[1], unpack(ARGV))`;
+// One HDEL per field: Lua's unpack takes at most about 8,000 values.
+const INDEX_REMOVE = `
+for _, handle in ipairs(ARGV) do redis.call("HDEL", KEYS[1], handle) end
+return 1
+`;
 
 // The SHA-1 digests of the scripts, as EVALSHA names them, computed once.
 const digests = new Map<string, string>();
@@ -312,7 +316,8 @@ export function createRedisSessionStorage(
     // A lone surrogate has no UTF-8 form: it would share a key with other
     // ids, and node-redis's cluster client computes a slot for it that the
     // server does not, then gives up after "Too many Cluster redirections".
-    accepts: (id) => !/\p{Cs}/u.test(id),
+    // An id that starts with "user:" would name a user's index.
+    accepts: (id) => !/\p{Cs}/u.test(id) && !id.startsWith("user:"),
     async load(id) {
       const text = await command(
         "read a session from Redis",

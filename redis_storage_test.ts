@@ -184,6 +184,54 @@ describe("redis store", () => {
     assert.equal((await storage.read("known-to-client")).get("n"), 1);
   });
 
+  it("redis store: a user with more index entries to drop than a Lua script can unpack is listed and logged out", async () => {
+    const prefix = uniquePrefix();
+    const storage = createRedisSessionStorage(client, {
+      prefix,
+      indexBy: "userId",
+    });
+    const { cookie } = await request(storage, null, (s) => {
+      s.set("userId", "mj");
+    });
+    // 8,001 entries of sessions that are gone (an account that logs in
+    // often, never listed since): Redis's Lua unpacks at most about 8,000
+    // values into one call.
+    const [indexKey] = await client.keys(`${prefix}user:*`);
+    const gone: Record<string, string> = {};
+    for (let i = 0; i < 8001; i++) gone[`gone${i}`] = `ended-session-${i}`;
+    await client.hSet(indexKey, gone);
+    assert.equal((await storage.listSessions("mj")).length, 1);
+    assert.equal(await storage.destroySessions("mj"), 1);
+    assert.equal((await storage.read(cookie)).size, 0);
+  });
+
+  it("redis store: a cookie naming a user's index key reads as a new session and cannot block that user's logins", async () => {
+    const prefix = uniquePrefix();
+    const storage = createRedisSessionStorage(client, {
+      prefix,
+      indexBy: "userId",
+      useUnknownIds: true,
+    });
+    await request(storage, null, (s) => s.set("userId", "mj"));
+    const [indexKey] = await client.keys(`${prefix}user:*`);
+    const cookie = indexKey.slice(prefix.length);
+    // The index of mj's sessions is no session.
+    const read = await storage.read(cookie);
+    assert.notEqual(read.id, cookie);
+    assert.equal(read.size, 0);
+    // With the index gone (its sessions expired), a client that sends its
+    // key as a cookie must not get a session written there: mj's next
+    // login would find a string where it adds to the index.
+    await client.del(indexKey);
+    const planted = await request(storage, cookie, (s) => s.set("n", 1));
+    assert.notEqual(planted.cookie, cookie);
+    const login = await request(storage, null, (s) => s.set("userId", "mj"));
+    assert.deepEqual(
+      (await storage.listSessions("mj")).map((entry) => entry.handle),
+      [storage.handleOf(login.session)],
+    );
+  });
+
   it("redis store: an empty cookie reads as a new session", async () => {
     const storage = createRedisSessionStorage(client, {
       prefix: uniquePrefix(),

@@ -41,7 +41,12 @@
  * @module
  */
 
-import type { ServerSessionStorageOptions, SessionStorage } from "./session.ts";
+import type {
+  ServerSessionStorageOptions,
+  SessionIndex,
+  SessionStorage,
+} from "./session.ts";
+import { describeValue } from "./_describe.ts";
 import {
   createServerSessionStorage,
   type RecordStore,
@@ -61,9 +66,59 @@ export type {
   Session,
   SessionChanges,
   SessionData,
+  SessionIndex,
   SessionStorage,
   SessionValues,
 } from "./session.ts";
+
+/**
+ * The storage {@linkcode createRecordSessionStorage} returns: a
+ * {@linkcode SessionStorage} with the per-user {@linkcode SessionIndex},
+ * which works when the store has `index` and was created with `indexBy`.
+ *
+ * @example
+ * ```ts
+ * import {
+ *   createRecordSessionStorage,
+ *   type RecordSessionStorage,
+ * } from "@x/session/store-kit";
+ * import assert from "node:assert/strict";
+ *
+ * const records = new Map<string, { text: string; version: number }>();
+ * const users = new Map<string, Map<string, string>>();
+ * let versions = 0;
+ * const storage: RecordSessionStorage = createRecordSessionStorage({
+ *   load: (id) => records.get(id),
+ *   write({ id, text, expected, oldId, oldExpected }) {
+ *     if (records.get(id)?.version !== expected) return false;
+ *     if (oldId !== undefined) {
+ *       if (records.get(oldId)?.version !== oldExpected) return false;
+ *       records.delete(oldId);
+ *     }
+ *     records.set(id, { text, version: ++versions });
+ *     return true;
+ *   },
+ *   delete(ids) {
+ *     for (const id of ids) records.delete(id);
+ *   },
+ *   index: {
+ *     add(user, handle, id) {
+ *       users.set(user, (users.get(user) ?? new Map()).set(handle, id));
+ *     },
+ *     entries: (user) => users.get(user)?.values() ?? [],
+ *     remove(user, handles) {
+ *       for (const handle of handles) users.get(user)?.delete(handle);
+ *     },
+ *   },
+ * }, { indexBy: "userId" });
+ *
+ * const session = await storage.read(null);
+ * session.set("userId", "ada");
+ * await storage.save(session);
+ * assert.equal((await storage.listSessions("ada")).length, 1);
+ * ```
+ */
+export interface RecordSessionStorage extends SessionStorage, SessionIndex {}
 
 /**
  * Creates a session storage on a store's three primitives. Records are JSON
@@ -74,7 +129,7 @@ export type {
  * cookie's id and remembers its version; `save` writes the session with
  * `expected` set to that version, and when another save landed in between
  * (`write` answers `false`), loads the newer record, applies this request's
- * changes onto it and tries again, up to ten times. A record that was read
+ * changes onto it and tries again, up to 30 times. A record that was read
  * and has since disappeared (destroyed, moved by `regenerateId(true)`,
  * expired) is never written again: that save answers `null`.
  *
@@ -106,22 +161,38 @@ export type {
  * ```
  *
  * @param store The primitives: `load`, `write` and `delete`, and optionally
- * `discard` (delete an expired record a read found) and `accepts` (whether
- * an id is one the store can hold).
+ * `discard` (delete an expired record a read found), `accepts` (whether
+ * an id is one the store can hold) and `index` (a per-user index, which
+ * `indexBy` needs).
  * @param options `ttl`: seconds of inactivity after which a session is
- * gone; `useUnknownIds`: whether `read` adopts an id the store does not
- * hold (leave it `false`).
+ * gone; `maxLifetime`: seconds after its creation after which a session is
+ * gone, in use or not; `useUnknownIds`: whether `read` adopts an id the
+ * store does not hold (leave it `false`); `indexBy`: the session value
+ * that the per-user index is keyed by, for a store that has `index`.
  * @returns The session storage.
- * @throws {TypeError} When `store` lacks a primitive, or an option is of the
- * wrong type.
- * @throws {RangeError} When `ttl` is not a positive number.
+ * @throws {TypeError} When `store` lacks a primitive, an option is of the
+ * wrong type, or `indexBy` is given to a store without `index`.
+ * @throws {RangeError} When `ttl` or `maxLifetime` is not a positive number.
  */
 export function createRecordSessionStorage(
   store: RecordStore,
   options: ServerSessionStorageOptions = {},
-): SessionStorage {
-  const { useUnknownIds, expiry } = setUpStore(STORE, store, options).settings;
-  return createServerSessionStorage(store, { useUnknownIds, expiry });
+): RecordSessionStorage {
+  const { settings } = setUpStore(STORE, store, options);
+  if (settings.indexBy !== undefined) {
+    for (const method of ["add", "entries", "remove"]) {
+      const index = store.index as Record<string, unknown> | undefined;
+      if (typeof index?.[method] !== "function") {
+        throw new TypeError(
+          'createRecordSessionStorage: option "indexBy" needs store.index ' +
+            `with an "${method}" method, got ${describeValue(index)}. ` +
+            "Give the store a per-user index (see RecordIndex), or leave " +
+            "indexBy out.",
+        );
+      }
+    }
+  }
+  return createServerSessionStorage(store, settings);
 }
 
 // What the kit's errors say about the store it takes.

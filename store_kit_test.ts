@@ -1,0 +1,289 @@
+// What the store kit does beyond the conformance run on the Map store of
+// examples/map_session_storage_test.ts: its argument and option errors,
+// maxLifetime, a store with a per-user index (and the conformance suite on
+// it), asynchronous primitives, `accepts`, `discard`, and a failing backend.
+
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import {
+  createRecordSessionStorage,
+  type RecordIndex,
+  type RecordStore,
+  type RecordWrite,
+} from "./store_kit.ts";
+import { testSessionStorage } from "./conformance/mod.ts";
+import { withClock } from "./testing/clock.ts";
+
+/**
+ * A store on a Map with the kit's contract; `calls` names the primitives
+ * called, in order. Its primitives answer through promises when `async`.
+ */
+function mapStore({ async = false, index = false } = {}) {
+  const records = new Map<string, { text: string; version: number }>();
+  const calls: string[] = [];
+  let versions = 0;
+  const answer = <T>(value: T) => async ? Promise.resolve(value) : value;
+  const store = {
+    load(id: string) {
+      calls.push("load");
+      return answer(records.get(id));
+    },
+    write({ id, text, expected, oldId, oldExpected }: RecordWrite) {
+      calls.push("write");
+      if (records.get(id)?.version !== expected) return answer(false);
+      if (oldId !== undefined) {
+        if (records.get(oldId)?.version !== oldExpected) return answer(false);
+        records.delete(oldId);
+      }
+      records.set(id, { text, version: ++versions });
+      return answer(true);
+    },
+    delete(ids: readonly string[]) {
+      calls.push("delete");
+      for (const id of ids) records.delete(id);
+      return answer(undefined);
+    },
+    index: index ? mapIndex() : undefined,
+  } satisfies RecordStore;
+  return { store, records, calls };
+}
+
+/** A per-user index on a Map: user key -> handle -> id. */
+function mapIndex(): RecordIndex {
+  const users = new Map<string, Map<string, string>>();
+  return {
+    add(user, handle, id) {
+      users.set(user, (users.get(user) ?? new Map()).set(handle, id));
+    },
+    entries: (user) => users.get(user)?.values() ?? [],
+    remove(user, handles) {
+      for (const handle of handles) users.get(user)?.delete(handle);
+    },
+  };
+}
+
+describe("store kit", () => {
+  it("store kit: a store that lacks load, write or delete is refused with an error naming the argument and the method", () => {
+    for (const method of ["load", "write", "delete"] as const) {
+      const { store } = mapStore();
+      const { [method]: _, ...lacking } = store;
+      assert.throws(
+        () => createRecordSessionStorage(lacking as RecordStore),
+        {
+          name: "TypeError",
+          message: 'createRecordSessionStorage: argument "store" must be a ' +
+            `record store with a "${method}" method, got an object ` +
+            "(Object). Implement load(id), write(record) and delete(ids) " +
+            "on your backend; conformance/README.md shows a complete store.",
+        },
+      );
+    }
+    assert.throws(
+      () => createRecordSessionStorage(null as unknown as RecordStore),
+      /argument "store" must be a record store with a "load" method, got null/,
+    );
+  });
+
+  it("store kit: a bad ttl, maxLifetime or useUnknownIds is refused with an error naming the option and the value", () => {
+    const { store } = mapStore();
+    for (const ttl of [0, -1, Number.NaN, Infinity]) {
+      assert.throws(() => createRecordSessionStorage(store, { ttl }), {
+        name: "RangeError",
+        message: `createRecordSessionStorage: option "ttl" must be a ` +
+          `positive number of seconds, at most 1e12 (about 31,700 years), got ${ttl}. ` +
+          "Omit it for sessions that never expire.",
+      });
+    }
+    assert.throws(
+      () => createRecordSessionStorage(store, { maxLifetime: -5 }),
+      /^RangeError: createRecordSessionStorage: option "maxLifetime" must be a positive number of seconds, at most 1e12 \(about 31,700 years\), got -5\./,
+    );
+    assert.throws(
+      () =>
+        createRecordSessionStorage(store, {
+          useUnknownIds: "yes" as unknown as boolean,
+        }),
+      /^TypeError: createRecordSessionStorage: option "useUnknownIds" must be true or false, got a string of 3 characters\./,
+    );
+  });
+
+  it("store kit: indexBy is refused for a store without a complete index, naming the method it lacks", () => {
+    const { store } = mapStore();
+    assert.throws(
+      () => createRecordSessionStorage(store, { indexBy: "userId" }),
+      {
+        name: "TypeError",
+        message: 'createRecordSessionStorage: option "indexBy" needs ' +
+          'store.index with an "add" method, got undefined. Give the store ' +
+          "a per-user index (see RecordIndex), or leave indexBy out.",
+      },
+    );
+    const { index: _, ...lacking } = mapStore({ index: true }).store;
+    assert.throws(
+      () =>
+        createRecordSessionStorage(
+          {
+            ...lacking,
+            index: { ...mapIndex(), remove: undefined },
+          } as unknown as RecordStore,
+          { indexBy: "userId" },
+        ),
+      /option "indexBy" needs store\.index with an "remove" method, got an object/,
+    );
+  });
+
+  it("store kit: a store with an index lists and ends a user's sessions", async () => {
+    const { store } = mapStore({ index: true });
+    const storage = createRecordSessionStorage(store, { indexBy: "userId" });
+    const cookies: string[] = [];
+    for (const _ of [1, 2]) {
+      const session = await storage.read(null);
+      session.set("userId", "ada");
+      cookies.push((await storage.save(session))!);
+    }
+    assert.equal((await storage.listSessions("ada")).length, 2);
+    const kept = await storage.read(cookies[0]);
+    assert.equal(await storage.destroySessions("ada", { except: kept }), 1);
+    assert.equal((await storage.read(cookies[1])).get("userId"), undefined);
+    assert.equal((await storage.read(cookies[0])).get("userId"), "ada");
+  });
+
+  it("store kit: maxLifetime ends a session in use at its creation time plus maxLifetime", () =>
+    withClock(async (clock) => {
+      const { store } = mapStore();
+      const storage = createRecordSessionStorage(store, {
+        ttl: 60,
+        maxLifetime: 100,
+      });
+      const session = await storage.read(null);
+      session.set("n", 0);
+      const cookie = (await storage.save(session))!;
+      const created = clock.now;
+      // Used every 50 s, so the ttl never runs out.
+      for (let n = 1; clock.now + 50_000 < created + 100_000; n++) {
+        clock.now += 50_000;
+        const used = await storage.read(cookie);
+        assert.equal(used.get("n"), n - 1, "the session lives on in use");
+        used.set("n", n);
+        await storage.save(used);
+      }
+      clock.now = created + 100_000;
+      const ended = await storage.read(cookie);
+      assert.notEqual(ended.id, cookie);
+      assert.equal(ended.size, 0);
+    }));
+
+  it("store kit: a store whose primitives answer through promises reads, saves, regenerates and destroys", async () => {
+    const { store, records } = mapStore({ async: true });
+    const storage = createRecordSessionStorage(store);
+    const first = await storage.read(null);
+    first.set("n", 1);
+    const cookie = (await storage.save(first))!;
+    const login = await storage.read(cookie);
+    assert.equal(login.get("n"), 1);
+    login.regenerateId(true);
+    const moved = (await storage.save(login))!;
+    assert.deepEqual([...records.keys()], [moved]);
+    const logout = await storage.read(moved);
+    assert.equal(logout.get("n"), 1);
+    logout.destroy();
+    assert.equal(await storage.save(logout), "");
+    assert.equal(records.size, 0);
+  });
+
+  it("store kit: an id the store does not accept is never looked up, and is not adopted", async () => {
+    const { store, calls } = mapStore();
+    const storage = createRecordSessionStorage({
+      ...store,
+      accepts: (id) => id.length <= 8,
+    }, { useUnknownIds: true });
+    const refused = await storage.read("x".repeat(9));
+    assert.notEqual(refused.id, "x".repeat(9));
+    assert.deepEqual(calls, []);
+    assert.equal((await storage.read("short")).id, "short");
+    assert.deepEqual(calls, ["load"]);
+  });
+
+  it("store kit: an expired record is discarded with the version it was read at, and a failing discard still reads as a new session", () =>
+    withClock(async (clock) => {
+      const { store, records } = mapStore();
+      const discarded: [string, unknown][] = [];
+      let failing = false;
+      const storage = createRecordSessionStorage({
+        ...store,
+        discard: async (id, version) => {
+          discarded.push([id, version]);
+          if (failing) throw new Error("backend down");
+        },
+      }, { ttl: 60 });
+      for (failing of [false, true]) {
+        const session = await storage.read(null);
+        session.set("n", 1);
+        const cookie = (await storage.save(session))!;
+        const { version } = records.get(cookie)!;
+        clock.now += 60_000;
+        const expired = await storage.read(cookie);
+        assert.notEqual(expired.id, cookie);
+        assert.equal(expired.size, 0);
+        assert.deepEqual(discarded.pop(), [cookie, version]);
+      }
+    }));
+
+  it("store kit: a discard that answers at once, or throws, still reads an expired record as a new session", () =>
+    withClock(async (clock) => {
+      const { store, records } = mapStore();
+      // A store written in JavaScript, with no types to say that discard
+      // returns a promise.
+      const discards = [
+        (id: string) => void records.delete(id),
+        () => {
+          throw new Error("backend down");
+        },
+      ];
+      for (const discard of discards) {
+        const storage = createRecordSessionStorage({
+          ...store,
+          discard,
+        } as unknown as RecordStore, { ttl: 60 });
+        const session = await storage.read(null);
+        session.set("n", 1);
+        const cookie = (await storage.save(session))!;
+        clock.now += 60_000;
+        const expired = await storage.read(cookie);
+        assert.notEqual(expired.id, cookie);
+        assert.equal(expired.size, 0);
+      }
+    }));
+
+  it("store kit: a write that fails rejects the save with its error, and the session reads as it was", async () => {
+    const { store } = mapStore();
+    let failing = false;
+    const storage = createRecordSessionStorage({
+      ...store,
+      write: (write) => {
+        if (failing) return Promise.reject(new Error("disk full"));
+        return store.write(write);
+      },
+    });
+    const session = await storage.read(null);
+    session.set("n", 1);
+    const cookie = (await storage.save(session))!;
+    failing = true;
+    const change = await storage.read(cookie);
+    change.set("n", 2);
+    await assert.rejects(storage.save(change), /^Error: disk full$/);
+    failing = false;
+    assert.equal((await storage.read(cookie)).get("n"), 1);
+  });
+});
+
+testSessionStorage({
+  name: "store kit with an index",
+  create: (options) =>
+    createRecordSessionStorage(mapStore({ index: true }).store, options),
+  ttl: 0.5,
+  maxLifetime: 1,
+  index: true,
+  maxValueBytes: 1_000_000,
+  cookieSafeValues: true,
+});
