@@ -307,7 +307,7 @@ export function indexCases<T extends SessionStorageLike>(
   if (ttl !== undefined) {
     cases.push({
       rule:
-        "an expired session is not listed, and a session in use shows its new expiry",
+        "a session past its ttl is not listed, and one in use shows its new expiry",
       cause:
         "listing returns the index entries without checking that their sessions are still live.",
       async body(open) {

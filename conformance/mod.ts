@@ -141,7 +141,9 @@ export interface SessionStorageTestOptions<
    * Creates the storage for one case. Called once per case, it must give a
    * fresh, empty storage; it may be async. The expiry cases pass
    * `{ ttl }` (seconds, the {@linkcode SessionStorageTestOptions.ttl}
-   * option), every other case passes `{}`.
+   * option), the lifetime cases `{ maxLifetime }` (one of them with `ttl`),
+   * the index cases `{ indexBy: "userId" }` (one of them with `ttl`), every
+   * other case `{}`.
    */
   create(
     options: { ttl?: number; maxLifetime?: number; indexBy?: string },
