@@ -76,7 +76,7 @@ test("cookie header: findCookie skips the name inside another cookie's value", (
   assert.equal(valueOf("a=x\tsid=1", "sid"), null);
 });
 
-test("cookie header: findCookie takes spaces and tabs around a pair, and empty pairs, as separators' company", () => {
+test("cookie header: findCookie finds a name with spaces and tabs around it, and one after empty pairs", () => {
   assert.equal(valueOf("a=1;\t sid \t= 2", "sid"), "2");
   assert.equal(valueOf("\tsid=2", "sid"), "2");
   assert.equal(valueOf(" ;; sid=2;;", "sid"), "2");
