@@ -26,28 +26,26 @@ const ALPHANUMERIC = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ" +
 const TOKEN_CHARACTERS = ALPHANUMERIC + "!#$%&'*+-.^_`|~";
 const COOKIE_CHARACTERS = ALPHANUMERIC + "!#$%&'()*+-./:<=>?@[]^_`{|}~";
 
-test("cookie header: TOKEN takes a name made of RFC 9110 token characters only", () => {
+/** Checks that `pattern` takes `a<c>b` for each byte `c` in `characters` only. */
+function assertTakesOnly(pattern: RegExp, characters: string): void {
   for (let code = 0; code < 256; code++) {
     const character = String.fromCharCode(code);
     assert.equal(
-      TOKEN.test(`a${character}b`),
-      TOKEN_CHARACTERS.includes(character),
+      pattern.test(`a${character}b`),
+      characters.includes(character),
       `U+${code.toString(16)}`,
     );
   }
+}
+
+test("cookie header: TOKEN takes a name made of RFC 9110 token characters only", () => {
+  assertTakesOnly(TOKEN, TOKEN_CHARACTERS);
   assert.equal(TOKEN.test(""), false);
   assert.equal(TOKEN.test("sid\n"), false);
 });
 
 test("cookie header: COOKIE_OCTETS takes the empty value and RFC 6265 cookie-octets only", () => {
-  for (let code = 0; code < 256; code++) {
-    const character = String.fromCharCode(code);
-    assert.equal(
-      COOKIE_OCTETS.test(`a${character}b`),
-      COOKIE_CHARACTERS.includes(character),
-      `U+${code.toString(16)}`,
-    );
-  }
+  assertTakesOnly(COOKIE_OCTETS, COOKIE_CHARACTERS);
   assert.equal(COOKIE_OCTETS.test(""), true);
   assert.equal(COOKIE_OCTETS.test("abc\n"), false);
 });
@@ -111,25 +109,26 @@ test("cookie header: findCookie looks at or after from, and not before", () => {
   assert.equal(findCookie(header, "sid", header.length), -1);
 });
 
-test("cookie header: cookieValueAt reads up to the next ';', without the spaces and tabs around it", () => {
-  const at = (header: string) => cookieValueAt(header, header.indexOf("=") + 1);
-  assert.equal(at("sid=abc; b=2"), "abc");
-  assert.equal(at("sid= \tabc\t ;b=2"), "abc");
-  assert.equal(at("sid=a b"), "a b");
-  assert.equal(at("sid=a=b"), "a=b");
-  assert.equal(at("sid=  ; b=2"), "");
-  assert.equal(at("sid="), "");
-});
-
-test("cookie header: cookieValueAt removes one pair of double quotes, and a lone quote stays", () => {
-  const at = (header: string) => cookieValueAt(header, header.indexOf("=") + 1);
-  assert.equal(at('sid= "abc" ;'), "abc");
-  assert.equal(at('sid=""'), "");
-  assert.equal(at('sid=""abc""'), '"abc"');
-  assert.equal(at('sid=" abc "'), " abc ");
-  assert.equal(at('sid="'), '"');
-  assert.equal(at('sid="abc'), '"abc');
-  assert.equal(at('sid=abc"'), 'abc"');
+test("cookie header: cookieValueAt reads up to the next ';', without the spaces and tabs around it or one pair of double quotes", () => {
+  for (
+    const [header, value] of [
+      ["sid=abc; b=2", "abc"],
+      ["sid= \tabc\t ;b=2", "abc"],
+      ["sid=a b", "a b"],
+      ["sid=a=b", "a=b"],
+      ["sid=  ; b=2", ""],
+      ["sid=", ""],
+      ['sid= "abc" ;', "abc"],
+      ['sid=""', ""],
+      ['sid=""abc""', '"abc"'],
+      ['sid=" abc "', " abc "],
+      ['sid="', '"'],
+      ['sid="abc', '"abc'],
+      ['sid=abc"', 'abc"'],
+    ]
+  ) {
+    assert.equal(cookieValueAt(header, 4), value, header);
+  }
 });
 
 test("cookie header: encodeValue leaves a cookie-safe value without '%' as it is", () => {
