@@ -139,7 +139,9 @@ export interface CsrfProtection {
   /**
    * Why `request` must be refused, or `undefined` when it may go on.
    * Requests with a safe method always go on. Reads the body of a clone of
-   * `request` only for a form without the token header.
+   * `request` only for a form without the token header, so call it before
+   * the body is read: for such a form it rejects with a `TypeError` once
+   * the body was read.
    */
   check(request: Request, session: Session): Promise<string | undefined>;
   /**
@@ -241,7 +243,7 @@ export function createCsrfProtection(
     const originProblem = checkOrigin(request, trusted);
     if (originProblem !== undefined) return originProblem;
     const sent = request.headers.get(header) ??
-      await formField(request, field, maxFormBytes);
+      await formField(request, field, header, maxFormBytes);
     if (typeof sent !== "string" || sent === "") {
       return `the request carries no CSRF token: send it in the ` +
         `"${header}" header, or the "${field}" field of a form of at most ` +
@@ -318,6 +320,7 @@ function checkOrigin(
 async function formField(
   request: Request,
   field: string,
+  header: string,
   maxFormBytes: number,
 ): Promise<string | undefined> {
   const type = request.headers.get("Content-Type") ?? "";
@@ -325,6 +328,13 @@ async function formField(
   if (!urlencoded && !/^multipart\/form-data\b/i.test(type)) return undefined;
   const length = request.headers.get("Content-Length");
   if (length !== null && !(Number(length) <= maxFormBytes)) return undefined;
+  if (request.bodyUsed) {
+    throw new TypeError(
+      "csrf.check: the request's body was already read, so its form field " +
+        `"${field}" cannot be. Call check before reading the body ` +
+        `(csrf.protect does), or send the token in the "${header}" header.`,
+    );
+  }
   const bytes = await readAtMost(request.clone().body, maxFormBytes);
   if (bytes === undefined) return undefined;
   try {

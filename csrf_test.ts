@@ -80,6 +80,28 @@ describe("csrf", () => {
     assert.equal((await request.formData()).get("name"), "Ada");
   });
 
+  it("csrf: checking a form whose body the app already read rejects with an error that says to check first, not the error of clone()", async () => {
+    const csrf = createCsrfProtection();
+    const session = createSession();
+    const token = csrf.token(session);
+    const request = post(
+      { Origin: SELF },
+      new URLSearchParams({ name: "Ada", _csrf: token }),
+    );
+    await request.formData();
+    await assert.rejects(csrf.check(request, session), {
+      name: "TypeError",
+      message: "csrf.check: the request's body was already read, so its " +
+        'form field "_csrf" cannot be. Call check before reading the body ' +
+        '(csrf.protect does), or send the token in the "X-CSRF-Token" ' +
+        "header.",
+    });
+    // The header needs no body.
+    const sent = post({ Origin: SELF, "X-CSRF-Token": token }, "{}");
+    await sent.text();
+    assert.equal(await csrf.check(sent, session), undefined);
+  });
+
   it("csrf: a session keeps its token until its id is regenerated", () => {
     const csrf = createCsrfProtection();
     const session = createSession();
