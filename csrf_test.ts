@@ -20,6 +20,18 @@ function post(
   return new Request(`${SELF}/account`, { method, headers, body });
 }
 
+/** A session with its token, and a form from this site that carries it. */
+function formWithToken() {
+  const csrf = createCsrfProtection();
+  const session = createSession();
+  const token = csrf.token(session);
+  const request = post(
+    { Origin: SELF },
+    new URLSearchParams({ name: "Ada", _csrf: token }),
+  );
+  return { csrf, session, token, request };
+}
+
 describe("csrf", () => {
   it("csrf: safe methods pass with no token and no origin check", async () => {
     const csrf = createCsrfProtection();
@@ -69,25 +81,13 @@ describe("csrf", () => {
   });
 
   it("csrf: the handler can still read a form the guard read the token from", async () => {
-    const csrf = createCsrfProtection();
-    const session = createSession();
-    const token = csrf.token(session);
-    const request = post(
-      { Origin: SELF },
-      new URLSearchParams({ name: "Ada", _csrf: token }),
-    );
+    const { csrf, session, request } = formWithToken();
     assert.equal(await csrf.check(request, session), undefined);
     assert.equal((await request.formData()).get("name"), "Ada");
   });
 
   it("csrf: checking a form whose body the app already read rejects with an error that says to check first, not the error of clone()", async () => {
-    const csrf = createCsrfProtection();
-    const session = createSession();
-    const token = csrf.token(session);
-    const request = post(
-      { Origin: SELF },
-      new URLSearchParams({ name: "Ada", _csrf: token }),
-    );
+    const { csrf, session, token, request } = formWithToken();
     await request.formData();
     await assert.rejects(csrf.check(request, session), {
       name: "TypeError",
