@@ -8,6 +8,7 @@ import { createCookie } from "./cookie.ts";
 import { createMemorySessionStorage } from "./memory_storage.ts";
 import { createCookieSessionStorage } from "./cookie_storage.ts";
 import type { Session, SessionStorage } from "./session.ts";
+import { withClock } from "./testing/clock.ts";
 import { nextCookieHeader } from "./testing/cookie_jar.ts";
 
 const SECRET = "a test secret that is at least 32 bytes long";
@@ -154,6 +155,25 @@ describe("withSession", () => {
     assert.equal(await read.text(), "1");
     assert.deepEqual(read.headers.getSetCookie(), []);
   });
+
+  it("middleware: sends the cookie with its Max-Age again when the store renews an unchanged session in use", () =>
+    withClock(async (clock) => {
+      const handler = withSession(
+        options(createMemorySessionStorage({ ttl: 60 }), { maxAge: 60 }),
+        (request, session) =>
+          new URL(request.url).pathname === "/count"
+            ? counter(session)
+            : new Response(String(session.get("count"))),
+      );
+      const cookie = pairOf(sessionCookies(await handler(get("/count")))[0]);
+      clock.now += 29_000;
+      assert.deepEqual(sessionCookies(await handler(get("/", cookie))), []);
+      clock.now += 2_000;
+      const renewed = sessionCookies(await handler(get("/", cookie)));
+      assert.equal(renewed.length, 1);
+      assert.match(renewed[0], /; Max-Age=60;/);
+      assert.equal(pairOf(renewed[0]), cookie);
+    }));
 
   it("middleware: gives a fresh session for a cookie whose signature was changed", async () => {
     const handler = withSession(
