@@ -35,7 +35,8 @@ const MAX_FORM_BYTES = 4096;
  *   `POST /sessions/logout-others` ends all of them but this one.
  *
  * Both POSTs need the page's CSRF token and a same-origin request, and a
- * body of at most 4096 bytes.
+ * body of at most 4096 bytes. A same-origin form whose token is stale
+ * leads home with a note; any other refusal is a 403.
  */
 export function createDemoApp(
   options: DemoOptions,
@@ -43,9 +44,8 @@ export function createDemoApp(
   const sessions = { cookie: options.cookie, storage: options.storage };
   const csrf = createCsrfProtection({ development: options.development });
 
-  const app = withSession(
-    sessions,
-    csrf.protect(async (request, session) => {
+  const protectedApp = csrf.protect<unknown>(
+    async (request, session) => {
       const { pathname } = new URL(request.url);
       if (pathname === "/") return home(session, csrf);
       if (pathname === "/login") return await login(request, session);
@@ -62,8 +62,29 @@ export function createDemoApp(
       const fresh = await sessions.storage.read(null);
       fresh.flash("message", "You are logged out.");
       return await commitSession(fresh, redirectHome(), sessions);
-    }),
+    },
   );
+
+  const app = withSession(sessions, async (request, session, info) => {
+    const response = await protectedApp(request, session, info);
+    // A refused form from this site's own page is a stale one, left open
+    // in another tab or behind the back button while the session id
+    // changed: lead home to a fresh page instead of a bare 403. Only the
+    // origin check can refuse another site's forms, and they keep the 403.
+    if (
+      response.status === 403 &&
+      request.headers.get("Sec-Fetch-Site") === "same-origin"
+    ) {
+      await response.body?.cancel();
+      session.flash(
+        "error",
+        "That form was out of date: you logged in or out in another tab. " +
+          "Here is a fresh page; try again.",
+      );
+      return redirectHome();
+    }
+    return response;
+  });
 
   return async (request, info) => {
     const { pathname } = new URL(request.url);
@@ -138,7 +159,8 @@ function home(session: Session, csrf: CsrfProtection): Response {
 /**
  * The hidden field with the session's CSRF token. The token is the
  * session's, so forms on a page rendered before the login changed the id
- * are refused: a reload gives fresh ones.
+ * are refused: such a form from this site's own page leads home, to fresh
+ * ones.
  */
 function tokenField(session: Session, csrf: CsrfProtection): string {
   return `<input type="hidden" name="${csrf.field}" value="${

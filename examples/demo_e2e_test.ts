@@ -162,6 +162,50 @@ describe("the demo in Chromium", { timeout: 180_000 }, () => {
       user: undefined,
     });
   });
+
+  it("a form left open in a second tab, sent after the first tab logged in or out, leads home with a note instead of a 403", async () => {
+    await context.clearCookies();
+    await page.goto(demo.url);
+    const second = await context.newPage();
+    try {
+      /** Clicks `button` in the second tab; resolves to the POST's status. */
+      async function send(button: string): Promise<number> {
+        const posted = second.waitForResponse((response) =>
+          response.request().method() === "POST"
+        );
+        await second.click(`button:has-text("${button}")`);
+        const response = await posted;
+        // Closing a tab amid a navigation can hang: let the page load.
+        await response.finished();
+        await second.waitForLoadState("load");
+        return response.status();
+      }
+      /** The note on the page the refused form led to. */
+      async function note(): Promise<string> {
+        await second.waitForSelector("#flash", { timeout: WAIT_MS });
+        return await second.locator("#flash").innerText();
+      }
+      const user = () =>
+        second.locator("#user").count().then((n) =>
+          n === 0 ? undefined : second.locator("#user").innerText()
+        );
+
+      await second.goto(demo.url);
+      await logIn("Ada");
+      await second.fill('input[name="username"]', "Ada");
+      assert.equal(await send("Log in"), 303);
+      assert.match(await note(), /out of date/);
+      assert.equal(await user(), "Ada");
+
+      await second.reload();
+      await submit("Log out");
+      assert.equal(await send("Log out"), 303);
+      assert.match(await note(), /out of date/);
+      assert.equal(await user(), undefined);
+    } finally {
+      await second.close();
+    }
+  });
 });
 
 /**
