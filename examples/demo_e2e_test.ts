@@ -167,29 +167,28 @@ describe("the demo in Chromium", { timeout: 180_000 }, () => {
     await context.clearCookies();
     await page.goto(demo.url);
     const second = await context.newPage();
+    /** Clicks `button` in the second tab; resolves to the POST's status. */
+    const send = async (button: string): Promise<number> => {
+      const posted = second.waitForResponse((response) =>
+        response.request().method() === "POST"
+      );
+      await second.click(`button:has-text("${button}")`);
+      const response = await posted;
+      // Closing a tab amid a navigation can hang: let the page load.
+      await response.finished();
+      await second.waitForLoadState("load");
+      return response.status();
+    };
+    /** The note on the page the refused form led to. */
+    const note = async (): Promise<string> => {
+      await second.waitForSelector("#flash", { timeout: WAIT_MS });
+      return await second.locator("#flash").innerText();
+    };
+    const user = () =>
+      second.locator("#user").count().then((n) =>
+        n === 0 ? undefined : second.locator("#user").innerText()
+      );
     try {
-      /** Clicks `button` in the second tab; resolves to the POST's status. */
-      async function send(button: string): Promise<number> {
-        const posted = second.waitForResponse((response) =>
-          response.request().method() === "POST"
-        );
-        await second.click(`button:has-text("${button}")`);
-        const response = await posted;
-        // Closing a tab amid a navigation can hang: let the page load.
-        await response.finished();
-        await second.waitForLoadState("load");
-        return response.status();
-      }
-      /** The note on the page the refused form led to. */
-      async function note(): Promise<string> {
-        await second.waitForSelector("#flash", { timeout: WAIT_MS });
-        return await second.locator("#flash").innerText();
-      }
-      const user = () =>
-        second.locator("#user").count().then((n) =>
-          n === 0 ? undefined : second.locator("#user").innerText()
-        );
-
       await second.goto(demo.url);
       await logIn("Ada");
       await second.fill('input[name="username"]', "Ada");
