@@ -78,7 +78,8 @@ export function createDemoApp(
       await response.body?.cancel();
       session.flash(
         "error",
-        "That form was out of date: you logged in or out in another tab. " +
+        "That form was out of date: the session changed after its page " +
+          "was shown, by a login or logout in another tab or by expiring. " +
           "Here is a fresh page; try again.",
       );
       return redirectHome();
