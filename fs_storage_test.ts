@@ -31,21 +31,29 @@ async function filesBelow(dir: string): Promise<string[]> {
 }
 
 /**
- * A store with one saved session `{ n: 1 }`, whose lock file holds `content`
- * as if another process held the lock, and a read of that session with
- * `n` set to 2, ready to save.
+ * A store with one saved session `{ n: 1 }`, and a read of that session
+ * with `n` set to 2, ready to save.
  */
-async function lockedByAnother(content: string) {
+async function savedThenChanged() {
   const dir = tempDir();
   const storage = createFsSessionStorage(dir);
   const first = await storage.read(null);
   first.set("n", 1);
   const cookie = (await storage.save(first))!;
-  const lock = `${fileOf(dir, cookie)}.lock`;
-  await writeFile(lock, content);
   const session = await storage.read(cookie);
   session.set("n", 2);
-  return { dir, storage, cookie, lock, session };
+  return { dir, storage, cookie, session };
+}
+
+/**
+ * {@linkcode savedThenChanged}, with the session's lock file holding
+ * `content` as if another process held the lock.
+ */
+async function lockedByAnother(content: string) {
+  const saved = await savedThenChanged();
+  const lock = `${fileOf(saved.dir, saved.cookie)}.lock`;
+  await writeFile(lock, content);
+  return { ...saved, lock };
 }
 
 function fileOf(dir: string, id: string): string {
@@ -145,13 +153,7 @@ describe("fs store", () => {
   });
 
   it("fs store: a save that cannot read the session's file rejects with the store's error instead of dropping its changes", async () => {
-    const dir = tempDir();
-    const storage = createFsSessionStorage(dir);
-    const first = await storage.read(null);
-    first.set("n", 1);
-    const cookie = (await storage.save(first))!;
-    const session = await storage.read(cookie);
-    session.set("n", 2);
+    const { dir, storage, cookie, session } = await savedThenChanged();
     // What the save then finds where the file was: an entry it cannot read
     // (EISDIR here; EMFILE or EIO in production).
     await unlink(fileOf(dir, cookie));
