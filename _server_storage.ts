@@ -316,14 +316,23 @@ function assertMethods(
   what: string,
   methods: readonly string[],
 ): void {
-  for (const method of methods) {
-    if (typeof (value as Record<string, unknown>)?.[method] !== "function") {
-      throw new TypeError(
-        `${factory}: argument "${argument}" must be ${what} with a ` +
-          `"${method}" method, got ${describeValue(value)}. ${advice}`,
-      );
-    }
+  const method = missingMethod(value, methods);
+  if (method !== undefined) {
+    throw new TypeError(
+      `${factory}: argument "${argument}" must be ${what} with a ` +
+        `"${method}" method, got ${describeValue(value)}. ${advice}`,
+    );
   }
+}
+
+/** The first of `methods` that `value` does not have as a function. */
+export function missingMethod(
+  value: unknown,
+  methods: readonly string[],
+): string | undefined {
+  return methods.find((method) =>
+    typeof (value as Record<string, unknown>)?.[method] !== "function"
+  );
 }
 
 /**

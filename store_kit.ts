@@ -49,6 +49,7 @@ import type {
 import { describeValue } from "./_describe.ts";
 import {
   createServerSessionStorage,
+  missingMethod,
   type RecordStore,
   setUpStore,
 } from "./_server_storage.ts";
@@ -179,18 +180,16 @@ export function createRecordSessionStorage(
   options: ServerSessionStorageOptions = {},
 ): RecordSessionStorage {
   const { settings } = setUpStore(STORE, store, options);
-  if (settings.indexBy !== undefined) {
-    for (const method of ["add", "entries", "remove"]) {
-      const index = store.index as Record<string, unknown> | undefined;
-      if (typeof index?.[method] !== "function") {
-        throw new TypeError(
-          'createRecordSessionStorage: option "indexBy" needs store.index ' +
-            `with an "${method}" method, got ${describeValue(index)}. ` +
-            "Give the store a per-user index (see RecordIndex), or leave " +
-            "indexBy out.",
-        );
-      }
-    }
+  const method = settings.indexBy === undefined
+    ? undefined
+    : missingMethod(store.index, ["add", "entries", "remove"]);
+  if (method !== undefined) {
+    throw new TypeError(
+      'createRecordSessionStorage: option "indexBy" needs store.index ' +
+        `with an "${method}" method, got ${describeValue(store.index)}. ` +
+        "Give the store a per-user index (see RecordIndex), or leave " +
+        "indexBy out.",
+    );
   }
   return createServerSessionStorage(store, settings);
 }
