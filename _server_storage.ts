@@ -240,13 +240,18 @@ export interface BackendSpec {
   what: string;
   /** The methods the store calls on the backend. */
   methods: readonly string[];
-  /** The further methods it calls with the option `indexBy`. */
-  indexMethods?: readonly string[];
   /**
-   * Whether the store keeps the per-user index `indexBy` asks for; one that
-   * keeps none (`false`) refuses the option instead of ignoring it.
+   * What the per-user index of the option `indexBy` needs: `false` for a
+   * store that keeps none, which refuses the option instead of ignoring
+   * it; otherwise the further methods the store then calls, on the backend
+   * itself or on its property `on`, and what to pass when one is missing
+   * (`advice` when left out). Left out, the option needs nothing more.
    */
-  index?: boolean;
+  index?: false | {
+    methods: readonly string[];
+    on?: string;
+    advice?: string;
+  };
   /** What to pass instead of a value that lacks a method. */
   advice: string;
   /**
@@ -264,8 +269,8 @@ export type BackendCall = <T>(
 
 /**
  * What every server-side store's factory starts with: checks that
- * `backend` has the methods `spec` names (with the option `indexBy`, its
- * `indexMethods` too) and the options every server-side store takes.
+ * `backend` has the methods `spec` names (with the option `indexBy`, those
+ * of `spec.index` too) and the options every server-side store takes.
  * Returns the options resolved, and `call`, which runs one call to the
  * backend and turns its failure into an error naming the store, the action
  * and what to check (`spec.hint`). That message never names a key: keys
@@ -276,23 +281,37 @@ export function setUpStore(
   backend: unknown,
   options: ServerSessionStorageOptions,
 ): { settings: ServerStorageOptions; call: BackendCall } {
-  assertMethods(spec, backend, spec.what, spec.methods);
+  const method = missingMethod(backend, spec.methods);
+  if (method !== undefined) {
+    throw new TypeError(
+      `${spec.factory}: argument "${spec.argument}" must be ${spec.what} ` +
+        `with a "${method}" method, got ${describeValue(backend)}. ` +
+        spec.advice,
+    );
+  }
   const settings = serverOptions(spec.factory, options);
-  if (settings.indexBy !== undefined && spec.index === false) {
+  const { indexBy } = settings;
+  if (indexBy !== undefined && spec.index === false) {
     throw new TypeError(
       `${spec.factory}: option "indexBy" is not supported: this store ` +
-        `keeps no per-user index, got ${describeValue(settings.indexBy)}. ` +
+        `keeps no per-user index, got ${describeValue(indexBy)}. ` +
         "Leave it out, or use a store that keeps one, such as the Redis " +
         "or PostgreSQL store.",
     );
   }
-  if (settings.indexBy !== undefined && spec.indexMethods !== undefined) {
-    assertMethods(
-      spec,
-      backend,
-      `${spec.what} (with the option "indexBy")`,
-      spec.indexMethods,
-    );
+  if (indexBy !== undefined && spec.index) {
+    const { methods, on, advice = spec.advice } = spec.index;
+    const index = on === undefined
+      ? backend
+      : (backend as Record<string, unknown>)[on];
+    const lacking = missingMethod(index, methods);
+    if (lacking !== undefined) {
+      throw new TypeError(
+        `${spec.factory}: option "indexBy" needs ${spec.argument}` +
+          `${on === undefined ? "" : `.${on}`} with the method ` +
+          `"${lacking}", got ${describeValue(index)}. ${advice}`,
+      );
+    }
   }
   const call: BackendCall = async (action, run) => {
     try {
@@ -307,22 +326,6 @@ export function setUpStore(
     }
   };
   return { settings, call };
-}
-
-/** Checks that `value`, the backend of `spec`, has each of `methods`. */
-function assertMethods(
-  { factory, argument, advice }: BackendSpec,
-  value: unknown,
-  what: string,
-  methods: readonly string[],
-): void {
-  const method = missingMethod(value, methods);
-  if (method !== undefined) {
-    throw new TypeError(
-      `${factory}: argument "${argument}" must be ${what} with a ` +
-        `"${method}" method, got ${describeValue(value)}. ${advice}`,
-    );
-  }
 }
 
 /** The first of `methods` that `value` does not have as a function. */

@@ -14,7 +14,7 @@ const SPEC = {
   argument: "client",
   what: "a Thing client",
   methods: ["get", "put"],
-  indexMethods: ["scan"],
+  index: { methods: ["scan"] },
   advice: "Pass a connected Thing client.",
   hint: "Check that Thing is up.",
 };
@@ -41,7 +41,12 @@ test("server storage: the methods the per-user index needs are required only wit
   assert.equal(setUpStore(SPEC, client, {}).settings.indexBy, undefined);
   assert.throws(
     () => setUpStore(SPEC, client, { indexBy: "userId" }),
-    /argument "client" must be a Thing client \(with the option "indexBy"\) with a "scan" method/,
+    {
+      name: "TypeError",
+      message: 'createThingSessionStorage: option "indexBy" needs client ' +
+        'with the method "scan", got an object (Object). Pass a connected ' +
+        "Thing client.",
+    },
   );
   const indexed = setUpStore(SPEC, { ...client, scan: noop }, {
     indexBy: "userId",

@@ -21,6 +21,7 @@
 
 import type { ServerSessionStorageOptions, SessionStorage } from "./session.ts";
 import {
+  type BackendSpec,
   createServerSessionStorage,
   inTurn,
   setUpStore,
@@ -164,7 +165,8 @@ export interface ExpressStoreOptions extends ServerSessionStorageOptions {
  * @throws {TypeError} When `store` lacks `get`, `set` or `destroy`,
  * `useUnknownIds` is not a boolean, or `indexBy` is given: the bridge keeps
  * no per-user index.
- * @throws {RangeError} When `ttl` is not a positive number of seconds.
+ * @throws {RangeError} When `ttl` or `maxLifetime` is not a positive number
+ * of seconds.
  */
 export function fromExpressStore(
   store: ExpressStore,
@@ -230,7 +232,7 @@ export function fromExpressStore(
 }
 
 // What the bridge's errors say about the store it takes.
-const STORE = {
+const STORE: BackendSpec = {
   factory: "fromExpressStore",
   argument: "store",
   what: "an express-session store",

@@ -136,8 +136,10 @@ const USERS_FOLDER = "users";
  * @param options How sessions expire, whether unknown ids are adopted and
  * which value the per-user index is keyed by.
  * @returns The session storage.
- * @throws {Error} When `directory` exists but is not a folder, or `ttl` is
- * not a positive number.
+ * @throws {TypeError} When `directory` is not a folder path, or an option
+ * is of the wrong type.
+ * @throws {RangeError} When `ttl` or `maxLifetime` is not a positive number.
+ * @throws {Error} When `directory` exists but is not a folder.
  */
 export function createFsSessionStorage(
   directory: string,

@@ -257,7 +257,7 @@ const decoder = new TextDecoder();
  * @returns The session storage.
  * @throws {TypeError} When `kv` lacks a method the store needs, or `prefix`
  * is not a list of key parts.
- * @throws {RangeError} When `ttl` is not a positive number.
+ * @throws {RangeError} When `ttl` or `maxLifetime` is not a positive number.
  */
 export function createKvSessionStorage(
   kv: KvSessionDatabase,
@@ -404,7 +404,7 @@ const DATABASE = {
   argument: "kv",
   what: "a Deno KV database",
   methods: ["get", "delete", "atomic"],
-  indexMethods: ["list"],
+  index: { methods: ["list"] },
   advice: "Pass the result of `await Deno.openKv()`, or of `openKv()` " +
     "from the @deno/kv package.",
   hint: "Check that the database is open and reachable.",

@@ -298,7 +298,7 @@ const CREATE_LOCK = "SELECT pg_advisory_xact_lock(7364021597);\n";
  * @returns The session storage.
  * @throws {TypeError} When `client` has no `query` method, `table` is not a
  * plain SQL name, or `prepare` is not a boolean.
- * @throws {RangeError} When `ttl` is not a positive number.
+ * @throws {RangeError} When `ttl` or `maxLifetime` is not a positive number.
  */
 export function createPostgresSessionStorage(
   client: PostgresSessionClient,

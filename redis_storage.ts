@@ -289,7 +289,7 @@ function versionArguments(version: unknown): [string, string] {
  * @returns The session storage.
  * @throws {TypeError} When `client` lacks a method the store needs, or
  * `prefix` is not a string.
- * @throws {RangeError} When `ttl` is not a positive number.
+ * @throws {RangeError} When `ttl` or `maxLifetime` is not a positive number.
  */
 export function createRedisSessionStorage(
   client: RedisSessionClient,

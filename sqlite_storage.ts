@@ -192,7 +192,7 @@ interface RowVersion {
  * @returns The session storage.
  * @throws {TypeError} When `database` lacks `prepare` or `exec`, or `table`
  * is not a plain SQL name.
- * @throws {RangeError} When `ttl` is not a positive number.
+ * @throws {RangeError} When `ttl` or `maxLifetime` is not a positive number.
  */
 export function createSqliteSessionStorage(
   database: SqliteDatabase,

@@ -46,10 +46,8 @@ import type {
   SessionIndex,
   SessionStorage,
 } from "./session.ts";
-import { describeValue } from "./_describe.ts";
 import {
   createServerSessionStorage,
-  missingMethod,
   type RecordStore,
   setUpStore,
 } from "./_server_storage.ts";
@@ -180,17 +178,6 @@ export function createRecordSessionStorage(
   options: ServerSessionStorageOptions = {},
 ): RecordSessionStorage {
   const { settings } = setUpStore(STORE, store, options);
-  const method = settings.indexBy === undefined
-    ? undefined
-    : missingMethod(store.index, ["add", "entries", "remove"]);
-  if (method !== undefined) {
-    throw new TypeError(
-      'createRecordSessionStorage: option "indexBy" needs store.index ' +
-        `with an "${method}" method, got ${describeValue(store.index)}. ` +
-        "Give the store a per-user index (see RecordIndex), or leave " +
-        "indexBy out.",
-    );
-  }
   return createServerSessionStorage(store, settings);
 }
 
@@ -200,6 +187,12 @@ const STORE = {
   argument: "store",
   what: "a record store",
   methods: ["load", "write", "delete"],
+  index: {
+    methods: ["add", "entries", "remove"],
+    on: "index",
+    advice: "Give the store a per-user index (see RecordIndex), or leave " +
+      "indexBy out.",
+  },
   advice: "Implement load(id), write(record) and delete(ids) on your " +
     "backend; conformance/README.md shows a complete store.",
 };

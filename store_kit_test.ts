@@ -114,7 +114,7 @@ describe("store kit", () => {
       {
         name: "TypeError",
         message: 'createRecordSessionStorage: option "indexBy" needs ' +
-          'store.index with an "add" method, got undefined. Give the store ' +
+          'store.index with the method "add", got undefined. Give the store ' +
           "a per-user index (see RecordIndex), or leave indexBy out.",
       },
     );
@@ -128,7 +128,7 @@ describe("store kit", () => {
           } as unknown as RecordStore,
           { indexBy: "userId" },
         ),
-      /option "indexBy" needs store\.index with an "remove" method, got an object/,
+      /option "indexBy" needs store\.index with the method "remove", got an object/,
     );
   });
 
