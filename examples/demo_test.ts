@@ -279,7 +279,8 @@ async function headChangesNothing(base: string, directory: string) {
     assert.equal(probed.headers.get(name), page.response.headers.get(name));
   }
 
-  // The sessions page shows a flash of its own.
+  // The sessions page shows a flash of its own, after a logout of the
+  // other sessions: a HEAD of it must not use that one up either.
   const otherDevice = new Client(base);
   await otherDevice.home();
   await otherDevice.post("/login", { username: "ada" });
@@ -302,7 +303,7 @@ async function headChangesNothing(base: string, directory: string) {
 
 describe("the demo's HEAD requests", () => {
   for (const runtime of Object.keys(RUNTIMES) as Runtime[]) {
-    it(`${runtime}: a HEAD answers as GET would but counts no visit, uses up no flash and sets no cookie`, async () => {
+    it(`${runtime}: a HEAD gets the status and headers of a GET, but counts no visit, uses up no flash, stores no session and sets no cookie`, async () => {
       const directory = mkdtempSync(join(tmpdir(), "demo-sessions-head-"));
       try {
         await withDemo(
