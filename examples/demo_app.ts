@@ -3,7 +3,7 @@
 // @hono/node-server all serve. demo.ts picks the cookie, the store and the
 // server; this file is only about what a session-backed app does.
 
-import { commitSession, withSession } from "../middleware.ts";
+import { commitSession, readSession, withSession } from "../middleware.ts";
 import { createCsrfProtection, type CsrfProtection } from "../csrf.ts";
 import type { Cookie } from "../cookie.ts";
 import type { Session, SessionIndex, SessionStorage } from "../session.ts";
@@ -33,6 +33,9 @@ const MAX_FORM_BYTES = 4096;
  * - `POST /logout` destroys the session.
  * - `GET /sessions` lists the sessions of the user logged in, and
  *   `POST /sessions/logout-others` ends all of them but this one.
+ * - `HEAD` of either page gets the status and headers of its `GET`, but
+ *   its session is read and never saved: no visit counted, no flash used
+ *   up, no session started, no `Set-Cookie`.
  *
  * Both POSTs need the page's CSRF token and a same-origin request, and a
  * body of at most 4096 bytes. A same-origin form whose token is stale
@@ -87,6 +90,12 @@ export function createDemoApp(
     return response;
   });
 
+  // A HEAD shows no page, so it must change nothing the page shows: a link
+  // checker, a monitoring probe or `curl -I` would otherwise use up the
+  // flash message a user is about to see.
+  const peek = async (request: Request, info?: unknown) =>
+    await protectedApp(request, await readSession(request, sessions), info);
+
   return async (request, info) => {
     const { pathname } = new URL(request.url);
     const allowed = ROUTES.get(pathname);
@@ -121,6 +130,7 @@ export function createDemoApp(
           body,
         });
       }
+      if (request.method === "HEAD") return await peek(request, info);
       return await app(request, info);
     } catch (error) {
       console.error(error);

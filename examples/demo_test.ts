@@ -6,7 +6,7 @@
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CookieJar } from "tough-cookie";
@@ -243,6 +243,79 @@ describe("the demo", () => {
       },
     );
   });
+});
+
+// A HEAD shows no page, so it must change nothing a later GET shows: a
+// link checker, a monitoring probe or `curl -I` must not eat the note a
+// user is about to see.
+async function headChangesNothing(base: string, directory: string) {
+  const head = (client: Client, path: string) =>
+    client.request(path, { method: "HEAD" });
+  const files = () => readdirSync(directory, { recursive: true }).sort();
+
+  const probe = new Client(base);
+  const before = files();
+  const anonymous = await head(probe, "/");
+  assert.equal(anonymous.status, 200);
+  assert.deepEqual(anonymous.headers.getSetCookie(), []);
+  const list = await head(probe, "/sessions");
+  assert.equal(list.status, 303);
+  assert.equal(list.headers.get("Location"), "/");
+  assert.deepEqual(list.headers.getSetCookie(), []);
+  assert.deepEqual(files(), before, "a HEAD stores no session");
+
+  const client = new Client(base);
+  await client.home();
+  await client.post("/login", { username: "ada" });
+  const probed = await head(client, "/");
+  assert.deepEqual(probed.headers.getSetCookie(), []);
+  const page = await client.home();
+  assert.equal(page.flash, "Welcome, ada! You are logged in.");
+  assert.equal(page.visits, 2, "the HEAD counted no visit");
+  assert.equal(probed.status, page.response.status);
+  for (
+    const name of ["Content-Type", "Cache-Control", "Content-Security-Policy"]
+  ) {
+    assert.equal(probed.headers.get(name), page.response.headers.get(name));
+  }
+
+  // The sessions page shows a flash of its own, after a logout of the
+  // other sessions: a HEAD of it must not use that one up either.
+  const otherDevice = new Client(base);
+  await otherDevice.home();
+  await otherDevice.post("/login", { username: "ada" });
+  client.token = readPage(await (await client.request("/sessions")).text())
+    .token!;
+  const ended = await client.request("/sessions/logout-others", {
+    method: "POST",
+    body: new URLSearchParams({ _csrf: client.token }),
+  });
+  assert.equal(ended.headers.get("Location"), "/sessions");
+  const listed = await head(client, "/sessions");
+  assert.equal(listed.status, 200);
+  assert.deepEqual(listed.headers.getSetCookie(), []);
+  const sessions = await client.request("/sessions");
+  assert.equal(
+    readPage(await sessions.text()).flash,
+    "Logged out 1 other session.",
+  );
+}
+
+describe("the demo's HEAD requests", () => {
+  for (const runtime of Object.keys(RUNTIMES) as Runtime[]) {
+    it(`${runtime}: a HEAD gets the status and headers of a GET, but counts no visit, uses up no flash, stores no session and sets no cookie`, async () => {
+      const directory = mkdtempSync(join(tmpdir(), "demo-sessions-head-"));
+      try {
+        await withDemo(
+          runtime,
+          { SESSION_DIR: directory, SESSION_SECRET: SECRET },
+          (demo) => headChangesNothing(demo.url, directory),
+        );
+      } finally {
+        rmSync(directory, { recursive: true, force: true });
+      }
+    });
+  }
 });
 
 describe("the demo's forms", () => {
