@@ -12,18 +12,12 @@
 
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import type { AddressInfo } from "node:net";
-import { serve, type ServerType } from "@hono/node-server";
 import { Hono } from "hono";
 import { etag } from "hono/etag";
-import type { BrowserContext, Page } from "playwright-core";
 import { type SessionEnv, sessionMiddleware } from "../hono.ts";
 import { createCookie } from "../cookie.ts";
 import { createCookieSessionStorage } from "../cookie_storage.ts";
-import { launchChromium } from "./chromium.ts";
+import { type BrowsedServer, browseServer } from "./chromium.ts";
 
 /**
  * The same pages under `/inside/` (the session middleware registered first,
@@ -63,35 +57,12 @@ describe(
   "hono etag() and session cookies in Chromium",
   { timeout: 120_000 },
   () => {
-    const profile = mkdtempSync(join(tmpdir(), "hono-etag-e2e-profile-"));
     const statuses: string[] = [];
-    let server: ServerType;
-    let url: string;
-    let context: BrowserContext;
-    let page: Page;
-
+    let browsed: BrowsedServer;
     before(async () => {
-      server = await new Promise<ServerType>((resolve) => {
-        const started: ServerType = serve(
-          { fetch: appOf(statuses).fetch, port: 0, hostname: "127.0.0.1" },
-          () => resolve(started),
-        );
-      });
-      url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      context = await launchChromium(profile);
-      page = context.pages()[0] ?? await context.newPage();
+      browsed = await browseServer(appOf(statuses).fetch);
     });
-
-    after(async () => {
-      await context?.close();
-      await new Promise<void>((resolve) => {
-        if (server === undefined) return resolve();
-        (server as { closeAllConnections?: () => void })
-          .closeAllConnections?.();
-        server.close(() => resolve());
-      });
-      rmSync(profile, { recursive: true, force: true });
-    });
+    after(() => browsed?.close());
 
     /**
      * Saves twice, visiting home after each save, then visits home again.
@@ -101,8 +72,8 @@ describe(
       const shown: string[] = [];
       statuses.length = 0;
       for (const path of ["save", "save", "home"]) {
-        await page.goto(`${url}/${arrangement}/${path}`);
-        shown.push(await page.locator("#page").innerText());
+        await browsed.page.goto(`${browsed.url}/${arrangement}/${path}`);
+        shown.push(await browsed.page.locator("#page").innerText());
       }
       const home = statuses.filter((s) => s.startsWith(`/${arrangement}/home `))
         .map((s) => Number(s.slice(-3)));
