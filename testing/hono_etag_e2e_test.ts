@@ -19,13 +19,19 @@ import { createCookie } from "../cookie.ts";
 import { createCookieSessionStorage } from "../cookie_storage.ts";
 import { type BrowsedServer, browseServer } from "./chromium.ts";
 
+/** A response the server sent. */
+interface Status {
+  path: string;
+  status: number;
+}
+
 /**
  * The same pages under `/inside/` (the session middleware registered first,
  * etag() inside it) and `/outside/` (etag() first), each with its own
  * session cookie: `save` flashes a notice and redirects home, `home` shows
  * the notice once. Pages are revalidated on every visit (`no-cache`).
  */
-function appOf(statuses: string[]): Hono<SessionEnv> {
+function appOf(statuses: Status[]): Hono<SessionEnv> {
   const app = new Hono<SessionEnv>();
   const sessions = (name: string) => ({
     cookie: createCookie(name, {
@@ -35,7 +41,7 @@ function appOf(statuses: string[]): Hono<SessionEnv> {
   });
   app.use(async (c, next) => {
     await next();
-    statuses.push(`${c.req.path} ${c.res.status}`);
+    statuses.push({ path: c.req.path, status: c.res.status });
   });
   app.use("/inside/*", sessionMiddleware(sessions("inside")));
   app.use("/inside/*", etag());
@@ -57,7 +63,7 @@ describe(
   "hono etag() and session cookies in Chromium",
   { timeout: 120_000 },
   () => {
-    const statuses: string[] = [];
+    const statuses: Status[] = [];
     let browsed: BrowsedServer;
     before(async () => {
       browsed = await browseServer(appOf(statuses).fetch);
@@ -75,8 +81,8 @@ describe(
         await browsed.page.goto(`${browsed.url}/${arrangement}/${path}`);
         shown.push(await browsed.page.locator("#page").innerText());
       }
-      const home = statuses.filter((s) => s.startsWith(`/${arrangement}/home `))
-        .map((s) => Number(s.slice(-3)));
+      const home = statuses.filter((s) => s.path === `/${arrangement}/home`)
+        .map((s) => s.status);
       return { shown, home };
     }
 
