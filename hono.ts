@@ -107,6 +107,13 @@ export interface HonoSessionContext {
  * the cookie. The `Set-Cookie` headers the handler set are kept; when the
  * handler set the session cookie itself, its header is the one sent.
  *
+ * Register it before Hono's `etag()`, so that it runs outside it: `etag()`
+ * turns a response that matches the request's `If-None-Match` into a 304
+ * that keeps only its `retainedHeaders`, Set-Cookie not among them by
+ * default, and from outside the session middleware it would drop the
+ * session cookie. Where `etag()` must come first, give it
+ * `retainedHeaders: [...RETAINED_304_HEADERS, "set-cookie"]`.
+ *
  * @example Logging in, and a failure that keeps nothing
  * ```ts
  * import { Hono } from "hono";
@@ -139,6 +146,39 @@ export interface HonoSessionContext {
  * const broken = await app.request("/broken", { method: "POST" });
  * assert.equal(broken.status, 500);
  * assert.equal(broken.headers.get("Set-Cookie"), null);
+ * ```
+ *
+ * @example With Hono's etag(), whose 304s then carry the session cookie
+ * ```ts
+ * import { Hono } from "hono";
+ * import { etag } from "hono/etag";
+ * import { type SessionEnv, sessionMiddleware } from "@x/session/hono";
+ * import { createCookie } from "@x/session/cookie";
+ * import { createMemorySessionStorage } from "@x/session/memory-storage";
+ * import assert from "node:assert/strict";
+ *
+ * const app = new Hono<SessionEnv>();
+ * app.use(sessionMiddleware({
+ *   cookie: createCookie("sid", {
+ *     secrets: ["a secret of 32 bytes or more, read from the environment"],
+ *   }),
+ *   storage: createMemorySessionStorage(),
+ * }));
+ * app.use(etag());
+ * app.get("/", (c) => {
+ *   c.var.session.regenerateId(true); // the old id is deleted
+ *   return c.text("Welcome");
+ * });
+ *
+ * const first = await app.request("/");
+ * const second = await app.request("/", {
+ *   headers: {
+ *     Cookie: first.headers.get("Set-Cookie")!.split(";")[0],
+ *     "If-None-Match": first.headers.get("ETag")!,
+ *   },
+ * });
+ * assert.equal(second.status, 304);
+ * assert.match(second.headers.get("Set-Cookie")!, /^sid=/); // the new id
  * ```
  *
  * @param options The session cookie and the storage.

@@ -2,11 +2,17 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { type SessionEnv, sessionMiddleware } from "./hono.ts";
+import { etag, RETAINED_304_HEADERS } from "hono/etag";
+import {
+  type SessionEnv,
+  sessionMiddleware,
+  type SessionMiddlewareOptions,
+} from "./hono.ts";
 import { createCookie } from "./cookie.ts";
 import { createMemorySessionStorage } from "./memory_storage.ts";
 import { createCookieSessionStorage } from "./cookie_storage.ts";
 import { nextCookieHeader } from "./testing/cookie_jar.ts";
+import { withClock } from "./testing/clock.ts";
 import type { Session, SessionStorage } from "./session.ts";
 
 const SECRET = "a test secret that is at least 32 bytes long";
@@ -223,4 +229,161 @@ describe("hono", () => {
       "10",
     );
   });
+
+  it("hono: etag() outside the session middleware makes 304s without the session cookie: a consumed flash shows again, a regenerated id and a renewed ttl are lost", async () => {
+    const outside = (app: SessionApp, sessions: SessionMiddlewareOptions) => {
+      app.use(etag());
+      app.use(sessionMiddleware(sessions));
+    };
+    assert.deepEqual(await afterEtag304s(outside), [
+      "Home: Saved",
+      "nobody",
+      "nobody",
+    ]);
+  });
+
+  it("hono: etag() outside the session middleware, retaining Set-Cookie, keeps the session cookie on its 304s", async () => {
+    const retaining = (app: SessionApp, sessions: SessionMiddlewareOptions) => {
+      app.use(
+        etag({ retainedHeaders: [...RETAINED_304_HEADERS, "set-cookie"] }),
+      );
+      app.use(sessionMiddleware(sessions));
+    };
+    assert.deepEqual(await afterEtag304s(retaining), ["Home", "mj", "mj"]);
+  });
+
+  it("hono: the session middleware outside etag() adds the session cookie to etag's 304s", async () => {
+    const inside = (app: SessionApp, sessions: SessionMiddlewareOptions) => {
+      app.use(sessionMiddleware(sessions));
+      app.use(etag());
+    };
+    assert.deepEqual(await afterEtag304s(inside), ["Home", "mj", "mj"]);
+  });
 });
+
+type SessionApp = Hono<SessionEnv>;
+
+/** Registers the session middleware, and etag() in some arrangement. */
+type Arrangement = (
+  app: SessionApp,
+  sessions: SessionMiddlewareOptions,
+) => void;
+
+/**
+ * What the user sees after each case of a 304 from etag(), arranged with the
+ * session middleware by `arrange`: the home page after a flash, who they
+ * are after a regenerated id, who they are after a renewed ttl.
+ */
+async function afterEtag304s(arrange: Arrangement): Promise<string[]> {
+  return [
+    await flashAfter304(arrange),
+    await userAfterRegenerating304(arrange),
+    await userAfterRenewing304(arrange),
+  ];
+}
+
+function etagApp(arrange: Arrangement, storage: SessionStorage): SessionApp {
+  const app = new Hono<SessionEnv>();
+  arrange(app, { cookie: createCookie("sid", { secrets: [SECRET] }), storage });
+  app.post("/login", (c) => {
+    c.var.session.set("user", "mj");
+    return c.body(null, 204);
+  });
+  app.get("/me", (c) => c.text(String(c.var.session.get("user") ?? "nobody")));
+  return app;
+}
+
+/**
+ * A browser for an app: a cookie jar, and a cache of the pages that came
+ * with an ETag, revalidated with If-None-Match. It returns the page shown
+ * and, when told whether to expect a 304, checks that.
+ */
+function browserOf(app: SessionApp) {
+  let cookies: string | null = null;
+  const pages = new Map<string, { etag: string; body: string }>();
+  return async (
+    path: string,
+    { method = "GET", revalidated }: {
+      method?: string;
+      revalidated?: boolean;
+    } = {},
+  ): Promise<string> => {
+    const headers = new Headers();
+    if (cookies !== null) headers.set("Cookie", cookies);
+    const cached = method === "GET" ? pages.get(path) : undefined;
+    if (cached) headers.set("If-None-Match", cached.etag);
+    const response = await app.request(path, { method, headers });
+    cookies = nextCookieHeader(cookies, response.headers.getSetCookie());
+    if (revalidated !== undefined) {
+      assert.equal(response.status === 304, revalidated, `${method} ${path}`);
+    }
+    if (cached && response.status === 304) return cached.body;
+    const body = await response.text();
+    const tag = response.headers.get("ETag");
+    if (tag) pages.set(path, { etag: tag, body });
+    return body;
+  };
+}
+
+/**
+ * Cookie store: a flash notice is shown on the home page, which a second
+ * notice turns into a 304 of the cached page. The page after it shows
+ * whatever the browser's cookie still holds.
+ */
+async function flashAfter304(arrange: Arrangement): Promise<string> {
+  const app = etagApp(arrange, createCookieSessionStorage());
+  app.post("/save", (c) => {
+    c.var.session.flash("notice", "Saved");
+    return c.body(null, 204);
+  });
+  app.get("/", (c) => {
+    const notice = c.var.session.get("notice");
+    return c.text(notice === undefined ? "Home" : `Home: ${notice}`);
+  });
+  const visit = browserOf(app);
+  await visit("/save", { method: "POST" });
+  assert.equal(await visit("/"), "Home: Saved");
+  await visit("/save", { method: "POST" });
+  assert.equal(await visit("/", { revalidated: true }), "Home: Saved");
+  return await visit("/");
+}
+
+/**
+ * Server store: a page that gives the session a new id on every visit (and
+ * deletes the old one) is revalidated with a 304. Returns who the next
+ * request is.
+ */
+async function userAfterRegenerating304(arrange: Arrangement): Promise<string> {
+  const app = etagApp(arrange, createMemorySessionStorage());
+  app.get("/", (c) => {
+    c.var.session.regenerateId(true);
+    return c.text("Home");
+  });
+  const visit = browserOf(app);
+  await visit("/login", { method: "POST" });
+  await visit("/");
+  await visit("/", { revalidated: true });
+  return await visit("/me");
+}
+
+/**
+ * Cookie store with a ttl of 100 s, whose expiry travels in the cookie: the
+ * session, in use 60 s after login, is renewed on a request revalidated
+ * with a 304. Returns who the request 120 s after login is.
+ */
+async function userAfterRenewing304(arrange: Arrangement): Promise<string> {
+  let user = "";
+  await withClock(async (clock) => {
+    const app = etagApp(arrange, createCookieSessionStorage({ ttl: 100 }));
+    app.get("/", (c) => c.text("Home"));
+    const visit = browserOf(app);
+    const login = clock.now;
+    await visit("/login", { method: "POST" });
+    await visit("/");
+    clock.now = login + 60_000;
+    await visit("/", { revalidated: true });
+    clock.now = login + 120_000;
+    user = await visit("/me");
+  });
+  return user;
+}

@@ -11,11 +11,6 @@
 
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import type { AddressInfo } from "node:net";
-import { serve, type ServerType } from "@hono/node-server";
 import type {
   BrowserContext,
   Cookie as JarCookie,
@@ -24,7 +19,7 @@ import type {
 import { withSession } from "../middleware.ts";
 import { createCookie } from "../cookie.ts";
 import { createCookieSessionStorage } from "../cookie_storage.ts";
-import { launchChromium } from "./chromium.ts";
+import { type BrowsedServer, browseServer } from "./chromium.ts";
 // Characters of session data that make about 12 kB and 1 kB of cookies.
 const LARGE = 8_900;
 const SMALL = 700;
@@ -62,34 +57,17 @@ const handler = withSession({
 });
 
 describe("chunked session cookies in Chromium", { timeout: 180_000 }, () => {
-  // A fresh profile: no cookie of an earlier run can leak into this one.
-  const profile = mkdtempSync(join(tmpdir(), "chunks-e2e-profile-"));
-  let server: ServerType;
   let url: string;
   let context: BrowserContext;
   let page: Page;
+  let browsed: BrowsedServer;
 
   before(async () => {
-    server = await new Promise<ServerType>((resolve) => {
-      const started: ServerType = serve(
-        { fetch: handler, port: 0, hostname: "127.0.0.1" },
-        () => resolve(started),
-      );
-    });
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    context = await launchChromium(profile);
-    page = context.pages()[0] ?? await context.newPage();
+    browsed = await browseServer(handler);
+    ({ url, context, page } = browsed);
   });
 
-  after(async () => {
-    await context?.close();
-    await new Promise<void>((resolve) => {
-      if (server === undefined) return resolve();
-      (server as { closeAllConnections?: () => void }).closeAllConnections?.();
-      server.close(() => resolve());
-    });
-    rmSync(profile, { recursive: true, force: true });
-  });
+  after(() => browsed?.close());
 
   async function open(path: string) {
     const response = await page.goto(url + path);
