@@ -38,7 +38,10 @@ import {
   readSession,
   type SessionMiddlewareOptions,
 } from "./middleware.ts";
-import { checkSessionOptions } from "./_check_options.ts";
+import {
+  checkNoEarlierSession,
+  checkSessionOptions,
+} from "./_check_options.ts";
 
 export type { SessionMiddlewareOptions } from "./middleware.ts";
 
@@ -188,6 +191,10 @@ export function sessionMiddleware(
 ): NodeMiddleware {
   checkSessionOptions("sessionMiddleware", options);
   return async (req, res, next) => {
+    checkNoEarlierSession(
+      "req.session",
+      (req as { session?: unknown }).session,
+    );
     const session = await readSession(requestOf(req), options);
     (req as { session?: Session }).session = session;
     let failed = false;

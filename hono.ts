@@ -40,7 +40,10 @@ import {
   type SessionMiddlewareOptions,
 } from "./middleware.ts";
 import type { Session, SessionValues } from "./session.ts";
-import { checkSessionOptions } from "./_check_options.ts";
+import {
+  checkNoEarlierSession,
+  checkSessionOptions,
+} from "./_check_options.ts";
 
 export type { SessionMiddlewareOptions } from "./middleware.ts";
 
@@ -88,6 +91,8 @@ export interface HonoSessionContext {
   readonly res: Response;
   /** The error the handler threw, which Hono turned into a response. */
   error: Error | undefined;
+  /** Reads a context variable: the session an earlier middleware set. */
+  get(key: "session"): unknown;
   /** Sets a context variable. */
   set(key: "session", value: Session): void;
   /** Sets or appends a response header. */
@@ -151,6 +156,7 @@ export function sessionMiddleware(
 ): (c: HonoSessionContext, next: () => Promise<void>) => Promise<void> {
   checkSessionOptions("sessionMiddleware", options);
   return async (c, next) => {
+    checkNoEarlierSession("c.var.session", c.get("session"));
     const session = await readSession(c.req.raw, options);
     c.set("session", session);
     await next();
