@@ -112,6 +112,15 @@ export interface HonoSessionContext {
  * the cookie. The `Set-Cookie` headers the handler set are kept; when the
  * handler set the session cookie itself, its header is the one sent.
  *
+ * One session middleware runs per request: one that finds `c.var.session`
+ * already set (by a second session middleware, the same one mounted twice,
+ * or another library) throws, and the request fails through the error
+ * handler with nothing saved, since two would each save their own session
+ * while the handlers saw only the one that ran last. Give an area with a
+ * session cookie of its own, such as an admin area, a middleware on its
+ * paths, and keep the app-wide one off them (with `except` from
+ * `hono/combine`).
+ *
  * @example Logging in, and a failure that keeps nothing
  * ```ts
  * import { Hono } from "hono";
