@@ -96,6 +96,26 @@ function memorySessionApp() {
   return app;
 }
 
+/**
+ * Answers the app's errors with a 500 "failed" and returns them: Express
+ * would print each one, and the test output would fill with expected errors.
+ */
+function answeringErrors(app: express.Express): Error[] {
+  const errors: Error[] = [];
+  app.use(
+    (
+      error: Error,
+      _req: IncomingMessage,
+      res: express.Response,
+      _next: unknown,
+    ) => {
+      errors.push(error);
+      res.status(500).send("failed");
+    },
+  );
+  return errors;
+}
+
 function hasSessionCookie(response: Response): boolean {
   return response.headers.getSetCookie().some((c) => c.startsWith("sid="));
 }
@@ -194,18 +214,7 @@ describe("express", () => {
       sessionOf(req).set("user", "admin");
       res.end("late");
     });
-    // Express prints the errors it turns into 500s; keep them out of the
-    // test output.
-    app.use(
-      (
-        _error: Error,
-        _req: IncomingMessage,
-        res: express.Response,
-        _next: unknown,
-      ) => {
-        res.status(500).send("failed");
-      },
-    );
+    answeringErrors(app);
     client = await listen(createServer(app));
   });
 
@@ -528,18 +537,7 @@ describe("node:http", () => {
       sessionOf(req).set("user", "mj");
       res.redirect(303, "/");
     });
-    const errors: Error[] = [];
-    app.use(
-      (
-        error: Error,
-        _req: IncomingMessage,
-        res: express.Response,
-        _next: unknown,
-      ) => {
-        errors.push(error);
-        res.status(500).send("failed");
-      },
-    );
+    const errors = answeringErrors(app);
     const client = await listen(createServer(app));
     try {
       const login = await client.fetch("/login", { method: "POST" });
@@ -573,18 +571,7 @@ describe("node:http", () => {
       sessionOf(req).set("user", "mj");
       res.send("home");
     });
-    const errors: Error[] = [];
-    app.use(
-      (
-        error: Error,
-        _req: IncomingMessage,
-        res: express.Response,
-        _next: unknown,
-      ) => {
-        errors.push(error);
-        res.status(500).send("failed");
-      },
-    );
+    const errors = answeringErrors(app);
     const client = await listen(createServer(app));
     try {
       assert.equal((await client.fetch("/")).status, 200, "once is fine");
