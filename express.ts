@@ -38,7 +38,10 @@ import {
   readSession,
   type SessionMiddlewareOptions,
 } from "./middleware.ts";
-import { checkSessionOptions } from "./_check_options.ts";
+import {
+  checkNoEarlierSession,
+  checkSessionOptions,
+} from "./_check_options.ts";
 
 export type { SessionMiddlewareOptions } from "./middleware.ts";
 
@@ -140,6 +143,14 @@ type Method = (...args: unknown[]) => unknown;
  * middleware sent them, say), the session is not saved, and an error that
  * names the cause is logged with `console.error`.
  *
+ * One session middleware runs per request: one that finds `req.session`
+ * already set (by a second session middleware, the same one mounted twice,
+ * or express-session) rejects before calling `next`, which Express turns
+ * into a 500, and nothing is saved, since two would each save their own
+ * session while the handlers saw only the one that ran last. Give an area
+ * with a session cookie of its own, such as an admin area, a middleware on
+ * its paths, and keep the app-wide one off them.
+ *
  * In TypeScript, type `req.session` once for the whole app, as
  * express-session's types do for theirs (an app loads one or the other):
  * `declare global { namespace Express { interface Request { session: Session } } }`.
@@ -188,6 +199,10 @@ export function sessionMiddleware(
 ): NodeMiddleware {
   checkSessionOptions("sessionMiddleware", options);
   return async (req, res, next) => {
+    checkNoEarlierSession(
+      "req.session",
+      (req as { session?: unknown }).session,
+    );
     const session = await readSession(requestOf(req), options);
     (req as { session?: Session }).session = session;
     let failed = false;

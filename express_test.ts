@@ -96,6 +96,26 @@ function memorySessionApp() {
   return app;
 }
 
+/**
+ * Answers the app's errors with a 500 "failed" and returns them: Express
+ * would print each one, and the test output would fill with expected errors.
+ */
+function answeringErrors(app: express.Express): Error[] {
+  const errors: Error[] = [];
+  app.use(
+    (
+      error: Error,
+      _req: IncomingMessage,
+      res: express.Response,
+      _next: unknown,
+    ) => {
+      errors.push(error);
+      res.status(500).send("failed");
+    },
+  );
+  return errors;
+}
+
 function hasSessionCookie(response: Response): boolean {
   return response.headers.getSetCookie().some((c) => c.startsWith("sid="));
 }
@@ -194,18 +214,7 @@ describe("express", () => {
       sessionOf(req).set("user", "admin");
       res.end("late");
     });
-    // Express prints the errors it turns into 500s; keep them out of the
-    // test output.
-    app.use(
-      (
-        _error: Error,
-        _req: IncomingMessage,
-        res: express.Response,
-        _next: unknown,
-      ) => {
-        res.status(500).send("failed");
-      },
-    );
+    answeringErrors(app);
     client = await listen(createServer(app));
   });
 
@@ -501,6 +510,124 @@ describe("node:http", () => {
       await client.fetch("/set/10");
       assert.deepEqual(await names(), ["sid"]);
       assert.equal(await (await client.fetch("/")).text(), "10");
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("express: a second session middleware on a request, as a router's for an admin area, fails it with an error that says what to do, and neither saves anything", async () => {
+    const main = recordingStorage();
+    const admin = recordingStorage();
+    const app = express();
+    app.use(sessionMiddleware({
+      cookie: createCookie("sid", { secrets: [SECRET] }),
+      storage: main.storage,
+    }));
+    // A router that every request passes through: without the error, the
+    // login below went into the admin session, under the admin cookie.
+    const adminRouter = express.Router();
+    adminRouter.use(sessionMiddleware({
+      cookie: createCookie("admin", { secrets: [SECRET], path: "/admin" }),
+      storage: admin.storage,
+    }));
+    adminRouter.get("/admin/", (_req, res) => res.send("admin"));
+    app.use(adminRouter);
+    app.post("/login", (req, res) => {
+      sessionOf(req).regenerateId(true);
+      sessionOf(req).set("user", "mj");
+      res.redirect(303, "/");
+    });
+    const errors = answeringErrors(app);
+    const client = await listen(createServer(app));
+    try {
+      const login = await client.fetch("/login", { method: "POST" });
+      assert.equal(login.status, 500);
+      assert.deepEqual(login.headers.getSetCookie(), []);
+      assert.equal(main.saves + admin.saves, 0);
+      assert.equal(errors.length, 1);
+      assert.match(
+        errors[0].message,
+        /^sessionMiddleware: this request already has req\.session \(an object \(Session\)\) from a session middleware that ran before this one/,
+      );
+      assert.match(errors[0].message, /Run one session middleware per request/);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("express: a session middleware mounted twice, or one after another library's req.session, fails the request", async () => {
+    const sessions = sessionMiddleware({
+      cookie: createCookie("sid", { secrets: [SECRET] }),
+      storage: createMemorySessionStorage(),
+    });
+    const app = express();
+    app.use("/twice", sessions);
+    app.use("/other", (req, _res, next) => {
+      (req as { session?: unknown }).session = {};
+      next();
+    });
+    app.use(sessions);
+    app.get("/{*path}", (req, res) => {
+      sessionOf(req).set("user", "mj");
+      res.send("home");
+    });
+    const errors = answeringErrors(app);
+    const client = await listen(createServer(app));
+    try {
+      assert.equal((await client.fetch("/")).status, 200, "once is fine");
+      for (
+        const [path, value] of [["/twice", "Session"], ["/other", "Object"]]
+      ) {
+        const response = await client.fetch(path);
+        assert.equal(response.status, 500, path);
+        assert.equal(hasSessionCookie(response), false, path);
+        assert.match(
+          errors.shift()?.message ?? "",
+          new RegExp(
+            `already has req\\.session \\(an object \\(${value}\\)\\)`,
+          ),
+        );
+      }
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("express: an area with a session cookie of its own works when the app-wide session middleware is kept off its paths", async () => {
+    const app = express();
+    const appSessions = sessionMiddleware({
+      cookie: createCookie("sid", { secrets: [SECRET] }),
+      storage: createMemorySessionStorage(),
+    });
+    app.use((req, res, next) =>
+      /^\/admin(\/|$)/.test(req.path) ? next() : appSessions(req, res, next)
+    );
+    app.use(
+      "/admin",
+      sessionMiddleware({
+        cookie: createCookie("admin", { secrets: [SECRET], path: "/admin" }),
+        storage: createMemorySessionStorage(),
+      }),
+    );
+    app.get(["/", "/admin/"], (req, res) => {
+      const count = Number(sessionOf(req).get("count") ?? 0) + 1;
+      sessionOf(req).set("count", count);
+      res.send(String(count));
+    });
+    const client = await listen(createServer(app));
+    try {
+      for (
+        const [path, count] of [
+          ["/", "1"],
+          ["/admin/", "1"],
+          ["/admin/", "2"],
+          ["/", "2"],
+        ]
+      ) {
+        assert.equal(await (await client.fetch(path)).text(), count, path);
+      }
+      const cookies = await client.jar.getCookies(`${client.base}/admin/`);
+      assert.deepEqual(cookies.map((c) => c.key).sort(), ["admin", "sid"]);
     } finally {
       await client.close();
     }

@@ -40,7 +40,10 @@ import {
   type SessionMiddlewareOptions,
 } from "./middleware.ts";
 import type { Session, SessionValues } from "./session.ts";
-import { checkSessionOptions } from "./_check_options.ts";
+import {
+  checkNoEarlierSession,
+  checkSessionOptions,
+} from "./_check_options.ts";
 
 export type { SessionMiddlewareOptions } from "./middleware.ts";
 
@@ -88,6 +91,8 @@ export interface HonoSessionContext {
   readonly res: Response;
   /** The error the handler threw, which Hono turned into a response. */
   error: Error | undefined;
+  /** Reads a context variable: the session an earlier middleware set. */
+  get(key: "session"): unknown;
   /** Sets a context variable. */
   set(key: "session", value: Session): void;
   /** Sets or appends a response header. */
@@ -113,6 +118,15 @@ export interface HonoSessionContext {
  * default, and from outside the session middleware it would drop the
  * session cookie. Where `etag()` must come first, give it
  * `retainedHeaders: [...RETAINED_304_HEADERS, "set-cookie"]`.
+ *
+ * One session middleware runs per request: one that finds `c.var.session`
+ * already set (by a second session middleware, the same one mounted twice,
+ * or another library) throws, and the request fails through the error
+ * handler with nothing saved, since two would each save their own session
+ * while the handlers saw only the one that ran last. Give an area with a
+ * session cookie of its own, such as an admin area, a middleware on its
+ * paths, and keep the app-wide one off them (with `except` from
+ * `hono/combine`).
  *
  * @example Logging in, and a failure that keeps nothing
  * ```ts
@@ -191,6 +205,7 @@ export function sessionMiddleware(
 ): (c: HonoSessionContext, next: () => Promise<void>) => Promise<void> {
   checkSessionOptions("sessionMiddleware", options);
   return async (c, next) => {
+    checkNoEarlierSession("c.var.session", c.get("session"));
     const session = await readSession(c.req.raw, options);
     c.set("session", session);
     await next();

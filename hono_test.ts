@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { etag, RETAINED_304_HEADERS } from "hono/etag";
+import { except } from "hono/combine";
 import {
   type SessionEnv,
   sessionMiddleware,
@@ -258,6 +259,133 @@ describe("hono", () => {
       app.use(etag());
     };
     assert.deepEqual(await afterEtag304s(inside), ["Home", "mj", "mj"]);
+  });
+
+  it("hono: a second session middleware on a request fails it with an error that says what to do, and neither saves anything", async () => {
+    const main = recordingStorage();
+    const admin = recordingStorage();
+    const app = new Hono<SessionEnv>();
+    const errors: Error[] = [];
+    app.onError((error, c) => {
+      errors.push(error);
+      return c.text("failed", 500);
+    });
+    app.use(sessionMiddleware({
+      cookie: createCookie("sid", { secrets: [SECRET] }),
+      storage: main.storage,
+    }));
+    // An admin area with a cookie of its own, nested in the app-wide one.
+    app.use(
+      "/admin/*",
+      sessionMiddleware({
+        cookie: createCookie("admin", { secrets: [SECRET] }),
+        storage: admin.storage,
+      }),
+    );
+    app.post("/admin/logout", (c) => {
+      c.var.session.destroy();
+      return c.text("logged out");
+    });
+    app.get("/", (c) => {
+      c.var.session.set("user", "mj");
+      return c.text("home");
+    });
+
+    const home = await app.request("/");
+    assert.equal(await home.text(), "home", "one middleware alone works");
+    main.saved.length = 0;
+    const logout = await app.request("/admin/logout", {
+      method: "POST",
+      headers: { Cookie: pairOf(sessionCookie(home)) },
+    });
+    assert.equal(logout.status, 500);
+    assert.deepEqual(logout.headers.getSetCookie(), []);
+    assert.equal(main.saved.length + admin.saved.length, 0);
+    assert.equal(errors.length, 1);
+    assert.match(
+      errors[0].message,
+      /^sessionMiddleware: this request already has c\.var\.session \(an object \(Session\)\) from a session middleware that ran before this one/,
+    );
+    assert.match(errors[0].message, /Run one session middleware per request/);
+  });
+
+  it("hono: a session middleware mounted twice, or one after another library's c.var.session, fails the request", async () => {
+    const sessions = sessionMiddleware({
+      cookie: createCookie("sid", { secrets: [SECRET] }),
+      storage: createMemorySessionStorage(),
+    });
+    const twice = new Hono<SessionEnv>();
+    twice.use(sessions);
+    twice.use(sessions);
+    const other = new Hono<SessionEnv>();
+    other.use((c, next) => {
+      (c as { set(key: string, value: unknown): void }).set("session", {});
+      return next();
+    });
+    other.use(sessions);
+    const cases: Array<[Hono<SessionEnv>, string]> = [
+      [twice, "Session"],
+      [other, "Object"],
+    ];
+    for (const [app, value] of cases) {
+      let error: Error | undefined;
+      app.onError((thrown, c) => {
+        error = thrown;
+        return c.text("failed", 500);
+      });
+      app.get("/", (c) => {
+        c.var.session.set("user", "mj");
+        return c.text("home");
+      });
+      const response = await app.request("/");
+      assert.equal(response.status, 500, value);
+      assert.equal(sessionCookie(response), undefined, value);
+      assert.match(
+        error?.message ?? "",
+        new RegExp(
+          `already has c\\.var\\.session \\(an object \\(${value}\\)\\)`,
+        ),
+      );
+    }
+  });
+
+  it("hono: an area with a session cookie of its own works when the app-wide session middleware is kept off its paths", async () => {
+    const app = new Hono<SessionEnv>();
+    app.use(except(
+      "/admin/*",
+      sessionMiddleware({
+        cookie: createCookie("sid", { secrets: [SECRET] }),
+        storage: createMemorySessionStorage(),
+      }),
+    ));
+    app.use(
+      "/admin/*",
+      sessionMiddleware({
+        cookie: createCookie("admin", { secrets: [SECRET], path: "/admin" }),
+        storage: createMemorySessionStorage(),
+      }),
+    );
+    for (const path of ["/", "/admin/"]) {
+      app.get(path, (c) => {
+        const count = Number(c.var.session.get("count") ?? 0) + 1;
+        c.var.session.set("count", count);
+        return c.text(String(count));
+      });
+    }
+    let jar: string | null = null;
+    const visit = async (path: string) => {
+      const response = await app.request(path, {
+        headers: jar === null ? {} : { Cookie: jar },
+      });
+      jar = nextCookieHeader(jar, response.headers.getSetCookie());
+      return await response.text();
+    };
+    assert.equal(await visit("/"), "1");
+    assert.equal(await visit("/admin/"), "1");
+    assert.equal(await visit("/admin/"), "2");
+    assert.equal(await visit("/"), "2");
+    const names = jar!.split("; ").map((pair) => pair.split("=")[0]);
+    assert.deepEqual(names.sort(), ["admin", "sid"]);
   });
 });
 
