@@ -585,9 +585,11 @@ export function createServerSessionStorage(
             if (user !== null) {
               await store.index?.add(user, handleOf(id), id, times.expires);
             }
-            // A session that was never read has no record of its own under
-            // the old id, but an expired or adopted one may linger there.
-            if (deleteId !== undefined && read === undefined) {
+            // The write deleted the record read or last written, if it
+            // moved it; the original id is another one when the session was
+            // never read (an expired or adopted record may linger there) or
+            // was saved under an id from regenerateId() in between.
+            if (deleteId !== undefined && deleteId !== read?.id) {
               await store.delete([deleteId]);
             }
             expiry.written(session, times, id);

@@ -160,3 +160,23 @@ test("server storage: destroySessions except the current session keeps it when t
   assert.equal((await storage.read(cookie)).get("userId"), "mj");
   assert.equal((await storage.read(phone)).size, 0);
 });
+
+test("server storage: regenerateId(true) deletes the record the request read even after a save under an id from regenerateId()", async () => {
+  const storage = createMemorySessionStorage();
+  const first = await storage.read(null);
+  first.set("userId", "guest");
+  const read = (await storage.save(first))!;
+  const session = await storage.read(read);
+  // A request that commits once with a plain new id, then logs in.
+  session.regenerateId();
+  const between = (await storage.save(session))!;
+  session.set("userId", "mj");
+  session.regenerateId(true);
+  const cookie = (await storage.save(session))!;
+  assert.equal((await storage.read(cookie)).get("userId"), "mj");
+  const old = await storage.read(read);
+  assert.notEqual(old.id, read, "the id the request read is gone");
+  assert.equal(old.get("userId"), undefined);
+  // The record written in between moved to the new id.
+  assert.notEqual((await storage.read(between)).id, between);
+});
