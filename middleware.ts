@@ -216,8 +216,15 @@ export async function readSession(
   const cookieHeader = request.headers.get("Cookie");
   const value = await options.cookie.parse(cookieHeader);
   const session = await options.storage.read(value);
-  if (!warnedCookies.has(options.cookie)) requests.set(session, request);
-  if (options.cookie.chunked === true) cookieHeaders.set(session, cookieHeader);
+  const warn = !warnedCookies.has(options.cookie);
+  const chunked = options.cookie.chunked === true;
+  if (warn || chunked) {
+    commits.set(session, {
+      request: warn ? request : undefined,
+      cookieHeader: chunked ? cookieHeader : null,
+      added: undefined,
+    });
+  }
   return session;
 }
 
@@ -226,7 +233,9 @@ export async function readSession(
  * response, or to the headers of a response being built.
  *
  * No header is added when the cookie can stay as it is, nor when the
- * response already sets the session cookie. A chunked cookie (option
+ * response already sets the session cookie, unless an earlier commit of
+ * this session set it: a second commit replaces what the first one added,
+ * so the cookie sent is the last save's. A chunked cookie (option
  * `chunked` of `createCookie`) gets a header per chunk, and one that
  * expires each chunk the request read by {@linkcode readSession} carried
  * and the session no longer needs. When `target` is a `Response`
@@ -321,24 +330,32 @@ export async function commitSession(
   }
   const { cookie, storage } = options;
   const value = await storage.save(session);
-  const request = requests.get(session);
-  requests.delete(session);
-  const cookieHeader = cookieHeaders.get(session) ?? null;
-  cookieHeaders.delete(session);
   if (value === null) return target;
+  const commit = commits.get(session);
+  const added = commit?.added;
   const headers = response ? response.headers : target as Headers;
-  if (setsCookie(headers, cookie.name)) return target;
+  if (setsCookie(headers, cookie.name, added)) return target;
 
   const overrides = value === ""
     ? { maxAge: 0, expires: new Date(0) }
     : undefined;
   const setCookies = cookie.chunked === true
-    ? await cookie.serializeAll(value, cookieHeader, overrides)
+    ? await cookie.serializeAll(value, commit?.cookieHeader ?? null, overrides)
     : [await cookie.serialize(value, overrides)];
-  if (request !== undefined) warnIfInsecure(cookie, setCookies[0], request);
+  if (commit?.request !== undefined) {
+    warnIfInsecure(cookie, setCookies[0], commit.request);
+  }
+  if (commit === undefined) {
+    commits.set(session, {
+      request: undefined,
+      cookieHeader: null,
+      added: setCookies,
+    });
+  } else commit.added = setCookies;
 
   if (response === undefined) {
     try {
+      removeAdded(headers, added);
       for (const setCookie of setCookies) {
         headers.append("Set-Cookie", setCookie);
       }
@@ -366,22 +383,36 @@ export async function commitSession(
       // client's cookie.
       headers: new Headers(response.headers),
     });
+  removeAdded(out.headers, added);
   for (const setCookie of setCookies) {
     out.headers.append("Set-Cookie", setCookie);
   }
   return out;
 }
 
-// Sessions read by readSession, with their request, kept only until the
-// insecure-cookie warning for their cookie has been shown. The request, not
-// its URL: reading request.url costs a string on every request, and the URL
-// is needed only when a cookie goes out without Secure.
-const requests = new WeakMap<Session, Request>();
+/** What commitSession needs to know of a session, beyond the session. */
+interface Commit {
+  /**
+   * The request readSession read it from, while the insecure-cookie warning
+   * for its cookie has not been shown. The request, not its URL: reading
+   * request.url costs a string on every request, and the URL is needed only
+   * when a cookie goes out without Secure.
+   */
+  request: Request | undefined;
+  /**
+   * For a chunked cookie, the Cookie header it was read from, so that
+   * commitSession expires the chunks the request carried and the session no
+   * longer needs.
+   */
+  cookieHeader: string | null;
+  /**
+   * The Set-Cookie headers its last commit added: a second commit replaces
+   * them, where it leaves alone a session cookie the handler set.
+   */
+  added: string[] | undefined;
+}
+const commits = new WeakMap<Session, Commit>();
 const warnedCookies = new WeakSet<Cookie>();
-// The Cookie header each session of a chunked cookie was read from, so that
-// commitSession expires the chunks the request carried and the session no
-// longer needs.
-const cookieHeaders = new WeakMap<Session, string | null>();
 
 function warnIfInsecure(
   cookie: Cookie,
@@ -413,12 +444,30 @@ function isLocalhost(hostname: string): boolean {
     hostname === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(hostname);
 }
 
-function setsCookie(headers: Headers, name: string): boolean {
+/** Whether `headers` set the cookie `name`, other than in `added`. */
+function setsCookie(
+  headers: Headers,
+  name: string,
+  added: string[] | undefined,
+): boolean {
   const prefix = `${name}=`;
   for (const header of headers.getSetCookie()) {
-    if (header.trimStart().startsWith(prefix)) return true;
+    if (header.trimStart().startsWith(prefix) && !added?.includes(header)) {
+      return true;
+    }
   }
   return false;
+}
+
+/** Removes from `headers` the Set-Cookie headers of `added`. */
+function removeAdded(headers: Headers, added: string[] | undefined): void {
+  if (added === undefined) return;
+  const all = headers.getSetCookie();
+  if (!all.some((header) => added.includes(header))) return;
+  headers.delete("Set-Cookie");
+  for (const header of all) {
+    if (!added.includes(header)) headers.append("Set-Cookie", header);
+  }
 }
 
 function checkOptions(caller: string, options: SessionMiddlewareOptions) {

@@ -463,6 +463,37 @@ describe("readSession and commitSession", () => {
     );
   });
 
+  it("middleware: a second commit of the session replaces the cookie the first one added, and keeps the handler's other cookies", async () => {
+    for (const storage of ["memory", "cookie"]) {
+      const sessions = options(
+        storage === "memory"
+          ? createMemorySessionStorage()
+          : createCookieSessionStorage(),
+      );
+      const session = await readSession(get("/"), sessions);
+      session.set("theme", "dark");
+      const headers = new Headers({ "Set-Cookie": "a=1" });
+      await commitSession(session, headers, sessions);
+      // Changed after the first commit: a login that regenerates the id.
+      session.set("userId", "mj");
+      session.regenerateId(true);
+      await commitSession(session, headers, sessions);
+      const committed = await commitSession(
+        session,
+        new Response(null, { headers }),
+        sessions,
+      );
+      for (const target of [headers, committed.headers]) {
+        const cookies = target.getSetCookie();
+        assert.equal(cookies.length, 2, storage);
+        assert.equal(cookies[0], "a=1");
+        const next = await readSession(get("/", pairOf(cookies[1])), sessions);
+        assert.equal(next.id, session.id, storage);
+        assert.equal(next.get("userId"), "mj", storage);
+      }
+    }
+  });
+
   it("middleware: refuse a target that is neither a Response nor Headers", async () => {
     const sessions = options();
     const session = await readSession(get("/"), sessions);
