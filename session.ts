@@ -543,7 +543,9 @@ export class Session<
   }
 
   /**
-   * Removes the value stored under `key`.
+   * Removes the value stored under `key`. A flash value this request reads
+   * under `key` stays readable until the request ends, as in
+   * `@remix-run/session`.
    *
    * @throws {Error} When the session was destroyed.
    */
