@@ -151,4 +151,26 @@ export const fixationRules: Rule[] = [
       );
     },
   },
+  {
+    serverSide: true,
+    rule:
+      "regenerateId(true) after a save under a regenerateId() id in one request deletes the original id",
+    cause:
+      "save deletes the id it last wrote instead of session.deleteId, which names the original id.",
+    async check(storage) {
+      const first = await store(storage, { user: "mj" });
+      const session = await readSession(storage, first.cookie);
+      session.regenerateId();
+      await saveChanged(storage, session);
+      session.regenerateId(true);
+      const cookie = await saveChanged(storage, session);
+      assertNewSession(
+        await readSession(storage, first.cookie),
+        first.cookie,
+        "read of the original id",
+        first.session.id,
+      );
+      assert.equal((await readSession(storage, cookie)).get("user"), "mj");
+    },
+  },
 ];

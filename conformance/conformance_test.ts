@@ -35,6 +35,7 @@ type Fault =
   | "returns a value for an untouched session"
   | "forgets deleteId"
   | "forgets deleteId on destroy"
+  | "deletes the id it last wrote, not deleteId"
   | "deletes the old id on regenerateId()"
   | "shares data by reference"
   | "throws on a garbage cookie"
@@ -87,6 +88,7 @@ function createFaultyStorage(
   const readVersions = new WeakMap<Session, number>();
   let lastVersion = 0;
   const readExpiries = new WeakMap<Session, number | null>();
+  const writtenIds = new WeakMap<Session, string>();
   const carriedFlash = new WeakMap<Session, SessionData[1]>();
   let pending = "";
   let lastSaved: string | undefined;
@@ -216,7 +218,11 @@ function createFaultyStorage(
         await sleep(1);
       }
       if (session.deleteId !== undefined && fault !== "forgets deleteId") {
-        records.delete(session.deleteId);
+        records.delete(
+          fault === "deletes the id it last wrote, not deleteId"
+            ? writtenIds.get(session) ?? session.deleteId
+            : session.deleteId,
+        );
       }
       if (fault === "merges a save into the stored values" && previous) {
         values = { ...decode(previous.text)[0], ...values };
@@ -252,6 +258,7 @@ function createFaultyStorage(
         records.delete(readId);
       }
       lastSaved = session.id;
+      writtenIds.set(session, session.id);
       return fault === "returns null for a changed session" ? null : session.id;
     },
   };
@@ -353,6 +360,10 @@ const faults: [Fault, string][] = [
   [
     "forgets deleteId on destroy",
     "destroy() after regenerateId(true) deletes the original id too",
+  ],
+  [
+    "deletes the id it last wrote, not deleteId",
+    "regenerateId(true) after a save under a regenerateId() id in one request deletes the original id",
   ],
   [
     "deletes the old id on regenerateId()",
