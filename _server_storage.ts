@@ -538,10 +538,12 @@ export function createServerSessionStorage(
       if (!expiry.mustWrite(session)) return null;
       // regenerateId(true) moves the record read or last written under
       // another id to `id`; otherwise such a session is written back in
-      // place, and a new or regenerateId() session creates a record.
+      // place, and a new or regenerateId() session creates a record, the
+      // latter from the record it came from as it is now.
       const moves = read !== undefined && deleteId !== undefined &&
         read.id !== id;
       const inPlace = read?.id === id;
+      const copies = read !== undefined && !moves && !inPlace;
       const baseId = moves ? read.id : id;
       let expected = inPlace ? read.version : undefined;
       let oldExpected = read?.version;
@@ -565,6 +567,15 @@ export function createServerSessionStorage(
         // unknown, and another request may have changed or ended it since.
         if ((inPlace || moves) && read.version === undefined) {
           if (!await rebase()) return null;
+        }
+        if (copies) {
+          // A logout meanwhile is final here too, and changes saved
+          // meanwhile under the old id are carried over.
+          const source = await loadLive(read.id);
+          if (!source?.record) return null;
+          if (source.loaded.version !== read.version) {
+            data = session.mergeOnto(source.record.data);
+          }
         }
         for (let tries = 0; tries < MAX_SAVE_TRIES; tries++) {
           const times = expiry.timesFor(session);

@@ -20,8 +20,9 @@
 // - server-side stores: a second save of the session in the same request,
 //   or the save of a second read of it, applies its request's changes onto
 //   what the first one wrote (README, "Overlapping requests"), and writes
-//   nothing once that record is gone; the cookie store keeps each session
-//   in its own cookie, so the last save's value is the session.
+//   nothing once that record is gone, in place or under a new id; the
+//   cookie store keeps each session in its own cookie, so the last save's
+//   value is the session.
 
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -260,11 +261,11 @@ class ModelServerStore {
     if (!session.dirty) return null;
     const { base } = session;
     // regenerateId(true) moves the record read or written; otherwise a
-    // session given a new id writes a new record.
+    // session given a new id writes a new record from it.
     const moves = base !== undefined && session.deleteOriginal &&
       base.id !== id;
     let data = { values: session.values, flash: session.next };
-    if (base !== undefined && (moves || base.id === id)) {
+    if (base !== undefined) {
       const stored = this.records.get(base.id);
       if (stored === undefined) return null; // a logout is final
       if (stored.version !== base.version) data = session.mergeOnto(stored);
