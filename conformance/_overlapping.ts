@@ -1,6 +1,7 @@
 // Overlapping requests: requests on one session that read before another's
-// save lands lose no update, a logout stays final, the old id of
-// regenerateId(true) never comes back, and a flash value is consumed once.
+// save lands lose no update, a logout stays final (a regenerateId() does
+// not bring it back), the old id of regenerateId(true) never comes back,
+// and a flash value is consumed once.
 // Left out for stores that keep the data in the cookie: there the browser
 // holds the state, and the last response to arrive wins.
 //
@@ -11,6 +12,7 @@
 
 import {
   assert,
+  assertNewSession,
   readSession,
   type Rule,
   saveChanged,
@@ -209,6 +211,52 @@ export const overlappingRules: Rule[] = [
           assert.equal(after.get(`key${n}`), n, `round ${round}: key${n}`);
         }
       }
+    },
+  },
+  {
+    rule:
+      "a save after regenerateId() carries over what another request saved under the old id since its read",
+    cause:
+      "save writes a session given a new id by regenerateId() as its request read it: start from the old id's record as it is now.",
+    async check(storage) {
+      const { cookie } = await store(storage, { user: "mj" });
+      const login = await readSession(storage, cookie);
+      const other = await readSession(storage, cookie);
+      other.set("cart", 1);
+      await saveChanged(storage, other);
+      login.regenerateId();
+      login.set("seen", true);
+      const moved = await readSession(
+        storage,
+        await saveChanged(storage, login),
+      );
+      assert.equal(moved.get("cart"), 1, "the change saved under the old id");
+      assert.equal(moved.get("seen"), true, "the change of the request itself");
+    },
+  },
+  {
+    rule:
+      "a save after regenerateId() writes nothing once another request destroyed the session",
+    cause:
+      "save writes a session given a new id by regenerateId() without looking at the old id's record: when it is gone, write nothing and answer null.",
+    async check(storage) {
+      const { cookie } = await store(storage, { user: "mj" });
+      const late = await readSession(storage, cookie);
+      const logout = await readSession(storage, cookie);
+      logout.destroy();
+      assert.equal(await saveSession(storage, logout), "");
+      late.regenerateId();
+      late.set("seen", true);
+      assert.equal(
+        await saveSession(storage, late),
+        null,
+        "save of a session that another request destroyed since its read",
+      );
+      assertNewSession(
+        await readSession(storage, late.id),
+        late.id,
+        "read of the id regenerateId() gave a session destroyed meanwhile",
+      );
     },
   },
 ];

@@ -445,6 +445,14 @@ const faults: [Fault, string][] = [
     "writes back a session deleted since its read",
     "the old id of regenerateId(true) never returns, though 4 in-flight saves carry it, over 200 rounds",
   ],
+  [
+    "writes back a session deleted since its read",
+    "a save after regenerateId() writes nothing once another request destroyed the session",
+  ],
+  [
+    "overwrites without checking the version",
+    "a save after regenerateId() carries over what another request saved under the old id since its read",
+  ],
 ];
 
 const cookieFaults: [CookieFault, string][] = [

@@ -64,6 +64,10 @@ const overwrites: Verdict = {
   "a flash value read by 4 overlapping requests is consumed once, and one they flash survives, over 50 rounds":
     "the last save erases the flash value and the keys the other " +
     "requests set",
+  "a save after regenerateId() carries over what another request saved under the old id since its read":
+    "save writes the session under its new id as its request read it",
+  "a save after regenerateId() writes nothing once another request destroyed the session":
+    "save writes the destroyed session back under its new id",
 };
 
 test(
