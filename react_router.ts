@@ -97,8 +97,10 @@ export interface ReactRouterSessionStorage<
   getSession(cookieHeader?: string | null): Promise<Session<Data, FlashData>>;
   /**
    * Saves the session and returns the `Set-Cookie` header to send with the
-   * response, or `""` when the client's cookie can stay as it is (browsers
-   * ignore an empty `Set-Cookie`).
+   * response. For a session that did not change, that is `""`, since the
+   * client's cookie can stay as it is (browsers ignore an empty
+   * `Set-Cookie`), unless `options` gives attributes: then its cookie is
+   * sent again with them, if it still leads to a stored session.
    */
   commitSession(
     session: Session<Data, FlashData> | object,
