@@ -116,7 +116,9 @@ describe("react-router", () => {
     const { getSession, commitSession } = sessionsWith();
     const session = await getSession(null);
     session.set("user", "mj");
-    const cookie = pairOf(await commitSession(session));
+    const login = await commitSession(session, { maxAge: 60 });
+    assert.match(login, /; Max-Age=60;/);
+    const cookie = pairOf(login);
 
     assert.equal(await commitSession(await getSession(cookie)), "");
     const remembered = await commitSession(await getSession(cookie), {
@@ -149,7 +151,7 @@ describe("react-router", () => {
     assert.equal(await commitSession(later, { maxAge: 60 }), "");
   });
 
-  it("react-router: destroySession clears the cookie with the domain given, whether or not the session changed", async () => {
+  it("react-router: destroySession of an untouched session clears the cookie, with the domain given and Max-Age=0 over the maxAge given", async () => {
     const { getSession, destroySession } = sessionsWith();
     const header = await destroySession(await getSession(null), {
       domain: "example.com",
