@@ -220,5 +220,9 @@ export function sessionMiddleware(
     for (const cookie of headers.getSetCookie().slice(before)) {
       c.header("Set-Cookie", cookie, { append: true });
     }
+    const cacheControl = headers.get("Cache-Control");
+    if (cacheControl !== c.res.headers.get("Cache-Control")) {
+      c.header("Cache-Control", cacheControl!, { append: false });
+    }
   };
 }
