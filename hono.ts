@@ -111,6 +111,8 @@ export interface HonoSessionContext {
  * Redirects, including a `Response.redirect()` the handler returns, carry
  * the cookie. The `Set-Cookie` headers the handler set are kept; when the
  * handler set the session cookie itself, its header is the one sent.
+ * A response that gets the session cookie is marked private for shared
+ * caches, as `commitSession` of `@x/session/middleware` describes.
  *
  * Register it before Hono's `etag()`, so that it runs outside it: `etag()`
  * turns a response that matches the request's `If-None-Match` into a 304
