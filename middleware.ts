@@ -100,7 +100,8 @@ export type SessionHandler<Info = unknown> = (
  * the session cookie itself, its header is the one sent. A response with
  * immutable headers, such as `Response.redirect()` or a `fetch()` result,
  * is copied. When the handler throws, the session is not saved and the
- * error propagates.
+ * error propagates. A response that gets the session cookie is kept from
+ * shared caches as {@linkcode commitSession} describes.
  *
  * It warns once, with `console.warn`, when the session cookie is sent
  * without `Secure` on a request to a host other than localhost.
@@ -235,6 +236,15 @@ export async function readSession(
  * handler reuses never carries one client's cookie to another. `Headers` are
  * changed in place.
  *
+ * When it adds the cookie, it also keeps shared caches (CDNs, proxies,
+ * Hono's `cache()`) from handing it to other clients: a response with no
+ * `Cache-Control` gets `Cache-Control: private`, and one whose
+ * `Cache-Control` has neither `private` nor `no-store` gets
+ * `private="Set-Cookie"` added, which lets shared caches keep the body, as
+ * the handler allowed, but not the cookie. A response that sets no session
+ * cookie is left as it is: one whose body depends on the session needs
+ * `Cache-Control: private` from its handler.
+ *
  * @example Committing onto a response
  * ```ts
  * import { commitSession, readSession } from "@x/session/middleware";
@@ -342,6 +352,7 @@ export async function commitSession(
       for (const setCookie of setCookies) {
         headers.append("Set-Cookie", setCookie);
       }
+      keepFromSharedCaches(headers);
     } catch (error) {
       throw new TypeError(
         "commitSession: cannot add the session cookie to these headers: " +
@@ -369,7 +380,25 @@ export async function commitSession(
   for (const setCookie of setCookies) {
     out.headers.append("Set-Cookie", setCookie);
   }
+  keepFromSharedCaches(out.headers);
   return out;
+}
+
+// A shared cache (a CDN, a proxy, Hono's cache()) that stored a response
+// with the session cookie would hand the session to every client it serves
+// that response to. Where the handler said nothing about caching, the
+// response was made for this client's session: all of it is private. Where
+// the handler let shared caches store it, its word on the body stands and
+// only the cookie is kept out (a qualified private, RFC 9111 5.2.2.7; a
+// qualified no-cache would not do, as a cache may send the stored cookie
+// again after revalidating).
+function keepFromSharedCaches(headers: Headers): void {
+  const cacheControl = headers.get("Cache-Control");
+  if (cacheControl === null) {
+    headers.set("Cache-Control", "private");
+  } else if (!/(?:^|,)\s*(?:private|no-store)\s*(?:,|$)/i.test(cacheControl)) {
+    headers.append("Cache-Control", 'private="Set-Cookie"');
+  }
 }
 
 // Sessions read by readSession, with their request, kept only until the
