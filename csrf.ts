@@ -148,7 +148,7 @@ export interface CsrfProtection {
    * Wraps a `withSession` handler: a request that {@linkcode check} refuses
    * gets a `403 Forbidden` response and the handler does not run.
    */
-  protect<Info, Context>(
+  protect<Info, Context = unknown>(
     handler: SessionHandler<Info, Context>,
   ): SessionHandler<Info, Context>;
 }
@@ -263,7 +263,7 @@ export function createCsrfProtection(
     return undefined;
   }
 
-  function protect<Info, Context>(
+  function protect<Info, Context = unknown>(
     handler: SessionHandler<Info, Context>,
   ): SessionHandler<Info, Context> {
     if (typeof handler !== "function") {
