@@ -30,6 +30,7 @@ import type {
   SessionIndex,
   SessionStorage,
 } from "./session.ts";
+import { describeValue } from "./_describe.ts";
 import { decodeRecord } from "./_record.ts";
 import {
   createServerSessionStorage,
@@ -165,7 +166,7 @@ export function createFsSessionStorage(
   if (typeof directory !== "string" || directory === "") {
     throw new TypeError(
       `${factory}: argument "directory" must be a folder path, got ` +
-        `${JSON.stringify(directory)}.`,
+        `${describeValue(directory)}.`,
     );
   }
   const root = resolve(directory);
