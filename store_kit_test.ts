@@ -287,3 +287,20 @@ testSessionStorage({
   maxValueBytes: 1_000_000,
   cookieSafeValues: true,
 });
+
+// A key-value client's get answers null for a missing key, and a store
+// written on one (Cloudflare KV, Redis) passes that on.
+testSessionStorage({
+  name: "store kit on a store whose load answers null for a missing record",
+  create: (options) => {
+    const { store } = mapStore({ async: true });
+    return createRecordSessionStorage({
+      ...store,
+      load: async (id) => (await store.load(id)) ?? null,
+    }, options);
+  },
+  ttl: 0.5,
+  maxLifetime: 1,
+  maxValueBytes: 1_000_000,
+  cookieSafeValues: true,
+});
