@@ -580,6 +580,15 @@ export function createServerSessionStorage(
             ...(moves ? { oldId: read.id, oldExpected } : {}),
           });
           const written = isThenable(writing) ? await writing : writing;
+          if (typeof written !== "boolean") {
+            // Taken as true, a refused write would lose this request's
+            // changes or undo a logout, silently.
+            throw new TypeError(
+              "Cannot save the session: the store's write() must answer " +
+                "true (written) or false (a version check failed), got " +
+                `${describeValue(written)}.`,
+            );
+          }
           if (written) {
             // After the write, so that an entry never names a record that
             // was not written; a crash in between leaves the session
