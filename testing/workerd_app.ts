@@ -134,6 +134,15 @@ export default {
       );
       return Response.json(loaded.map(([name]) => name));
     }
+    if (store === "node-crypto") {
+      // What the cookie codec takes node:crypto through, where it can.
+      const process = (globalThis as {
+        process?: { getBuiltinModule?(id: string): unknown };
+      }).process;
+      return Response.json(
+        typeof process?.getBuiltinModule?.("node:crypto") === "object",
+      );
+    }
     const handler = apps[store];
     return handler
       ? handler(request, env, ctx)

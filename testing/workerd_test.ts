@@ -229,6 +229,17 @@ describe("workerd", () => {
     });
   }
 
+  it("workerd: node:crypto is there for the cookie codec with nodejs_compat only", async () => {
+    assert.equal(
+      await (await fetch(`${plain.origin}/node-crypto`)).json(),
+      false,
+    );
+    assert.equal(
+      await (await fetch(`${compat.origin}/node-crypto`)).json(),
+      true,
+    );
+  });
+
   for (const store of ["signed", "encrypted"]) {
     it(`workerd: ${store}: a cookie written without nodejs_compat is read with it, and back, long values included`, async () => {
       const client = new Client(plain, store);
