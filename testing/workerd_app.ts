@@ -47,6 +47,7 @@ const modules: Record<string, object> = {
   "./store-kit": storeKit,
 };
 
+const guard = createCsrfProtection();
 const secrets = ["a secret for the workerd test, 32 bytes or more"];
 const rotated = ["the next secret for the workerd test, 32 bytes", ...secrets];
 
@@ -100,13 +101,25 @@ const apps: Record<
   memory: app(createMemorySessionStorage(), false),
   "signed-rotated": app(createCookieSessionStorage(), false, rotated),
   "encrypted-rotated": app(createCookieSessionStorage(), true, rotated),
+  // A form guarded by its session's token, read by the handler after the
+  // guard read it.
+  csrf: withSession(
+    {
+      cookie: createCookie("sid", { secrets }),
+      storage: createCookieSessionStorage(),
+    },
+    guard.protect(async (request, session) => {
+      if (request.method === "GET") return new Response(guard.token(session));
+      return new Response(`hello ${(await request.formData()).get("user")}`);
+    }),
+  ),
   // What the handler gets, through the CSRF guard, as a Worker's fetch.
   context: withSession(
     {
       cookie: createCookie("sid", { secrets }),
       storage: createMemorySessionStorage(),
     },
-    createCsrfProtection().protect<Env, ExecutionContext>(
+    guard.protect<Env, ExecutionContext>(
       (_request, _session, env, ctx) =>
         Response.json({
           runtime: env.RUNTIME,

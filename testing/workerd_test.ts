@@ -220,6 +220,26 @@ describe("workerd", () => {
       });
     }
 
+    it(`workerd ${name}: csrf.protect lets a form with its session's token through to a handler that reads it, and refuses one without`, async () => {
+      const client = new Client(runtime, "csrf");
+      const token = await client.request("");
+      const post = (body: string) =>
+        fetch(`${runtime.origin}/csrf/`, {
+          method: "POST",
+          headers: {
+            cookie: client.cookie,
+            "content-type": "application/x-www-form-urlencoded",
+            origin: runtime.origin,
+          },
+          body,
+        });
+      const accepted = await post(`user=ada&_csrf=${token}`);
+      assert.equal(await accepted.text(), "hello ada");
+      const refused = await post("user=ada");
+      assert.equal(refused.status, 403);
+      await refused.body?.cancel();
+    });
+
     it(`workerd ${name}: withSession as the fetch export gives the handler env and ctx, through csrf.protect`, async () => {
       const response = await fetch(`${runtime.origin}/context/`);
       assert.deepEqual(await response.json(), {
