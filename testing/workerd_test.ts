@@ -272,6 +272,13 @@ describe("workerd", () => {
     });
   }
 
+  it("workerd with nodejs_compat: the conformance suite's cases run in the worker, and the memory store passes them all", async () => {
+    const response = await fetch(`${compat.origin}/conformance`);
+    const { passed, failed } = await response.json();
+    assert.deepEqual(failed, []);
+    assert.ok(passed > 0);
+  });
+
   it("workerd with nodejs_compat: the fs store, whose files would last one request, refuses to be created", async () => {
     const response = await fetch(`${compat.origin}/fs`);
     assert.match(
