@@ -1,11 +1,12 @@
 // check: runtimes node26
 // The session flow in Cloudflare's runtime, workerd, without `nodejs_compat`
 // and with it: testing/workerd_app.ts (and, with `nodejs_compat`,
-// testing/workerd_compat_app.ts, which adds the fs store) bundled with
-// `deno bundle` for the browser platform, served on loopback, driven over
-// HTTP. Without `nodejs_compat`, a module that imports a `node:` built-in
-// fails the bundle or the worker's load, and so this test; with it, the
-// cookie codec takes node:crypto through `process.getBuiltinModule`.
+// testing/workerd_compat_app.ts, which adds the fs store and the conformance
+// cases) bundled with `deno bundle` for the browser platform, served on
+// loopback, driven over HTTP. Without `nodejs_compat`, a module that imports
+// a `node:` built-in fails the bundle or the worker's load, and so this test;
+// with it, the cookie codec takes node:crypto through
+// `process.getBuiltinModule`.
 
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
