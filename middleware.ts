@@ -79,12 +79,16 @@ export interface SessionMiddlewareOptions {
  * ```
  *
  * @typeParam Info What the server passes as the handler's second argument:
- * `Deno.ServeHandlerInfo` for `Deno.serve`, the `Server` for `Bun.serve`.
+ * `Deno.ServeHandlerInfo` for `Deno.serve`, the `Server` for `Bun.serve`,
+ * the `env` bindings for a Cloudflare Worker's `fetch`.
+ * @typeParam Context What the server passes as the third argument: a
+ * Cloudflare Worker's `ctx`, whose `waitUntil` runs work after the response.
  */
-export type SessionHandler<Info = unknown> = (
+export type SessionHandler<Info = unknown, Context = unknown> = (
   request: Request,
   session: Session,
   info: Info,
+  context?: Context,
 ) => Response | Promise<Response>;
 
 /**
@@ -134,17 +138,19 @@ export type SessionHandler<Info = unknown> = (
  * ```
  *
  * @typeParam Info What the server passes as the handler's second argument.
+ * @typeParam Context What the server passes as the third argument.
  * @param options The session cookie and the storage.
  * @param handler The request handler that works with the session.
- * @returns A request handler for `Deno.serve`, `Bun.serve` or a
- * fetch-to-node adapter such as `@hono/node-server`.
+ * @returns A request handler for `Deno.serve`, `Bun.serve`, a
+ * fetch-to-node adapter such as `@hono/node-server`, or a Cloudflare
+ * Worker's `fetch(request, env, ctx)`.
  * @throws {TypeError} When the cookie is not signed, the storage is not a
  * session storage, or `handler` is not a function.
  */
-export function withSession<Info = unknown>(
+export function withSession<Info = unknown, Context = unknown>(
   options: SessionMiddlewareOptions,
-  handler: SessionHandler<Info>,
-): (request: Request, info?: Info) => Promise<Response> {
+  handler: SessionHandler<Info, Context>,
+): (request: Request, info?: Info, context?: Context) => Promise<Response> {
   checkOptions("withSession", options);
   if (typeof handler !== "function") {
     throw new TypeError(
@@ -152,9 +158,9 @@ export function withSession<Info = unknown>(
         `Response, got ${describeValue(handler)}.`,
     );
   }
-  return async (request, info) => {
+  return async (request, info, context) => {
     const session = await readSession(request, options);
-    const response = await handler(request, session, info as Info);
+    const response = await handler(request, session, info as Info, context);
     if (!isResponse(response)) {
       throw new TypeError(
         `withSession: the handler must return a Response, got ` +

@@ -334,6 +334,22 @@ describe("withSession", () => {
     assert.equal(seen, info);
   });
 
+  it("middleware: passes a Worker's env and ctx, the server's second and third arguments, to the handler", async () => {
+    const env = { SESSION_SECRET: "from the bindings" };
+    const ctx = { waitUntil(_promise: Promise<unknown>) {} };
+    let seen: unknown[] = [];
+    const handler = withSession<typeof env, typeof ctx>(
+      options(),
+      (_request, _session, ...received) => {
+        seen = received;
+        return new Response();
+      },
+    );
+    await handler(get("/"), env, ctx);
+    assert.equal(seen[0], env);
+    assert.equal(seen[1], ctx);
+  });
+
   it("middleware: works with the cookie store, whose cookie holds the data", async () => {
     const handler = withSession(
       options(createCookieSessionStorage()),

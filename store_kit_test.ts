@@ -275,6 +275,33 @@ describe("store kit", () => {
     failing = false;
     assert.equal((await storage.read(cookie)).get("n"), 1);
   });
+
+  it("store kit: a write that answers neither true nor false, such as a fetch Response or its text, rejects the save with an error that says so", async () => {
+    for (
+      const [answer, described] of [
+        [new Response("false"), "an object (Response)"],
+        ["false", "a string of 5 characters"],
+        [undefined, "undefined"],
+      ] as const
+    ) {
+      const { store } = mapStore();
+      const storage = createRecordSessionStorage({
+        ...store,
+        write: (write) => {
+          store.write(write);
+          return answer as unknown as boolean;
+        },
+      });
+      const session = await storage.read(null);
+      session.set("n", 1);
+      await assert.rejects(storage.save(session), {
+        name: "TypeError",
+        message: "Cannot save the session: the store's write() must answer " +
+          "true (written) or false (a version check failed), got " +
+          `${described}.`,
+      });
+    }
+  });
 });
 
 testSessionStorage({
@@ -284,6 +311,23 @@ testSessionStorage({
   ttl: 0.5,
   maxLifetime: 1,
   index: true,
+  maxValueBytes: 1_000_000,
+  cookieSafeValues: true,
+});
+
+// A key-value client's get answers null for a missing key, and a store
+// written on one (Cloudflare KV, Redis) passes that on.
+testSessionStorage({
+  name: "store kit on a store whose load answers null for a missing record",
+  create: (options) => {
+    const { store } = mapStore({ async: true });
+    return createRecordSessionStorage({
+      ...store,
+      load: async (id) => (await store.load(id)) ?? null,
+    }, options);
+  },
+  ttl: 0.5,
+  maxLifetime: 1,
   maxValueBytes: 1_000_000,
   cookieSafeValues: true,
 });
