@@ -255,6 +255,46 @@ describe("store kit", () => {
       }
     }));
 
+  it("store kit: a load that answers null for a missing record, as Redis GET does, reads as a new session and never brings back one ended meanwhile", async () => {
+    const { store } = mapStore();
+    const storage = createRecordSessionStorage({
+      ...store,
+      load: (id) => store.load(id) ?? null,
+    });
+    const unknown = await storage.read("an id it never issued");
+    assert.notEqual(unknown.id, "an id it never issued");
+    assert.equal(unknown.size, 0);
+    const first = await storage.read(null);
+    first.set("n", 1);
+    const cookie = (await storage.save(first))!;
+    const [busy, logout] = [
+      await storage.read(cookie),
+      await storage.read(cookie),
+    ];
+    logout.destroy();
+    assert.equal(await storage.save(logout), "");
+    busy.set("n", 2);
+    assert.equal(await storage.save(busy), null, "the logout stays final");
+    assert.equal((await storage.read(cookie)).size, 0);
+  });
+
+  it("store kit: a write that answers neither true nor false fails the save with an error that says so", async () => {
+    const { store } = mapStore();
+    const storage = createRecordSessionStorage({
+      ...store,
+      // The mistake under test: a write that forgets to return its answer.
+      write: (write) => void store.write(write) as unknown as boolean,
+    });
+    const session = await storage.read(null);
+    session.set("n", 1);
+    await assert.rejects(storage.save(session), {
+      name: "TypeError",
+      message: "Cannot save the session: the store's write answered " +
+        "undefined, not true or false. Answer true when it wrote the " +
+        "record, false when a version check failed.",
+    });
+  });
+
   it("store kit: a write that fails rejects the save with its error, and the session reads as it was", async () => {
     const { store } = mapStore();
     let failing = false;
