@@ -631,6 +631,39 @@ test(
   },
 );
 
+test(
+  "conformance suite: a failure message tells the cookie values a store answered by what they are, never by their text",
+  SLOW,
+  async () => {
+    const answered = new Set<string>();
+    const rule =
+      "a logout overlapped by 4 in-flight saves is final, over 200 rounds";
+    const logout = sessionStorageCases({
+      name: "s",
+      create() {
+        const storage = createFaultyStorage(
+          "writes back a session deleted since its read",
+        );
+        return {
+          read: (cookie) => storage.read(cookie),
+          async save(session) {
+            const saved = await storage.save(session);
+            if (saved) answered.add(saved);
+            return saved;
+          },
+        };
+      },
+    }).find((c) => c.name === `s: ${rule}`)!;
+    const error = await logout.fn().then(() => undefined, (error) => error);
+    assert.ok(error instanceof Error, "the store fails the case");
+    assert.match(error.message, /in-flight saves answered: the logged-out id/);
+    assert.ok(answered.size > 0);
+    for (const id of answered) {
+      assert.ok(!error.message.includes(id), "the message holds a session id");
+    }
+  },
+);
+
 test('conformance suite: the cases the ttl option brings in, and no others, have "ttl" in their name, so a name filter can skip them', () => {
   const options = {
     name: "s",
