@@ -640,7 +640,7 @@ test(
       "a logout overlapped by 4 in-flight saves is final, over 200 rounds";
     const logout = sessionStorageCases({
       name: "s",
-      create() {
+      create(): SessionStorage {
         const storage = createFaultyStorage(
           "writes back a session deleted since its read",
         );
