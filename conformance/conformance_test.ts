@@ -534,6 +534,10 @@ test("conformance suite: options it cannot use are refused with an error that na
       /option "cookieSafeValues" must be true or false, got 1/,
     ],
     [
+      { name: "x", create, index: "yes" as unknown as boolean },
+      /option "index" must be true or false, got a string of 3 characters\./,
+    ],
+    [
       { name: "x", create, concurrencySeconds: 0 },
       /option "concurrencySeconds" must be a number from 0.1 to 60, got 0/,
     ],
