@@ -57,7 +57,8 @@ type Fault =
   | "drops flash values"
   | "overwrites without checking the version"
   | "checks the version, then writes a moment later"
-  | "writes back a session deleted since its read";
+  | "writes back a session deleted since its read"
+  | "writes only sessions whose values changed";
 
 interface StoredRecord {
   text: string;
@@ -191,6 +192,16 @@ function createFaultyStorage(
       if (
         !session.dirty && !renew &&
         fault !== "returns a value for an untouched session"
+      ) {
+        return null;
+      }
+      // Judging by what the request changed, instead of by dirty, misses a
+      // request whose only change is that it read its flash values.
+      const changes = session.changes;
+      if (
+        fault === "writes only sessions whose values changed" && !renew &&
+        changes.set.size + changes.unset.size + changes.flashed.size === 0 &&
+        !changes.regenerated
       ) {
         return null;
       }
@@ -416,6 +427,10 @@ const faults: [Fault, string][] = [
     "a value replaced in a later request reads back replaced",
   ],
   ["drops flash values", "a flash value is visible in the next request"],
+  [
+    "writes only sessions whose values changed",
+    "a flash value is gone in the request after the next one",
+  ],
   [
     "overwrites without checking the version",
     "10 overlapping requests that each set their own key lose no update, over 50 rounds",
