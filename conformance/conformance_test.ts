@@ -549,6 +549,18 @@ test("conformance suite: options it cannot use are refused with an error that na
       /option "cookieSafeValues" must be true or false, got 1/,
     ],
     [
+      { name: "x", create, maxLifetime: "1" as unknown as number },
+      /option "maxLifetime" .* got a string of 1 character\./,
+    ],
+    [
+      {
+        name: "x",
+        create,
+        reopen: "yes" as unknown as SessionStorageTestOptions["reopen"],
+      },
+      /option "reopen" must be a function or left out, got a string of 3 characters\./,
+    ],
+    [
       { name: "x", create, index: "yes" as unknown as boolean },
       /option "index" must be true or false, got a string of 3 characters\./,
     ],
