@@ -444,6 +444,15 @@ export function createServerSessionStorage(
     const live: { handle: string; id: string; record: SessionRecord }[] = [];
     const stale: string[] = [];
     for (const id of await index.entries(key)) {
+      if (typeof id !== "string") {
+        // Such as a Map of handles to ids itself, whose entries are pairs:
+        // taken for ids, none would have a record, and the list be empty.
+        throw new TypeError(
+          "Cannot list the user's sessions: the store's index.entries gave " +
+            `${describeValue(id)} where a session id belongs. Give the ids ` +
+            "that add was given, such as a Map's values(), not the Map.",
+        );
+      }
       const handle = handleOf(id);
       const record = (await loadLive(id))?.record;
       if (record && userOf(record.data[0]) === key) {

@@ -132,6 +132,34 @@ describe("store kit", () => {
     );
   });
 
+  it("store kit: an index whose entries gives pairs instead of ids fails listSessions with an error that says so", async () => {
+    const { store } = mapStore();
+    const users = new Map<string, Map<string, string>>();
+    const storage = createRecordSessionStorage({
+      ...store,
+      index: {
+        add(user, handle, id) {
+          users.set(user, (users.get(user) ?? new Map()).set(handle, id));
+        },
+        // The mistake under test: the Map, whose entries are [handle, id].
+        entries: (user) =>
+          (users.get(user) ?? []) as unknown as Iterable<string>,
+        remove(user, handles) {
+          for (const handle of handles) users.get(user)?.delete(handle);
+        },
+      },
+    }, { indexBy: "userId" });
+    const session = await storage.read(null);
+    session.set("userId", "ada");
+    await storage.save(session);
+    await assert.rejects(storage.listSessions("ada"), {
+      name: "TypeError",
+      message: "Cannot list the user's sessions: the store's index.entries " +
+        "gave an array of 2 items where a session id belongs. Give the ids " +
+        "that add was given, such as a Map's values(), not the Map.",
+    });
+  });
+
   it("store kit: a store with an index lists and ends a user's sessions", async () => {
     const { store } = mapStore({ index: true });
     const storage = createRecordSessionStorage(store, { indexBy: "userId" });
