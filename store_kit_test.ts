@@ -11,7 +11,8 @@ import {
   type RecordStore,
   type RecordWrite,
 } from "./store_kit.ts";
-import { testSessionStorage } from "./conformance/mod.ts";
+import { sessionStorageCases, testSessionStorage } from "./conformance/mod.ts";
+import { setTimeout as sleep } from "node:timers/promises";
 import { withClock } from "./testing/clock.ts";
 
 /**
@@ -48,12 +49,20 @@ function mapStore({ async = false, index = false } = {}) {
   return { store, records, calls };
 }
 
-/** A per-user index on a Map: user key -> handle -> id. */
-function mapIndex(): RecordIndex {
+type IndexFault = "keeps one session per user" | "loses adds that overlap";
+
+/** A per-user index on a Map: user key -> handle -> id; with `fault`, broken. */
+function mapIndex(fault?: IndexFault): RecordIndex {
   const users = new Map<string, Map<string, string>>();
   return {
     add(user, handle, id) {
-      users.set(user, (users.get(user) ?? new Map()).set(handle, id));
+      if (fault === "keeps one session per user") {
+        users.set(user, new Map([[handle, id]]));
+      } else if (fault === "loses adds that overlap") {
+        // A read-modify-write with a round trip in between.
+        const entries = new Map(users.get(user));
+        return sleep(1).then(() => users.set(user, entries.set(handle, id)));
+      } else users.set(user, (users.get(user) ?? new Map()).set(handle, id));
     },
     entries: (user) => users.get(user)?.values() ?? [],
     remove(user, handles) {
@@ -355,3 +364,32 @@ testSessionStorage({
   maxValueBytes: 1_000_000,
   cookieSafeValues: true,
 });
+
+const indexFaults: [IndexFault, string, RegExp][] = [
+  [
+    "keeps one session per user",
+    "listSessions lists each live session of a user once, with its times, by a handle that is not its id",
+    /: ann has two sessions, but listSessions gives 1\n/,
+  ],
+  [
+    "loses adds that overlap",
+    "sessions logged in at once are all listed, and logouts that overlap other requests stay final",
+    /: 10 sessions logged in at once must all be listed, but listSessions gives 1\n/,
+  ],
+];
+
+for (const [fault, rule, message] of indexFaults) {
+  it(`conformance suite: catches a store whose index ${fault}: ${rule}, saying how many sessions it listed`, async () => {
+    const name = `store whose index ${fault}`;
+    const failing = sessionStorageCases({
+      name,
+      create: (options) =>
+        createRecordSessionStorage(
+          { ...mapStore().store, index: mapIndex(fault) },
+          options,
+        ),
+      index: true,
+    }).find((c) => c.name === `${name}: ${rule}`)!;
+    await assert.rejects(failing.fn(), message);
+  });
+}

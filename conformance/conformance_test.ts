@@ -12,12 +12,10 @@ import {
 import { Buffer } from "node:buffer";
 import {
   createSession,
-  type ServerSessionStorageOptions,
   type Session,
   type SessionData,
   type SessionStorage,
 } from "../session.ts";
-import { createRecordSessionStorage } from "../store_kit.ts";
 import { readFileSync } from "node:fs";
 import { repoPath } from "../testing/repo_root.ts";
 import {
@@ -806,81 +804,6 @@ for (const [fault, rule] of cookieFaults) {
           JSON.stringify(failed)
         }`,
       );
-    },
-  );
-}
-
-type IndexFault = "keeps one session per user" | "loses adds that overlap";
-
-/**
- * A store on the store kit whose per-user index has `fault`, and which is
- * otherwise correct.
- */
-function createFaultyIndexStorage(
-  fault: IndexFault,
-  options: ServerSessionStorageOptions,
-): SessionStorage {
-  const records = new Map<string, { text: string; version: number }>();
-  const users = new Map<string, Map<string, string>>();
-  let versions = 0;
-  return createRecordSessionStorage({
-    load: (id) => records.get(id),
-    write({ id, text, expected, oldId, oldExpected }) {
-      if (records.get(id)?.version !== expected) return false;
-      if (oldId !== undefined) {
-        if (records.get(oldId)?.version !== oldExpected) return false;
-        records.delete(oldId);
-      }
-      records.set(id, { text, version: ++versions });
-      return true;
-    },
-    delete(ids) {
-      for (const id of ids) records.delete(id);
-    },
-    index: {
-      async add(user, handle, id) {
-        if (fault === "keeps one session per user") {
-          users.set(user, new Map([[handle, id]]));
-          return;
-        }
-        // A read-modify-write with a round trip in between.
-        const entries = new Map(users.get(user));
-        await nextTurn();
-        users.set(user, entries.set(handle, id));
-      },
-      entries: (user) => users.get(user)?.values() ?? [],
-      remove(user, handles) {
-        for (const handle of handles) users.get(user)?.delete(handle);
-      },
-    },
-  }, options);
-}
-
-const indexFaults: [IndexFault, string, RegExp][] = [
-  [
-    "keeps one session per user",
-    "listSessions lists each live session of a user once, with its times, by a handle that is not its id",
-    /: ann has two sessions, but listSessions gives 1\n/,
-  ],
-  [
-    "loses adds that overlap",
-    "sessions logged in at once are all listed, and logouts that overlap other requests stay final",
-    /: 10 sessions logged in at once must all be listed, but listSessions gives 1\n/,
-  ],
-];
-
-for (const [fault, rule, message] of indexFaults) {
-  test(
-    `conformance suite: catches a store whose index ${fault}: ${rule}, saying how many sessions it listed`,
-    SLOW,
-    async () => {
-      const name = `store whose index ${fault}`;
-      const failing = sessionStorageCases({
-        name,
-        create: (options) => createFaultyIndexStorage(fault, options),
-        index: true,
-      }).find((c) => c.name === `${name}: ${rule}`)!;
-      await assert.rejects(failing.fn(), message);
     },
   );
 }
