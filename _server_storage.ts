@@ -444,6 +444,15 @@ export function createServerSessionStorage(
     const live: { handle: string; id: string; record: SessionRecord }[] = [];
     const stale: string[] = [];
     for (const id of await index.entries(key)) {
+      if (typeof id !== "string") {
+        // Such as a Map of handles to ids itself, whose entries are pairs:
+        // taken for ids, none would have a record, and the list be empty.
+        throw new TypeError(
+          "Cannot list the user's sessions: the store's index.entries gave " +
+            `${describeValue(id)} where a session id belongs. Give the ids ` +
+            "that add was given, such as a Map's values(), not the Map.",
+        );
+      }
       const handle = handleOf(id);
       const record = (await loadLive(id))?.record;
       if (record && userOf(record.data[0]) === key) {
@@ -582,11 +591,12 @@ export function createServerSessionStorage(
           const written = isThenable(writing) ? await writing : writing;
           if (typeof written !== "boolean") {
             // Taken as true, a refused write would lose this request's
-            // changes or undo a logout, silently.
+            // changes or undo a logout; taken as false, the save would retry
+            // until it gave up, blaming overlapping saves.
             throw new TypeError(
-              "Cannot save the session: the store's write() must answer " +
-                "true (written) or false (a version check failed), got " +
-                `${describeValue(written)}.`,
+              "Cannot save the session: the store's write answered " +
+                `${describeValue(written)}, not true or false. Answer true ` +
+                "when it wrote the record, false when a version check failed.",
             );
           }
           if (written) {

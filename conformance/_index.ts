@@ -4,6 +4,7 @@
 // logouts, changes of user, regeneration, expiry and overlapping requests.
 
 import type { SessionIndex } from "../session.ts";
+import { describeValue } from "../_describe.ts";
 import {
   assert,
   assertNewSession,
@@ -82,7 +83,7 @@ export function indexCases<T extends SessionStorageLike>(
   if (options.index !== undefined && typeof options.index !== "boolean") {
     throw new TypeError(
       'testSessionStorage: option "index" must be true or false, got ' +
-        `${String(options.index)}.`,
+        `${describeValue(options.index)}.`,
     );
   }
   if (!options.index) return [];
@@ -100,7 +101,11 @@ export function indexCases<T extends SessionStorageLike>(
         await logIn(storage, "bob");
         await request(storage, null, (s) => s.set("theme", "dark"));
         const listed = await storage.listSessions("ann");
-        assert.equal(listed.length, 2, "ann has two sessions");
+        assert.equal(
+          listed.length,
+          2,
+          `ann has two sessions, but listSessions gives ${listed.length}`,
+        );
         assert.deepEqual(
           listed.map((entry) => entry.handle).sort(),
           [handleOf(storage, laptop.session), handleOf(storage, phone.session)]
@@ -108,7 +113,13 @@ export function indexCases<T extends SessionStorageLike>(
           "the listed handles are those handleOf gives the sessions",
         );
         for (const entry of listed) {
-          assert.equal(typeof entry.handle, "string");
+          assert.equal(
+            typeof entry.handle,
+            "string",
+            `a listed handle must be a string, got ${
+              describeValue(entry.handle)
+            }`,
+          );
           for (const id of [laptop.cookie, phone.cookie]) {
             assert.ok(
               !entry.handle.includes(id),
@@ -123,11 +134,23 @@ export function indexCases<T extends SessionStorageLike>(
               `createdAt and lastSeenAt are Unix ms of the saves, got ${time}`,
             );
           }
-          assert.ok(entry.lastSeenAt! >= entry.createdAt!);
+          assert.ok(
+            entry.lastSeenAt! >= entry.createdAt!,
+            "lastSeenAt must not be before createdAt",
+          );
           assert.equal(entry.expiresAt, null, "no ttl: no expiry");
         }
-        assert.equal((await storage.listSessions("bob")).length, 1);
-        assert.deepEqual(await storage.listSessions("nobody"), []);
+        const bob = (await storage.listSessions("bob")).length;
+        assert.equal(
+          bob,
+          1,
+          `bob has one session, but listSessions gives ${bob}`,
+        );
+        assert.deepEqual(
+          await storage.listSessions("nobody"),
+          [],
+          "a user who never logged in has no session listed",
+        );
       },
     },
     {
@@ -173,18 +196,25 @@ export function indexCases<T extends SessionStorageLike>(
         ];
         const bob = await logIn(storage, "bob");
         const current = await readSession(storage, kept.cookie);
+        const ended = await storage.destroySessions("ann", {
+          except: current,
+        });
         assert.equal(
-          await storage.destroySessions("ann", { except: current }),
+          ended,
           2,
+          "destroySessions must say it ended ann's 2 other sessions, got " +
+            describeValue(ended),
         );
         await assertAlive(storage, kept.cookie, "the session kept");
         for (const other of others) {
           await assertEnded(storage, other.cookie, "destroySessions");
         }
         await assertAlive(storage, bob.cookie, "another user's session");
-        assert.deepEqual(await handles(storage, "ann"), [
-          handleOf(storage, kept.session),
-        ]);
+        assert.deepEqual(
+          await handles(storage, "ann"),
+          [handleOf(storage, kept.session)],
+          "ann's only session listed is the one kept",
+        );
         // By handle, and with nothing kept.
         const another = await logIn(storage, "ann");
         assert.equal(
@@ -192,11 +222,21 @@ export function indexCases<T extends SessionStorageLike>(
             except: handleOf(storage, another.session),
           }),
           1,
+          "destroySessions, keeping a session by its handle, must say it " +
+            "ended 1",
         );
         await assertEnded(storage, kept.cookie, "destroySessions by handle");
-        assert.equal(await storage.destroySessions("ann"), 1);
+        assert.equal(
+          await storage.destroySessions("ann"),
+          1,
+          "destroySessions with none kept must say it ended ann's last session",
+        );
         await assertEnded(storage, another.cookie, "destroySessions");
-        assert.equal(await storage.destroySessions("ann"), 0);
+        assert.equal(
+          await storage.destroySessions("ann"),
+          0,
+          "destroySessions of a user with no session left must say it ended 0",
+        );
       },
     },
     {
@@ -226,6 +266,7 @@ export function indexCases<T extends SessionStorageLike>(
             handleOf(storage, annToo.session),
           ),
           true,
+          "destroySession must answer true when it ends a session",
         );
         await assertEnded(storage, annToo.cookie, "destroySession");
         await assertAlive(storage, ann.cookie, "the other session of the user");
@@ -248,10 +289,17 @@ export function indexCases<T extends SessionStorageLike>(
         const storage = await openIndexed(open);
         const number = await logIn(storage, 42);
         await logIn(storage, "42");
-        assert.deepEqual(await handles(storage, 42), [
-          handleOf(storage, number.session),
-        ]);
-        assert.equal((await storage.listSessions("42")).length, 1);
+        assert.deepEqual(
+          await handles(storage, 42),
+          [handleOf(storage, number.session)],
+          "the number 42 lists only the session logged in as 42",
+        );
+        const digits = (await storage.listSessions("42")).length;
+        assert.equal(
+          digits,
+          1,
+          `the string "42" has one session, but listSessions gives ${digits}`,
+        );
       },
     },
     {
@@ -264,7 +312,13 @@ export function indexCases<T extends SessionStorageLike>(
         const logins = await Promise.all(
           Array.from({ length: 10 }, () => logIn(storage, "ann")),
         );
-        assert.equal((await storage.listSessions("ann")).length, 10);
+        const listed = (await storage.listSessions("ann")).length;
+        assert.equal(
+          listed,
+          10,
+          `10 sessions logged in at once must all be listed, but ` +
+            `listSessions gives ${listed}`,
+        );
         // Each session: a logout and a request that changes something, at
         // once, both reading before either saves.
         await Promise.all(
@@ -294,13 +348,19 @@ export function indexCases<T extends SessionStorageLike>(
           storage.destroySessions("ann", { except: current }),
           ...saving,
         ]);
-        assert.ok(typeof ended === "number" && ended <= 4);
+        assert.ok(
+          typeof ended === "number" && ended <= 4,
+          "destroySessions during 4 saves must say how many it ended, at " +
+            `most 4, got ${describeValue(ended)}`,
+        );
         for (const { cookie } of logins.slice(5, 9)) {
           await assertEnded(storage, cookie, "destroySessions during a save");
         }
-        assert.deepEqual(await handles(storage, "ann"), [
-          handleOf(storage, current),
-        ]);
+        assert.deepEqual(
+          await handles(storage, "ann"),
+          [handleOf(storage, current)],
+          "ann's only session listed is the one kept",
+        );
       },
     },
   ];

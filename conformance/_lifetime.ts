@@ -7,6 +7,7 @@
 // every "gone" check waits from a moment after the session was created, so
 // a slow machine can make a case slower, never wrong.
 
+import { describeValue } from "../_describe.ts";
 import {
   amend,
   assert,
@@ -111,8 +112,8 @@ export function checkSeconds(name: string, value: unknown): void {
   ) {
     throw new RangeError(
       `testSessionStorage: option "${name}" must be a number of seconds ` +
-        `above 0 and at most 5, got ${String(value)}. Use 1, or leave it ` +
-        "out when the store has no such option.",
+        `above 0 and at most 5, got ${describeValue(value)}. Use 1, or ` +
+        "leave it out when the store has no such option.",
     );
   }
 }
@@ -126,7 +127,7 @@ export function lifetimeCases<T extends SessionStorageLike>(
   if (options.reopen !== undefined && typeof options.reopen !== "function") {
     throw new TypeError(
       'testSessionStorage: option "reopen" must be a function or left out, ' +
-        `got ${typeof options.reopen}.`,
+        `got ${describeValue(options.reopen)}.`,
     );
   }
   const cases: OpeningCase[] = [];
