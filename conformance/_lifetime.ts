@@ -38,6 +38,8 @@ export interface OpeningCase {
   /** The usual cause of a failure, which the failure message ends with. */
   cause: string;
   body(open: Open, reopen: Reopen): Promise<void>;
+  /** Milliseconds the case may take; TIMEOUT_MS when left out. */
+  timeout?: number;
 }
 
 /** Opens storages for one case, each cleaned up once the case ends. */
@@ -54,11 +56,11 @@ export function openingCases<T extends SessionStorageLike>(
   options: SessionStorageTestOptions<T>,
   cases: OpeningCase[],
 ): SessionStorageTestCase[] {
-  return cases.map(({ topic, rule, cause, body }) => ({
+  return cases.map(({ topic, rule, cause, body, timeout }) => ({
     topic,
     name: `${options.name}: ${rule}`,
     cause,
-    timeout: TIMEOUT_MS,
+    timeout: timeout ?? TIMEOUT_MS,
     fn: () => runOpening(options, cause, body),
   }));
 }
