@@ -106,13 +106,17 @@ export interface RecordIndex {
  */
 export interface RecordStore {
   /**
-   * The record stored under `id` with its version, or `undefined` when
-   * there is none. May return an expired record: the flow checks the
-   * expiry in the text.
+   * The record stored under `id` with its version, or `undefined` (or
+   * `null`, as key-value clients answer) when there is none. May return an
+   * expired record: the flow checks the expiry in the text.
    */
   load(
     id: string,
-  ): Promise<LoadedRecord | undefined> | LoadedRecord | undefined;
+  ):
+    | Promise<LoadedRecord | null | undefined>
+    | LoadedRecord
+    | null
+    | undefined;
   /**
    * Writes `text` under `id` only if `id`'s version is still `expected`
    * (`undefined`: only if `id` has no record), and, given `oldId`, deletes
@@ -406,9 +410,7 @@ export function createServerSessionStorage(
   /** What `id` holds, and its live record, decoded, if any. */
   async function loadLive(id: string) {
     const loaded = await store.load(id);
-    return loaded === undefined
-      ? undefined
-      : { loaded, record: liveRecord(loaded) };
+    return loaded == null ? undefined : { loaded, record: liveRecord(loaded) };
   }
 
   /** The user key of a session's data, when the store keeps an index. */
@@ -442,6 +444,15 @@ export function createServerSessionStorage(
     const live: { handle: string; id: string; record: SessionRecord }[] = [];
     const stale: string[] = [];
     for (const id of await index.entries(key)) {
+      if (typeof id !== "string") {
+        // Such as a Map of handles to ids itself, whose entries are pairs:
+        // taken for ids, none would have a record, and the list be empty.
+        throw new TypeError(
+          "Cannot list the user's sessions: the store's index.entries gave " +
+            `${describeValue(id)} where a session id belongs. Give the ids ` +
+            "that add was given, such as a Map's values(), not the Map.",
+        );
+      }
       const handle = handleOf(id);
       const record = (await loadLive(id))?.record;
       if (record && userOf(record.data[0]) === key) {
@@ -504,7 +515,7 @@ export function createServerSessionStorage(
       // A store that answers at once (memory) is not awaited: an await
       // costs a turn of the microtask queue, a tenth of such a read.
       const loaded = isThenable(pending) ? await pending : pending;
-      if (loaded !== undefined) {
+      if (loaded != null) {
         const record = liveRecord(loaded);
         if (record !== undefined) {
           const session = adoptSession(cookie, record.data);
@@ -589,6 +600,16 @@ export function createServerSessionStorage(
             ...(moves ? { oldId: read.id, oldExpected } : {}),
           });
           const written = isThenable(writing) ? await writing : writing;
+          if (typeof written !== "boolean") {
+            // Taken as true, a refused write would lose this request's
+            // changes or undo a logout; taken as false, the save would retry
+            // until it gave up, blaming overlapping saves.
+            throw new TypeError(
+              "Cannot save the session: the store's write answered " +
+                `${describeValue(written)}, not true or false. Answer true ` +
+                "when it wrote the record, false when a version check failed.",
+            );
+          }
           if (written) {
             // After the write, so that an entry never names a record that
             // was not written; a crash in between leaves the session

@@ -148,7 +148,9 @@ export interface CsrfProtection {
    * Wraps a `withSession` handler: a request that {@linkcode check} refuses
    * gets a `403 Forbidden` response and the handler does not run.
    */
-  protect<Info>(handler: SessionHandler<Info>): SessionHandler<Info>;
+  protect<Info, Context = unknown>(
+    handler: SessionHandler<Info, Context>,
+  ): SessionHandler<Info, Context>;
 }
 
 // The session key of the per-session HMAC key. Namespaced, so that it does
@@ -261,18 +263,20 @@ export function createCsrfProtection(
     return undefined;
   }
 
-  function protect<Info>(
-    handler: SessionHandler<Info>,
-  ): SessionHandler<Info> {
+  function protect<Info, Context = unknown>(
+    handler: SessionHandler<Info, Context>,
+  ): SessionHandler<Info, Context> {
     if (typeof handler !== "function") {
       throw new TypeError(
         `createCsrfProtection: protect(handler) needs a function, got ` +
           `${describeValue(handler)}.`,
       );
     }
-    return async (request, session, info) => {
+    return async (request, session, info, context) => {
       const problem = await check(request, session);
-      if (problem === undefined) return await handler(request, session, info);
+      if (problem === undefined) {
+        return await handler(request, session, info, context);
+      }
       return new Response(
         development ? `Forbidden: ${problem}.\n` : "Forbidden\n",
         {

@@ -171,6 +171,23 @@ describe("csrf", () => {
     }
   });
 
+  it("csrf: a protected handler gets the server's second and third arguments, a Worker's env and ctx", async () => {
+    const csrf = createCsrfProtection();
+    const env = { SESSION_SECRET: "from the bindings" };
+    const ctx = { waitUntil(_promise: Promise<unknown>) {} };
+    let seen: unknown[] = [];
+    const handler = csrf.protect<typeof env, typeof ctx>(
+      (_request, _session, ...received) => {
+        seen = received;
+        return new Response();
+      },
+    );
+    const get = new Request(`${SELF}/`);
+    await handler(get, createSession(), env, ctx);
+    assert.equal(seen[0], env);
+    assert.equal(seen[1], ctx);
+  });
+
   it("csrf: a trusted origin passes the origin check but still needs the token", async () => {
     const csrf = createCsrfProtection({ trustedOrigins: [TRUSTED] });
     const session = createSession();

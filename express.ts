@@ -130,6 +130,8 @@ type Method = (...args: unknown[]) => unknown;
  * as sent, as it would without the middleware: `res.headersSent` is true
  * and header changes throw. So change the session before the response
  * starts: a change made after the first write is not saved.
+ * A response that gets the session cookie is marked private for shared
+ * caches, as `commitSession` of `@x/session/middleware` describes.
  *
  * Nothing is saved, and no cookie sent, when the request failed: when
  * `next` throws or returns a rejected promise (a `node:http` handler), or
@@ -320,14 +322,20 @@ function deferHeaders(
     }
     try {
       const headers = new Headers();
-      for (const cookie of [res.getHeader("Set-Cookie") ?? []].flat()) {
-        headers.append("Set-Cookie", String(cookie));
+      for (const name of ["Set-Cookie", "Cache-Control"]) {
+        for (const value of [res.getHeader(name) ?? []].flat()) {
+          headers.append(name, String(value));
+        }
       }
       const before = headers.getSetCookie().length;
+      const cacheControl = headers.get("Cache-Control");
       await commitSession(session, headers, options);
       const cookies = headers.getSetCookie();
       restore();
       if (cookies.length > before) res.setHeader("Set-Cookie", cookies);
+      if (headers.get("Cache-Control") !== cacheControl) {
+        res.setHeader("Cache-Control", headers.get("Cache-Control")!);
+      }
     } catch (error) {
       console.error(error);
       restore();

@@ -261,6 +261,42 @@ describe("express", () => {
     );
   });
 
+  it("express: a response that sets the session cookie is kept from shared caches, the handler's Cache-Control kept", async () => {
+    const app = memorySessionApp();
+    app.get("/count", (req, res) => {
+      sessionOf(req).set("count", 1);
+      res.send("1");
+    });
+    app.get("/public", (req, res) => {
+      sessionOf(req).set("count", 1);
+      res.set("Cache-Control", "public, max-age=60").send("1");
+    });
+    app.get("/head", (req, res) => {
+      sessionOf(req).set("count", 1);
+      res.writeHead(200, { "Cache-Control": "s-maxage=60" }).end("1");
+    });
+    app.get("/", (_req, res) => {
+      res.send("unchanged");
+    });
+    const client = await listen(createServer(app));
+    try {
+      const expected = {
+        "/count": "private",
+        "/public": 'public, max-age=60, private="Set-Cookie"',
+        "/head": 's-maxage=60, private="Set-Cookie"',
+      };
+      for (const [path, cacheControl] of Object.entries(expected)) {
+        const response = await client.fetch(path);
+        assert.ok(hasSessionCookie(response), path);
+        assert.equal(response.headers.get("Cache-Control"), cacheControl, path);
+      }
+      const unchanged = await client.fetch("/");
+      assert.equal(unchanged.headers.get("Cache-Control"), null);
+    } finally {
+      await client.close();
+    }
+  });
+
   it("express: a client error response (4xx) still saves the session", async () => {
     const saves = store.saves;
     const response = await client.fetch("/invalid", { method: "POST" });

@@ -30,6 +30,7 @@ import type {
   SessionIndex,
   SessionStorage,
 } from "./session.ts";
+import { describeValue } from "./_describe.ts";
 import { decodeRecord } from "./_record.ts";
 import {
   createServerSessionStorage,
@@ -139,19 +140,33 @@ const USERS_FOLDER = "users";
  * @throws {TypeError} When `directory` is not a folder path, or an option
  * is of the wrong type.
  * @throws {RangeError} When `ttl` or `maxLifetime` is not a positive number.
- * @throws {Error} When `directory` exists but is not a folder.
+ * @throws {Error} When `directory` exists but is not a folder, or on
+ * Cloudflare Workers, whose file system keeps what a request writes for that
+ * request only.
  */
 export function createFsSessionStorage(
   directory: string,
   options: FsSessionStorageOptions = {},
 ): FsSessionStorage {
   const factory = "createFsSessionStorage";
+  // Workers with `nodejs_compat` have a `node:fs` whose files last one
+  // request: every save would succeed and every session be lost.
+  if (
+    (globalThis as { navigator?: { userAgent?: unknown } }).navigator
+      ?.userAgent === "Cloudflare-Workers"
+  ) {
+    throw new Error(
+      `${factory}: Cloudflare Workers keep the files a request writes for ` +
+        "that request only, so every session would be lost. Use the cookie " +
+        "store, or a store over a database (see @x/session/store-kit).",
+    );
+  }
   const settings = serverOptions(factory, options);
   const { expiry } = settings;
   if (typeof directory !== "string" || directory === "") {
     throw new TypeError(
       `${factory}: argument "directory" must be a folder path, got ` +
-        `${JSON.stringify(directory)}.`,
+        `${describeValue(directory)}.`,
     );
   }
   const root = resolve(directory);

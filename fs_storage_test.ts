@@ -368,6 +368,27 @@ describe("fs store", () => {
     );
   });
 
+  it("fs store: a directory that is not a path is refused with an error that names it and prints none of it", () => {
+    const circular: Record<string, unknown> = { secret: "s3cr3t-value" };
+    circular.self = circular;
+    for (
+      const [directory, described] of [
+        [circular, "an object (Object)"],
+        [10n, "10n"],
+        ["", "a string of 0 characters"],
+      ] as const
+    ) {
+      assert.throws(
+        () => createFsSessionStorage(directory as string),
+        (error: Error) =>
+          error instanceof TypeError &&
+          error.message ===
+            `createFsSessionStorage: argument "directory" must be a folder ` +
+              `path, got ${described}.`,
+      );
+    }
+  });
+
   it("fs store: a negative ttl is refused at creation", () => {
     assert.throws(
       () => createFsSessionStorage(tempDir(), { ttl: -5 }),

@@ -111,6 +111,8 @@ export interface HonoSessionContext {
  * Redirects, including a `Response.redirect()` the handler returns, carry
  * the cookie. The `Set-Cookie` headers the handler set are kept; when the
  * handler set the session cookie itself, its header is the one sent.
+ * A response that gets the session cookie is marked private for shared
+ * caches, as `commitSession` of `@x/session/middleware` describes.
  *
  * Register it before Hono's `etag()`, so that it runs outside it: `etag()`
  * turns a response that matches the request's `If-None-Match` into a 304
@@ -219,6 +221,10 @@ export function sessionMiddleware(
     await commitSession(session, headers, options);
     for (const cookie of headers.getSetCookie().slice(before)) {
       c.header("Set-Cookie", cookie, { append: true });
+    }
+    const cacheControl = headers.get("Cache-Control");
+    if (cacheControl !== c.res.headers.get("Cache-Control")) {
+      c.header("Cache-Control", cacheControl!, { append: false });
     }
   };
 }

@@ -193,6 +193,31 @@ describe("hono", () => {
     assert.equal(sessionCookie(response), undefined);
   });
 
+  it("hono: a response that sets the session cookie is kept from shared caches, the handler's Cache-Control kept", async () => {
+    const app = appWith();
+    app.post("/public", (c) => {
+      c.var.session.set("user", "ada");
+      c.header("Cache-Control", "public, max-age=60");
+      return c.text("ada");
+    });
+    app.post("/immutable", (c) => {
+      c.var.session.set("user", "ada");
+      return Response.redirect("http://localhost/", 303);
+    });
+    const expected = {
+      "/login": "private",
+      "/immutable": "private",
+      "/public": 'public, max-age=60, private="Set-Cookie"',
+    };
+    for (const [path, cacheControl] of Object.entries(expected)) {
+      const response = await app.request(path, { method: "POST" });
+      assert.ok(sessionCookie(response), path);
+      assert.equal(response.headers.get("Cache-Control"), cacheControl, path);
+    }
+    const unchanged = await app.request("/");
+    assert.equal(unchanged.headers.get("Cache-Control"), null);
+  });
+
   it("hono: a chunked cookie's session goes out in several cookies, and the stale ones are expired when it shrinks", async () => {
     const app = new Hono<SessionEnv>();
     app.use(sessionMiddleware({

@@ -79,12 +79,16 @@ export interface SessionMiddlewareOptions {
  * ```
  *
  * @typeParam Info What the server passes as the handler's second argument:
- * `Deno.ServeHandlerInfo` for `Deno.serve`, the `Server` for `Bun.serve`.
+ * `Deno.ServeHandlerInfo` for `Deno.serve`, the `Server` for `Bun.serve`,
+ * the `env` bindings for a Cloudflare Worker's `fetch`.
+ * @typeParam Context What the server passes as the third argument: a
+ * Cloudflare Worker's `ctx`, whose `waitUntil` runs work after the response.
  */
-export type SessionHandler<Info = unknown> = (
+export type SessionHandler<Info = unknown, Context = unknown> = (
   request: Request,
   session: Session,
   info: Info,
+  context?: Context,
 ) => Response | Promise<Response>;
 
 /**
@@ -100,7 +104,8 @@ export type SessionHandler<Info = unknown> = (
  * the session cookie itself, its header is the one sent. A response with
  * immutable headers, such as `Response.redirect()` or a `fetch()` result,
  * is copied. When the handler throws, the session is not saved and the
- * error propagates.
+ * error propagates. A response that gets the session cookie is kept from
+ * shared caches as {@linkcode commitSession} describes.
  *
  * It warns once, with `console.warn`, when the session cookie is sent
  * without `Secure` on a request to a host other than localhost.
@@ -133,17 +138,19 @@ export type SessionHandler<Info = unknown> = (
  * ```
  *
  * @typeParam Info What the server passes as the handler's second argument.
+ * @typeParam Context What the server passes as the third argument.
  * @param options The session cookie and the storage.
  * @param handler The request handler that works with the session.
- * @returns A request handler for `Deno.serve`, `Bun.serve` or a
- * fetch-to-node adapter such as `@hono/node-server`.
+ * @returns A request handler for `Deno.serve`, `Bun.serve`, a
+ * fetch-to-node adapter such as `@hono/node-server`, or a Cloudflare
+ * Worker's `fetch(request, env, ctx)`.
  * @throws {TypeError} When the cookie is not signed, the storage is not a
  * session storage, or `handler` is not a function.
  */
-export function withSession<Info = unknown>(
+export function withSession<Info = unknown, Context = unknown>(
   options: SessionMiddlewareOptions,
-  handler: SessionHandler<Info>,
-): (request: Request, info?: Info) => Promise<Response> {
+  handler: SessionHandler<Info, Context>,
+): (request: Request, info?: Info, context?: Context) => Promise<Response> {
   checkOptions("withSession", options);
   if (typeof handler !== "function") {
     throw new TypeError(
@@ -151,9 +158,9 @@ export function withSession<Info = unknown>(
         `Response, got ${describeValue(handler)}.`,
     );
   }
-  return async (request, info) => {
+  return async (request, info, context) => {
     const session = await readSession(request, options);
-    const response = await handler(request, session, info as Info);
+    const response = await handler(request, session, info as Info, context);
     if (!isResponse(response)) {
       throw new TypeError(
         `withSession: the handler must return a Response, got ` +
@@ -243,6 +250,15 @@ export async function readSession(
  * so a response with immutable headers works, and a response object that a
  * handler reuses never carries one client's cookie to another. `Headers` are
  * changed in place.
+ *
+ * When it adds the cookie, it also keeps shared caches (CDNs, proxies,
+ * Hono's `cache()`) from handing it to other clients: a response with no
+ * `Cache-Control` gets `Cache-Control: private`, and one whose
+ * `Cache-Control` has neither `private` nor `no-store` gets
+ * `private="Set-Cookie"` added, which lets shared caches keep the body, as
+ * the handler allowed, but not the cookie. A response that sets no session
+ * cookie is left as it is: one whose body depends on the session needs
+ * `Cache-Control: private` from its handler.
  *
  * @example Committing onto a response
  * ```ts
@@ -359,6 +375,7 @@ export async function commitSession(
       for (const setCookie of setCookies) {
         headers.append("Set-Cookie", setCookie);
       }
+      keepFromSharedCaches(headers);
     } catch (error) {
       throw new TypeError(
         "commitSession: cannot add the session cookie to these headers: " +
@@ -387,7 +404,25 @@ export async function commitSession(
   for (const setCookie of setCookies) {
     out.headers.append("Set-Cookie", setCookie);
   }
+  keepFromSharedCaches(out.headers);
   return out;
+}
+
+// A shared cache (a CDN, a proxy, Hono's cache()) that stored a response
+// with the session cookie would hand the session to every client it serves
+// that response to. Where the handler said nothing about caching, the
+// response was made for this client's session: all of it is private. Where
+// the handler let shared caches store it, its word on the body stands and
+// only the cookie is kept out (a qualified private, RFC 9111 5.2.2.7; a
+// qualified no-cache would not do, as a cache may send the stored cookie
+// again after revalidating).
+function keepFromSharedCaches(headers: Headers): void {
+  const cacheControl = headers.get("Cache-Control");
+  if (cacheControl === null) {
+    headers.set("Cache-Control", "private");
+  } else if (!/(?:^|,)\s*(?:private|no-store)\s*(?:,|$)/i.test(cacheControl)) {
+    headers.append("Cache-Control", 'private="Set-Cookie"');
+  }
 }
 
 /** What commitSession needs to know of a session, beyond the session. */

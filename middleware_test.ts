@@ -154,6 +154,7 @@ describe("withSession", () => {
     const read = await handler(get("/", cookie));
     assert.equal(await read.text(), "1");
     assert.deepEqual(read.headers.getSetCookie(), []);
+    assert.equal(read.headers.get("Cache-Control"), null);
   });
 
   it("middleware: sends the cookie with its Max-Age again when the store renews an unchanged session in use", () =>
@@ -333,6 +334,22 @@ describe("withSession", () => {
     assert.equal(seen, info);
   });
 
+  it("middleware: passes a Worker's env and ctx, the server's second and third arguments, to the handler", async () => {
+    const env = { SESSION_SECRET: "from the bindings" };
+    const ctx = { waitUntil(_promise: Promise<unknown>) {} };
+    let seen: unknown[] = [];
+    const handler = withSession<typeof env, typeof ctx>(
+      options(),
+      (_request, _session, ...received) => {
+        seen = received;
+        return new Response();
+      },
+    );
+    await handler(get("/"), env, ctx);
+    assert.equal(seen[0], env);
+    assert.equal(seen[1], ctx);
+  });
+
   it("middleware: works with the cookie store, whose cookie holds the data", async () => {
     const handler = withSession(
       options(createCookieSessionStorage()),
@@ -375,6 +392,78 @@ describe("withSession", () => {
     } finally {
       await close(server as Server);
     }
+  });
+});
+
+describe("shared caches", () => {
+  /** A handler that counts visits and answers with `headers`. */
+  function countingWith(headers: HeadersInit) {
+    return withSession(options(), (_request, session) => {
+      const response = counter(session);
+      for (const [name, value] of new Headers(headers)) {
+        response.headers.set(name, value);
+      }
+      return response;
+    });
+  }
+
+  it("middleware: makes a response that sets the session cookie private when the handler said nothing about caching", async () => {
+    const response = await countingWith({})(get("/"));
+    assert.equal(sessionCookies(response).length, 1);
+    assert.equal(response.headers.get("Cache-Control"), "private");
+  });
+
+  it("middleware: keeps a Cache-Control that lets shared caches store the response, and keeps only the cookie from them", async () => {
+    for (
+      const cacheControl of ["public, max-age=60", "s-maxage=60", "no-cache"]
+    ) {
+      const response = await countingWith({ "Cache-Control": cacheControl })(
+        get("/"),
+      );
+      assert.equal(
+        response.headers.get("Cache-Control"),
+        `${cacheControl}, private="Set-Cookie"`,
+      );
+    }
+  });
+
+  it("middleware: leaves a Cache-Control that already keeps shared caches out as it is", async () => {
+    for (
+      const cacheControl of [
+        "private",
+        "no-store",
+        "max-age=0, private",
+        "NO-STORE,no-cache",
+      ]
+    ) {
+      const response = await countingWith({ "Cache-Control": cacheControl })(
+        get("/"),
+      );
+      assert.equal(sessionCookies(response).length, 1);
+      assert.equal(response.headers.get("Cache-Control"), cacheControl);
+    }
+  });
+
+  it("middleware: adds no Cache-Control to a response that does not set the session cookie", async () => {
+    const handler = withSession(
+      options(),
+      () => new Response("hello", { headers: { "Set-Cookie": "theme=dark" } }),
+    );
+    const response = await handler(get("/"));
+    assert.deepEqual(response.headers.getSetCookie(), ["theme=dark"]);
+    assert.equal(response.headers.get("Cache-Control"), null);
+  });
+
+  it("middleware: commitSession marks Headers it adds the cookie to as it marks a Response", async () => {
+    const sessions = options();
+    const session = await readSession(get("/"), sessions);
+    session.set("theme", "dark");
+    const headers = new Headers({ "Cache-Control": "max-age=60" });
+    await commitSession(session, headers, sessions);
+    assert.equal(
+      headers.get("Cache-Control"),
+      'max-age=60, private="Set-Cookie"',
+    );
   });
 });
 

@@ -97,8 +97,10 @@ export interface ReactRouterSessionStorage<
   getSession(cookieHeader?: string | null): Promise<Session<Data, FlashData>>;
   /**
    * Saves the session and returns the `Set-Cookie` header to send with the
-   * response, or `""` when the client's cookie can stay as it is (browsers
-   * ignore an empty `Set-Cookie`).
+   * response. For a session that did not change, that is `""`, since the
+   * client's cookie can stay as it is (browsers ignore an empty
+   * `Set-Cookie`), unless `options` gives attributes: then its cookie is
+   * sent again with them, if it still leads to a stored session.
    */
   commitSession(
     session: Session<Data, FlashData> | object,
@@ -181,12 +183,12 @@ export function createReactRouterSessionStorage<
         'without option "chunked", or keep the data in a server-side store.',
     );
   }
-  // Sessions this storage read: saving any other object would fail later,
-  // in the store, with a less clear error.
-  const sessions = new WeakSet<Session>();
+  // The cookie value each session this storage read came from. Saving any
+  // other object would fail later, in the store, with a less clear error.
+  const readFrom = new WeakMap<Session, string | null>();
 
   function check(caller: string, session: object): asserts session is Session {
-    if (!sessions.has(session as Session)) {
+    if (!readFrom.has(session as Session)) {
       throw new TypeError(
         `${caller}: argument "session" must be a session from this ` +
           `storage's getSession(), got ${describeValue(session)}.`,
@@ -196,19 +198,27 @@ export function createReactRouterSessionStorage<
 
   return {
     async getSession(cookieHeader) {
-      const session = await storage.read(
-        await cookie.parse(cookieHeader ?? null),
-      );
-      sessions.add(session);
+      const value = await cookie.parse(cookieHeader ?? null);
+      const session = await storage.read(value);
+      readFrom.set(session, value);
       return session as Session<Data, FlashData>;
     },
 
     async commitSession(session, overrides) {
       check("commitSession", session);
-      const value = await storage.save(session);
+      const attributes = defined(overrides);
+      let value = await storage.save(session);
+      // An unchanged session keeps its cookie, but attributes given for this
+      // response must reach the client: its cookie is sent again with them
+      // while it still leads to this session (not after a logout meanwhile).
+      const sent = readFrom.get(session);
+      if (value === null && Object.keys(attributes).length > 0 && sent) {
+        const current = await storage.read(sent);
+        if (current.id === session.id) value = sent;
+      }
       if (value === null) return "";
       if (value === "") return await clearingCookie(overrides);
-      return await cookie.serialize(value, defined(overrides));
+      return await cookie.serialize(value, attributes);
     },
 
     async destroySession(session, overrides) {

@@ -112,13 +112,52 @@ describe("react-router", () => {
     assert.deepEqual(await home(cookie), { user: null, message: null });
   });
 
-  it("react-router: commitSession takes a maxAge for one response, and returns '' when nothing changed", async () => {
+  it("react-router: commitSession of an unchanged session returns '' alone, and its cookie again when given a maxAge or expires", async () => {
     const { getSession, commitSession } = sessionsWith();
     const session = await getSession(null);
-    assert.equal(await commitSession(session), "");
     session.set("user", "mj");
-    const header = await commitSession(session, { maxAge: 60 * 60 * 24 * 30 });
-    assert.match(header, /^sid=[^;]+; Max-Age=2592000;/);
+    const login = await commitSession(session, { maxAge: 60 });
+    assert.match(login, /; Max-Age=60;/);
+    const cookie = pairOf(login);
+
+    assert.equal(await commitSession(await getSession(cookie)), "");
+    const remembered = await commitSession(await getSession(cookie), {
+      maxAge: 60 * 60 * 24 * 30,
+    });
+    assert.match(remembered, /; Max-Age=2592000;/);
+    assert.equal(pairOf(remembered), cookie);
+    const until = new Date("2030-01-01T00:00:00Z");
+    const dated = await commitSession(await getSession(cookie), {
+      expires: until,
+    });
+    assert.match(dated, /; Expires=Tue, 01 Jan 2030 00:00:00 GMT;/);
+    assert.equal(pairOf(dated), cookie);
+  });
+
+  it("react-router: commitSession with a maxAge sends no cookie for a session that never existed or ended meanwhile", async () => {
+    const { getSession, commitSession, destroySession } = sessionsWith();
+    assert.equal(
+      await commitSession(await getSession(null), { maxAge: 60 }),
+      "",
+    );
+    const session = await getSession(null);
+    session.set("user", "mj");
+    const cookie = pairOf(await commitSession(session));
+
+    const loader = await getSession(cookie);
+    await destroySession(await getSession(cookie)); // a logout meanwhile
+    assert.equal(await commitSession(loader, { maxAge: 60 }), "");
+    const later = await getSession(cookie);
+    assert.equal(await commitSession(later, { maxAge: 60 }), "");
+  });
+
+  it("react-router: destroySession of an untouched session clears the cookie, with the domain given and Max-Age=0 over the maxAge given", async () => {
+    const { getSession, destroySession } = sessionsWith();
+    const header = await destroySession(await getSession(null), {
+      domain: "example.com",
+      maxAge: 60,
+    });
+    assert.match(header, /^sid=[^;]*; Max-Age=0; Domain=example\.com;/);
   });
 
   it("react-router: the cookie store works behind it too", async () => {
@@ -129,6 +168,8 @@ describe("react-router", () => {
     session.set("user", "ada");
     const cookie = pairOf(await commitSession(session));
     assert.equal((await getSession(cookie)).get("user"), "ada");
+    const again = await commitSession(await getSession(cookie), { maxAge: 60 });
+    assert.equal(pairOf(again), cookie);
   });
 
   it("react-router: a chunked cookie, whose several Set-Cookie headers one string cannot carry, is refused at creation", () => {

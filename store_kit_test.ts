@@ -11,7 +11,8 @@ import {
   type RecordStore,
   type RecordWrite,
 } from "./store_kit.ts";
-import { testSessionStorage } from "./conformance/mod.ts";
+import { sessionStorageCases, testSessionStorage } from "./conformance/mod.ts";
+import { setTimeout as sleep } from "node:timers/promises";
 import { withClock } from "./testing/clock.ts";
 
 /**
@@ -48,12 +49,20 @@ function mapStore({ async = false, index = false } = {}) {
   return { store, records, calls };
 }
 
-/** A per-user index on a Map: user key -> handle -> id. */
-function mapIndex(): RecordIndex {
+type IndexFault = "keeps one session per user" | "loses adds that overlap";
+
+/** A per-user index on a Map: user key -> handle -> id; with `fault`, broken. */
+function mapIndex(fault?: IndexFault): RecordIndex {
   const users = new Map<string, Map<string, string>>();
   return {
     add(user, handle, id) {
-      users.set(user, (users.get(user) ?? new Map()).set(handle, id));
+      if (fault === "keeps one session per user") {
+        users.set(user, new Map([[handle, id]]));
+      } else if (fault === "loses adds that overlap") {
+        // A read-modify-write with a round trip in between.
+        const entries = new Map(users.get(user));
+        return sleep(1).then(() => users.set(user, entries.set(handle, id)));
+      } else users.set(user, (users.get(user) ?? new Map()).set(handle, id));
     },
     entries: (user) => users.get(user)?.values() ?? [],
     remove(user, handles) {
@@ -130,6 +139,34 @@ describe("store kit", () => {
         ),
       /option "indexBy" needs store\.index with the method "remove", got an object/,
     );
+  });
+
+  it("store kit: an index whose entries gives pairs instead of ids fails listSessions with an error that says so", async () => {
+    const { store } = mapStore();
+    const users = new Map<string, Map<string, string>>();
+    const storage = createRecordSessionStorage({
+      ...store,
+      index: {
+        add(user, handle, id) {
+          users.set(user, (users.get(user) ?? new Map()).set(handle, id));
+        },
+        // The mistake under test: the Map, whose entries are [handle, id].
+        entries: (user) =>
+          (users.get(user) ?? []) as unknown as Iterable<string>,
+        remove(user, handles) {
+          for (const handle of handles) users.get(user)?.delete(handle);
+        },
+      },
+    }, { indexBy: "userId" });
+    const session = await storage.read(null);
+    session.set("userId", "ada");
+    await storage.save(session);
+    await assert.rejects(storage.listSessions("ada"), {
+      name: "TypeError",
+      message: "Cannot list the user's sessions: the store's index.entries " +
+        "gave an array of 2 items where a session id belongs. Give the ids " +
+        "that add was given, such as a Map's values(), not the Map.",
+    });
   });
 
   it("store kit: a store with an index lists and ends a user's sessions", async () => {
@@ -255,6 +292,29 @@ describe("store kit", () => {
       }
     }));
 
+  it("store kit: a load that answers null for a missing record, as Redis GET does, reads as a new session and never brings back one ended meanwhile", async () => {
+    const { store } = mapStore();
+    const storage = createRecordSessionStorage({
+      ...store,
+      load: (id) => store.load(id) ?? null,
+    });
+    const unknown = await storage.read("an id it never issued");
+    assert.notEqual(unknown.id, "an id it never issued");
+    assert.equal(unknown.size, 0);
+    const first = await storage.read(null);
+    first.set("n", 1);
+    const cookie = (await storage.save(first))!;
+    const [busy, logout] = [
+      await storage.read(cookie),
+      await storage.read(cookie),
+    ];
+    logout.destroy();
+    assert.equal(await storage.save(logout), "");
+    busy.set("n", 2);
+    assert.equal(await storage.save(busy), null, "the logout stays final");
+    assert.equal((await storage.read(cookie)).size, 0);
+  });
+
   it("store kit: a write that fails rejects the save with its error, and the session reads as it was", async () => {
     const { store } = mapStore();
     let failing = false;
@@ -275,6 +335,33 @@ describe("store kit", () => {
     failing = false;
     assert.equal((await storage.read(cookie)).get("n"), 1);
   });
+
+  it("store kit: a write that answers neither true nor false, such as a fetch Response or its text, rejects the save with an error that says so", async () => {
+    for (
+      const [answer, described] of [
+        [new Response("false"), "an object (Response)"],
+        ["false", "a string of 5 characters"],
+        [undefined, "undefined"],
+      ] as const
+    ) {
+      const { store } = mapStore();
+      const storage = createRecordSessionStorage({
+        ...store,
+        write: (write) => {
+          store.write(write);
+          return answer as unknown as boolean;
+        },
+      });
+      const session = await storage.read(null);
+      session.set("n", 1);
+      await assert.rejects(storage.save(session), {
+        name: "TypeError",
+        message: "Cannot save the session: the store's write answered " +
+          `${described}, not true or false. Answer true when it wrote the ` +
+          "record, false when a version check failed.",
+      });
+    }
+  });
 });
 
 testSessionStorage({
@@ -287,3 +374,32 @@ testSessionStorage({
   maxValueBytes: 1_000_000,
   cookieSafeValues: true,
 });
+
+const indexFaults: [IndexFault, string, RegExp][] = [
+  [
+    "keeps one session per user",
+    "listSessions lists each live session of a user once, with its times, by a handle that is not its id",
+    /: ann has two sessions, but listSessions gives 1\n/,
+  ],
+  [
+    "loses adds that overlap",
+    "sessions logged in at once are all listed, and logouts that overlap other requests stay final",
+    /: 10 sessions logged in at once must all be listed, but listSessions gives 1\n/,
+  ],
+];
+
+for (const [fault, rule, message] of indexFaults) {
+  it(`conformance suite: catches a store whose index ${fault}: ${rule}, saying how many sessions it listed`, async () => {
+    const name = `store whose index ${fault}`;
+    const failing = sessionStorageCases({
+      name,
+      create: (options) =>
+        createRecordSessionStorage(
+          { ...mapStore().store, index: mapIndex(fault) },
+          options,
+        ),
+      index: true,
+    }).find((c) => c.name === `${name}: ${rule}`)!;
+    await assert.rejects(failing.fn(), message);
+  });
+}

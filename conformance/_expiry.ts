@@ -5,7 +5,7 @@
 // counts whole seconds, or an expiry rounded to one, is off by up to a
 // second. The suite allows TOLERANCE either way, a fifth of the ttl at most
 // one second, and judges only what the measured timings make certain: a
-// check the machine was too slow to decide is repeated (at most ATTEMPTS
+// check the machine was too slow to decide is repeated (at most EXPIRY_ATTEMPTS
 // times) instead of blaming the store. Every failure prints the timings.
 
 import {
@@ -22,7 +22,8 @@ import {
   store,
 } from "./_harness.ts";
 
-const ATTEMPTS = 4;
+/** How many times a timed check is played before the machine is blamed. */
+export const EXPIRY_ATTEMPTS = 4;
 
 /** The tolerance, in milliseconds, for a ttl of `ttlMs`. */
 export function toleranceFor(ttlMs: number): number {
@@ -85,20 +86,20 @@ class Timeline {
 export function expiryRules(ttl: number): Rule[] {
   const ttlMs = ttl * 1000;
   const tolerance = toleranceFor(ttlMs);
-  const timeout = 60_000 + ATTEMPTS * 2 * ttlMs;
+  const timeout = 60_000 + EXPIRY_ATTEMPTS * 2 * ttlMs;
 
   /** Runs `attempt` until it reaches a verdict; `undefined` means "too slow to tell". */
   async function withRetries(
     attempt: (timeline: Timeline) => Promise<true | undefined>,
   ): Promise<void> {
     let last: Timeline | undefined;
-    for (let i = 0; i < ATTEMPTS; i++) {
+    for (let i = 0; i < EXPIRY_ATTEMPTS; i++) {
       last = new Timeline(ttlMs, tolerance);
       if (await attempt(last)) return;
     }
     assert.fail(
       `the machine was too slow to check this rule with a ttl of ${ttl} s ` +
-        `in ${ATTEMPTS} attempts: pass a larger "ttl" option. The last ` +
+        `in ${EXPIRY_ATTEMPTS} attempts: pass a larger "ttl" option. The last ` +
         `attempt: ${last}`,
     );
   }

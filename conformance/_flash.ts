@@ -19,7 +19,7 @@ export const flashRules: Rule[] = [
   {
     rule: "a flash value is gone in the request after the next one",
     cause:
-      "the flash values read are written back; save must store only those set in this request.",
+      "the flash values read are written back, or a session whose only change is that it read them is not written (check session.dirty, not the values changed); save must store only those set in this request.",
     async check(storage) {
       let cookie: string | null = null;
       const seen: unknown[] = [];

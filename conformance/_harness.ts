@@ -15,7 +15,8 @@ export type { Session, SessionStorage };
  * `node:assert/strict`, and `node:test` for {@linkcode testSessionStorage},
  * taken from the runtime without a static import, so that the suite loads
  * where there is no `node:` module (Cloudflare Workers without
- * `nodejs_compat`). Using one there throws an error saying so.
+ * `nodejs_compat`). Using one there throws an error saying so; with
+ * `nodejs_compat`, {@linkcode sessionStorageCases} runs in a Worker.
  */
 export const assert: typeof Assert = builtin("node:assert/strict");
 export const nodeTest: typeof NodeTest = builtin("node:test");
@@ -29,7 +30,8 @@ function builtin<T extends object>(id: string): T {
     get() {
       throw new Error(
         `@x/session/conformance: the suite needs ${id}, which this runtime ` +
-          "lacks. Run it under Deno, Bun or Node.",
+          "lacks. Run it under Deno, Bun, Node, or Cloudflare Workers with " +
+          "nodejs_compat.",
       );
     },
   });

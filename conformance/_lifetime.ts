@@ -7,6 +7,7 @@
 // every "gone" check waits from a moment after the session was created, so
 // a slow machine can make a case slower, never wrong.
 
+import { describeValue } from "../_describe.ts";
 import {
   amend,
   assert,
@@ -37,6 +38,8 @@ export interface OpeningCase {
   /** The usual cause of a failure, which the failure message ends with. */
   cause: string;
   body(open: Open, reopen: Reopen): Promise<void>;
+  /** Milliseconds the case may take; TIMEOUT_MS when left out. */
+  timeout?: number;
 }
 
 /** Opens storages for one case, each cleaned up once the case ends. */
@@ -53,11 +56,11 @@ export function openingCases<T extends SessionStorageLike>(
   options: SessionStorageTestOptions<T>,
   cases: OpeningCase[],
 ): SessionStorageTestCase[] {
-  return cases.map(({ topic, rule, cause, body }) => ({
+  return cases.map(({ topic, rule, cause, body, timeout }) => ({
     topic,
     name: `${options.name}: ${rule}`,
     cause,
-    timeout: TIMEOUT_MS,
+    timeout: timeout ?? TIMEOUT_MS,
     fn: () => runOpening(options, cause, body),
   }));
 }
@@ -111,8 +114,8 @@ export function checkSeconds(name: string, value: unknown): void {
   ) {
     throw new RangeError(
       `testSessionStorage: option "${name}" must be a number of seconds ` +
-        `above 0 and at most 5, got ${String(value)}. Use 1, or leave it ` +
-        "out when the store has no such option.",
+        `above 0 and at most 5, got ${describeValue(value)}. Use 1, or ` +
+        "leave it out when the store has no such option.",
     );
   }
 }
@@ -126,7 +129,7 @@ export function lifetimeCases<T extends SessionStorageLike>(
   if (options.reopen !== undefined && typeof options.reopen !== "function") {
     throw new TypeError(
       'testSessionStorage: option "reopen" must be a function or left out, ' +
-        `got ${typeof options.reopen}.`,
+        `got ${describeValue(options.reopen)}.`,
     );
   }
   const cases: OpeningCase[] = [];

@@ -10,6 +10,7 @@
 // in many orders: a store that checks versions without atomicity fails
 // one of them.
 
+import { describeValue } from "../_describe.ts";
 import {
   assert,
   assertNewSession,
@@ -49,6 +50,16 @@ function startInFlightSaves(
     session.set(`seen${n}`, true);
     return saveSession(storage, session);
   });
+}
+
+/**
+ * What each save answered, told by kind: a failure message never holds a
+ * cookie value, which is a session id.
+ */
+function answers(saved: (string | null)[], loggedOut: string): string {
+  return saved.map((answer) =>
+    answer === loggedOut ? "the logged-out id" : describeValue(answer)
+  ).join(", ");
 }
 
 /** Reads the session like one request, then lets it work a moment. */
@@ -117,7 +128,7 @@ export const overlappingRules: Rule[] = [
           after.id !== cookie && after.size === 0,
           `round ${round}: after a logout, the old cookie must read as a ` +
             `new, empty session, but it reads ${after.size} value(s) ` +
-            `(in-flight saves answered ${JSON.stringify(saved)}). A save ` +
+            `(in-flight saves answered: ${answers(saved, cookie)}). A save ` +
             "whose record was deleted since its read must write nothing",
         );
       }

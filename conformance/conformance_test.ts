@@ -56,7 +56,8 @@ type Fault =
   | "drops flash values"
   | "overwrites without checking the version"
   | "checks the version, then writes a moment later"
-  | "writes back a session deleted since its read";
+  | "writes back a session deleted since its read"
+  | "writes only sessions whose values changed";
 
 interface StoredRecord {
   text: string;
@@ -191,6 +192,16 @@ function createFaultyStorage(
       if (
         !session.dirty && !renew &&
         fault !== "returns a value for an untouched session"
+      ) {
+        return null;
+      }
+      // Judging by what the request changed, instead of by dirty, misses a
+      // request whose only change is that it read its flash values.
+      const changes = session.changes;
+      if (
+        fault === "writes only sessions whose values changed" && !renew &&
+        changes.set.size + changes.unset.size + changes.flashed.size === 0 &&
+        !changes.regenerated
       ) {
         return null;
       }
@@ -426,6 +437,10 @@ const faults: [Fault, string][] = [
   ],
   ["drops flash values", "a flash value is visible in the next request"],
   [
+    "writes only sessions whose values changed",
+    "a flash value is gone in the request after the next one",
+  ],
+  [
     "overwrites without checking the version",
     "10 overlapping requests that each set their own key lose no update, over 50 rounds",
   ],
@@ -551,6 +566,22 @@ test("conformance suite: options it cannot use are refused with an error that na
       /option "cookieSafeValues" must be true or false, got 1/,
     ],
     [
+      { name: "x", create, maxLifetime: "1" as unknown as number },
+      /option "maxLifetime" .* got a string of 1 character\./,
+    ],
+    [
+      {
+        name: "x",
+        create,
+        reopen: "yes" as unknown as SessionStorageTestOptions["reopen"],
+      },
+      /option "reopen" must be a function or left out, got a string of 3 characters\./,
+    ],
+    [
+      { name: "x", create, index: "yes" as unknown as boolean },
+      /option "index" must be true or false, got a string of 3 characters\./,
+    ],
+    [
       { name: "x", create, concurrencySeconds: 0 },
       /option "concurrencySeconds" must be a number from 0.1 to 60, got 0/,
     ],
@@ -584,17 +615,23 @@ test(
   },
 );
 
-test("conformance suite: accepts a ttl of a minute, for stores whose shortest ttl is that long", () => {
+test("conformance suite: accepts a ttl of a minute, for stores whose shortest ttl is that long, in the expiry cases and the index case on ttl", () => {
   const cases = sessionStorageCases({
     name: "slow clock",
     create: () => createFaultyStorage(null),
     ttl: 60,
+    index: true,
   });
   const expiry = cases.filter((c) => c.topic === "expiry");
   assert.equal(expiry.length, 4);
   for (const c of expiry) {
     assert.ok(c.timeout >= 4 * 90_000, `${c.name}: room for 4 attempts`);
   }
+  // The index case on ttl waits 1.2 ttls an attempt.
+  const [listing] = cases.filter((c) =>
+    c.topic === "per-user index" && c.name.includes("ttl")
+  );
+  assert.ok(listing.timeout >= 4 * 72_000, `${listing.name}: 4 attempts`);
 });
 
 test(
@@ -647,6 +684,39 @@ test(
       failed.fn(),
       /\nUsual cause: save ignores session\.deleteId\.$/,
     );
+  },
+);
+
+test(
+  "conformance suite: a failure message tells the cookie values a store answered by what they are, never by their text",
+  SLOW,
+  async () => {
+    const answered = new Set<string>();
+    const rule =
+      "a logout overlapped by 4 in-flight saves is final, over 200 rounds";
+    const logout = sessionStorageCases({
+      name: "s",
+      create(): SessionStorage {
+        const storage = createFaultyStorage(
+          "writes back a session deleted since its read",
+        );
+        return {
+          read: (cookie) => storage.read(cookie),
+          async save(session) {
+            const saved = await storage.save(session);
+            if (saved) answered.add(saved);
+            return saved;
+          },
+        };
+      },
+    }).find((c) => c.name === `s: ${rule}`)!;
+    const error = await logout.fn().then(() => undefined, (error) => error);
+    assert.ok(error instanceof Error, "the store fails the case");
+    assert.match(error.message, /in-flight saves answered: the logged-out id/);
+    assert.ok(answered.size > 0);
+    for (const id of answered) {
+      assert.ok(!error.message.includes(id), "the message holds a session id");
+    }
   },
 );
 

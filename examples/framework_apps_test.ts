@@ -3,7 +3,8 @@
 // The example apps of examples/hono_app.ts, express_app.ts and
 // react_router_app.ts, each walked through the same flow over HTTP with
 // tough-cookie's cookie jar, as a browser would: a counter, a login with a
-// flash message, and a logout.
+// flash message, and a logout. No response that sets the session cookie
+// may be stored by a shared cache.
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -46,6 +47,13 @@ async function walk(base: string): Promise<void> {
     });
     for (const setCookie of response.headers.getSetCookie()) {
       await jar.setCookie(setCookie, url);
+    }
+    if (response.headers.has("Set-Cookie")) {
+      assert.match(
+        response.headers.get("Cache-Control") ?? "",
+        /(^|,)\s*(private|no-store)\s*(,|$)/,
+        `${path}: a response with the session cookie is kept from shared caches`,
+      );
     }
     return response;
   };

@@ -32,7 +32,12 @@ export function createReactRouterApp(options: SessionMiddlewareOptions) {
       const user = session.get("user") ?? "nobody";
       const message = session.get("message") ?? "";
       return data(`${message}Hello ${user}, visit ${visits}`, {
-        headers: { "Set-Cookie": await commitSession(session) },
+        headers: {
+          "Set-Cookie": await commitSession(session),
+          // The page shows one client's session, and its cookie goes with
+          // it: no shared cache may keep it for others.
+          "Cache-Control": "private",
+        },
       });
     },
   }, {
@@ -48,7 +53,10 @@ export function createReactRouterApp(options: SessionMiddlewareOptions) {
       session.flash("message", "Welcome! ");
       return redirect("/", {
         status: 303,
-        headers: { "Set-Cookie": await commitSession(session) },
+        headers: {
+          "Set-Cookie": await commitSession(session),
+          "Cache-Control": "private",
+        },
       });
     },
   }, {
@@ -58,7 +66,10 @@ export function createReactRouterApp(options: SessionMiddlewareOptions) {
       const session = await getSession(request.headers.get("Cookie"));
       return redirect("/", {
         status: 303,
-        headers: { "Set-Cookie": await destroySession(session) },
+        headers: {
+          "Set-Cookie": await destroySession(session),
+          "Cache-Control": "private",
+        },
       });
     },
   }]);
