@@ -415,12 +415,15 @@ export async function commitSession(
 // the handler let shared caches store it, its word on the body stands and
 // only the cookie is kept out (a qualified private, RFC 9111 5.2.2.7; a
 // qualified no-cache would not do, as a cache may send the stored cookie
-// again after revalidating).
+// again after revalidating). A second commit of the session finds its own
+// qualified private there.
+const KEPT_FROM_SHARED_CACHES =
+  /(?:^|,)\s*(?:private|no-store|private="Set-Cookie")\s*(?:,|$)/i;
 function keepFromSharedCaches(headers: Headers): void {
   const cacheControl = headers.get("Cache-Control");
   if (cacheControl === null) {
     headers.set("Cache-Control", "private");
-  } else if (!/(?:^|,)\s*(?:private|no-store)\s*(?:,|$)/i.test(cacheControl)) {
+  } else if (!KEPT_FROM_SHARED_CACHES.test(cacheControl)) {
     headers.append("Cache-Control", 'private="Set-Cookie"');
   }
 }

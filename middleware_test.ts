@@ -561,7 +561,10 @@ describe("readSession and commitSession", () => {
       );
       const session = await readSession(get("/"), sessions);
       session.set("theme", "dark");
-      const headers = new Headers({ "Set-Cookie": "a=1" });
+      const headers = new Headers({
+        "Set-Cookie": "a=1",
+        "Cache-Control": "max-age=60",
+      });
       await commitSession(session, headers, sessions);
       // Changed after the first commit: a login that regenerates the id.
       session.set("userId", "mj");
@@ -579,6 +582,11 @@ describe("readSession and commitSession", () => {
         const next = await readSession(get("/", pairOf(cookies[1])), sessions);
         assert.equal(next.id, session.id, storage);
         assert.equal(next.get("userId"), "mj", storage);
+        assert.equal(
+          target.get("Cache-Control"),
+          'max-age=60, private="Set-Cookie"',
+          "the cookie is kept from shared caches once",
+        );
       }
     }
   });
