@@ -339,9 +339,9 @@ describe("store kit", () => {
   it("store kit: a write that answers neither true nor false, such as a fetch Response or its text, rejects the save with an error that says so", async () => {
     for (
       const [answer, described] of [
-        [new Response("false"), "an object (Response)"],
-        ["false", "a string of 5 characters"],
-        [undefined, "undefined"],
+        [new Response("false"), /an object \(Response(\$1)?\)/],
+        ["false", /a string of 5 characters/],
+        [undefined, /undefined/],
       ] as const
     ) {
       const { store } = mapStore();
@@ -354,11 +354,15 @@ describe("store kit", () => {
       });
       const session = await storage.read(null);
       session.set("n", 1);
-      await assert.rejects(storage.save(session), {
-        name: "TypeError",
-        message: "Cannot save the session: the store's write answered " +
-          `${described}, not true or false. Answer true when it wrote the ` +
-          "record, false when a version check failed.",
+      await assert.rejects(storage.save(session), (error: Error) => {
+        assert.equal(error.name, "TypeError");
+        assert.match(
+          error.message,
+          /^Cannot save the session: the store's write answered (.+), not true or false\. Answer true when it wrote the record, false when a version check failed\.$/,
+        );
+        // Bun names the class of a Response "Response$1".
+        assert.match(error.message.split(" answered ")[1], described);
+        return true;
       });
     }
   });
