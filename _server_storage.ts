@@ -403,6 +403,19 @@ export function createServerSessionStorage(
 
   /** The record `loaded` holds, decoded; none when corrupt or expired. */
   function liveRecord(loaded: LoadedRecord) {
+    if (typeof loaded.text !== "string") {
+      // Read as a corrupt record, every session would be lost without a
+      // word: a store bug (the text itself answered, a column of parsed
+      // JSON) to fix, not bad input.
+      throw new TypeError(
+        "Cannot read the session: the store's load answered " +
+          `${describeValue(loaded)}${
+            typeof loaded === "object"
+              ? ` whose text is ${describeValue(loaded.text)}`
+              : ""
+          }, where { text: a string, version } or undefined belongs.`,
+      );
+    }
     const record = decodeRecord(loaded.text);
     return record !== undefined && expiry.isLive(record) ? record : undefined;
   }

@@ -315,6 +315,42 @@ describe("store kit", () => {
     assert.equal((await storage.read(cookie)).size, 0);
   });
 
+  it("store kit: a load that answers the text alone, or a text that is no string, rejects the read with an error that says what belongs there", async () => {
+    const { store } = mapStore();
+    const plain = createRecordSessionStorage(store);
+    const session = await plain.read(null);
+    session.set("n", 1);
+    const cookie = (await plain.save(session))!;
+    for (
+      const [load, described] of [
+        [
+          async (id: string) => (await store.load(id))?.text,
+          "a string of \\d+ characters",
+        ],
+        [
+          async (id: string) => ({
+            text: JSON.parse((await store.load(id))!.text),
+            version: 1,
+          }),
+          "an object \\(Object\\) whose text is an object \\(Object\\)",
+        ],
+      ] as const
+    ) {
+      const storage = createRecordSessionStorage({
+        ...store,
+        load: load as unknown as RecordStore["load"],
+      });
+      await assert.rejects(
+        storage.read(cookie),
+        new RegExp(
+          `^TypeError: Cannot read the session: the store's load answered ` +
+            `${described}, where \\{ text: a string, version \\} or ` +
+            "undefined belongs\\.$",
+        ),
+      );
+    }
+  });
+
   it("store kit: a write that fails rejects the save with its error, and the session reads as it was", async () => {
     const { store } = mapStore();
     let failing = false;
