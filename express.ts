@@ -33,15 +33,8 @@
  */
 
 import type { Session } from "./session.ts";
-import {
-  commitSession,
-  readSession,
-  type SessionMiddlewareOptions,
-} from "./middleware.ts";
-import {
-  checkNoEarlierSession,
-  checkSessionOptions,
-} from "./_check_options.ts";
+import type { SessionMiddlewareOptions } from "./middleware.ts";
+import { checkSessionOptions, closeSession, openSession } from "./_adapter.ts";
 
 export type { SessionMiddlewareOptions } from "./middleware.ts";
 
@@ -201,11 +194,12 @@ export function sessionMiddleware(
 ): NodeMiddleware {
   checkSessionOptions("sessionMiddleware", options);
   return async (req, res, next) => {
-    checkNoEarlierSession(
+    const session = await openSession(
+      requestOf(req),
       "req.session",
       (req as { session?: unknown }).session,
+      options,
     );
-    const session = await readSession(requestOf(req), options);
     (req as { session?: Session }).session = session;
     let failed = false;
     deferHeaders(res, () => failed, session, options);
@@ -327,14 +321,17 @@ function deferHeaders(
           headers.append(name, String(value));
         }
       }
-      const before = headers.getSetCookie().length;
-      const cacheControl = headers.get("Cache-Control");
-      await commitSession(session, headers, options);
-      const cookies = headers.getSetCookie();
+      const { cookies, cacheControl } = await closeSession(
+        session,
+        headers,
+        options,
+      );
       restore();
-      if (cookies.length > before) res.setHeader("Set-Cookie", cookies);
-      if (headers.get("Cache-Control") !== cacheControl) {
-        res.setHeader("Cache-Control", headers.get("Cache-Control")!);
+      if (cookies.length > 0) {
+        res.setHeader("Set-Cookie", headers.getSetCookie());
+      }
+      if (cacheControl !== undefined) {
+        res.setHeader("Cache-Control", cacheControl);
       }
     } catch (error) {
       console.error(error);

@@ -34,16 +34,9 @@
  * @module
  */
 
-import {
-  commitSession,
-  readSession,
-  type SessionMiddlewareOptions,
-} from "./middleware.ts";
+import type { SessionMiddlewareOptions } from "./middleware.ts";
 import type { Session, SessionValues } from "./session.ts";
-import {
-  checkNoEarlierSession,
-  checkSessionOptions,
-} from "./_check_options.ts";
+import { checkSessionOptions, closeSession, openSession } from "./_adapter.ts";
 
 export type { SessionMiddlewareOptions } from "./middleware.ts";
 
@@ -207,8 +200,12 @@ export function sessionMiddleware(
 ): (c: HonoSessionContext, next: () => Promise<void>) => Promise<void> {
   checkSessionOptions("sessionMiddleware", options);
   return async (c, next) => {
-    checkNoEarlierSession("c.var.session", c.get("session"));
-    const session = await readSession(c.req.raw, options);
+    const session = await openSession(
+      c.req.raw,
+      "c.var.session",
+      c.get("session"),
+      options,
+    );
     c.set("session", session);
     await next();
     if (c.error !== undefined) return;
@@ -216,15 +213,16 @@ export function sessionMiddleware(
     // Response.redirect() the handler returned). Hono's `c.header` then
     // makes the response mutable; replacing `c.res` would not do, as Hono
     // puts back the Set-Cookie headers of the response it replaces.
-    const headers = new Headers(c.res.headers);
-    const before = headers.getSetCookie().length;
-    await commitSession(session, headers, options);
-    for (const cookie of headers.getSetCookie().slice(before)) {
+    const { cookies, cacheControl } = await closeSession(
+      session,
+      new Headers(c.res.headers),
+      options,
+    );
+    for (const cookie of cookies) {
       c.header("Set-Cookie", cookie, { append: true });
     }
-    const cacheControl = headers.get("Cache-Control");
-    if (cacheControl !== c.res.headers.get("Cache-Control")) {
-      c.header("Cache-Control", cacheControl!, { append: false });
+    if (cacheControl !== undefined) {
+      c.header("Cache-Control", cacheControl, { append: false });
     }
   };
 }

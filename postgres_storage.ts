@@ -252,10 +252,6 @@ CREATE INDEX IF NOT EXISTS "${name}_no_expiry" ON "${name}" (id)
 `;
 }
 
-// The longest id the store takes, in UTF-16 code units: at most 3 bytes
-// each in UTF-8. Longer ids are no ids it issued.
-const MAX_ID_LENGTH = 512;
-
 // Two servers starting at once would both try to create the table, and one
 // of them would fail: a lock, held until the statements' implicit
 // transaction ends, makes them take turns. Its key is arbitrary.
@@ -386,10 +382,11 @@ export function createPostgresSessionStorage(
   );
 
   const storage = createServerSessionStorage({
-    // PostgreSQL text cannot hold a NUL character, and an entry of the
-    // primary key's index at most 2,704 bytes: an id this long, in UTF-8,
-    // fits.
-    accepts: (id) => id.length <= MAX_ID_LENGTH && !id.includes("\0"),
+    // Longer ids, or ids with a NUL, are no ids this store issued, and
+    // PostgreSQL refuses them: text cannot hold a NUL character, and an entry
+    // of the primary key's index at most 2,704 bytes (512 UTF-16 code units
+    // take at most 1,536 bytes in UTF-8).
+    accepts: (id) => id.length <= 512 && !id.includes("\0"),
     load: (id) =>
       call("read a session", async () => {
         const [row] = await query(select, [id]);

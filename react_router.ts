@@ -33,7 +33,7 @@
 import type { CookieAttributes } from "./cookie.ts";
 import type { SessionMiddlewareOptions } from "./middleware.ts";
 import type { Session, SessionValues } from "./session.ts";
-import { checkSessionOptions } from "./_check_options.ts";
+import { checkSessionOptions } from "./_adapter.ts";
 import { describeValue } from "./_describe.ts";
 
 export type { SessionMiddlewareOptions } from "./middleware.ts";
