@@ -253,8 +253,9 @@ function tooLarge(
       `bytes of cookies, over the ${maxBytes} bytes of option "chunked" ` +
       "(maxBytes). Store less in the cookie, raise maxBytes if every server " +
       "and proxy in front of yours accepts the larger Cookie header, or keep " +
-      "the data in a server-side store such as createFsSessionStorage so " +
-      "the cookie holds only an id.",
+      "the data in a server-side store (Redis, SQLite, PostgreSQL, Deno KV, " +
+      "or one of your own through createRecordSessionStorage) so the " +
+      "cookie holds only an id.",
   );
 }
 

@@ -270,6 +270,8 @@ describe("chunked cookie", () => {
         /over the 10240 bytes of option "chunked" \(maxBytes\)/.test(
           error.message,
         ) &&
+        /server-side store \(Redis, SQLite, PostgreSQL, Deno KV, or one of your own through createRecordSessionStorage\)/
+          .test(error.message) &&
         !error.message.includes("abcdef"),
     );
     await assert.rejects(

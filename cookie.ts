@@ -443,7 +443,8 @@ export function createCookie(
           "browsers accept (they drop larger cookies silently). " +
           (chunking === undefined
             ? "Store less in the cookie, keep the data in a server-side " +
-              "store such as createFsSessionStorage so the cookie holds " +
+              "store (Redis, SQLite, PostgreSQL, Deno KV, or one of your " +
+              "own through createRecordSessionStorage) so the cookie holds " +
               'only an id, or create the cookie with option "chunked" to ' +
               "spread the value over several cookies."
             : "This cookie is chunked: write it with serializeAll, which " +

@@ -255,8 +255,9 @@ export async function readSession(
  * Hono's `cache()`) from handing it to other clients: a response with no
  * `Cache-Control` gets `Cache-Control: private`, and one whose
  * `Cache-Control` has neither `private` nor `no-store` gets
- * `private="Set-Cookie"` added, which lets shared caches keep the body, as
- * the handler allowed, but not the cookie. A response that sets no session
+ * `private="Set-Cookie"` added (or `Set-Cookie` joins the fields of its
+ * qualified `private`), which lets shared caches keep the body, as the
+ * handler allowed, but not the cookie. A response that sets no session
  * cookie is left as it is: one whose body depends on the session needs
  * `Cache-Control: private` from its handler.
  *
@@ -415,17 +416,34 @@ export async function commitSession(
 // the handler let shared caches store it, its word on the body stands and
 // only the cookie is kept out (a qualified private, RFC 9111 5.2.2.7; a
 // qualified no-cache would not do, as a cache may send the stored cookie
-// again after revalidating). A second commit of the session finds its own
-// qualified private there.
-const KEPT_FROM_SHARED_CACHES =
-  /(?:^|,)\s*(?:private|no-store|private="Set-Cookie")\s*(?:,|$)/i;
+// again after revalidating). A qualified private the handler gave already
+// names the fields to keep out: Set-Cookie joins them, as RFC 9111 says
+// nothing of a directive given twice, and a cache that took only the
+// first would store the cookie. A second commit finds its own name there.
+const KEPT_FROM_SHARED_CACHES = /(?:^|,)\s*(?:private|no-store)\s*(?:,|$)/i;
+const QUALIFIED_PRIVATE = /((?:^|,)\s*private\s*=\s*)(?:"([^"]*)"|([^,\s]*))/i;
 function keepFromSharedCaches(headers: Headers): void {
   const cacheControl = headers.get("Cache-Control");
   if (cacheControl === null) {
     headers.set("Cache-Control", "private");
-  } else if (!KEPT_FROM_SHARED_CACHES.test(cacheControl)) {
-    headers.append("Cache-Control", 'private="Set-Cookie"');
+    return;
   }
+  if (KEPT_FROM_SHARED_CACHES.test(cacheControl)) return;
+  const qualified = QUALIFIED_PRIVATE.exec(cacheControl);
+  if (qualified === null) {
+    headers.append("Cache-Control", 'private="Set-Cookie"');
+    return;
+  }
+  const names = (qualified[2] ?? qualified[3]).split(",")
+    .map((name) => name.trim())
+    .filter((name) => name !== "");
+  if (names.some((name) => name.toLowerCase() === "set-cookie")) return;
+  const end = qualified.index + qualified[0].length;
+  headers.set(
+    "Cache-Control",
+    cacheControl.slice(0, qualified.index) + qualified[1] +
+      `"${[...names, "Set-Cookie"].join(", ")}"` + cacheControl.slice(end),
+  );
 }
 
 /** What commitSession needs to know of a session, beyond the session. */
@@ -532,7 +550,7 @@ function checkOptions(caller: string, options: SessionMiddlewareOptions) {
   ) {
     throw new TypeError(
       `${caller}: option "storage" must be a session storage with read() ` +
-        `and save(), such as createFsSessionStorage(), got ` +
+        `and save(), such as createMemorySessionStorage(), got ` +
         `${describeValue(storage)}.`,
     );
   }

@@ -427,6 +427,29 @@ describe("shared caches", () => {
     }
   });
 
+  it("middleware: adds Set-Cookie to the fields of a qualified private the handler gave, rather than a second private", async () => {
+    for (
+      const [given, sent] of [
+        [
+          'max-age=60, private="X-Debug"',
+          'max-age=60, private="X-Debug, Set-Cookie"',
+        ],
+        [
+          'private="X-A, X-B", max-age=60',
+          'private="X-A, X-B, Set-Cookie", max-age=60',
+        ],
+        [
+          "max-age=60, Private=X-Debug",
+          'max-age=60, Private="X-Debug, Set-Cookie"',
+        ],
+      ]
+    ) {
+      const response = await countingWith({ "Cache-Control": given })(get("/"));
+      assert.equal(sessionCookies(response).length, 1);
+      assert.equal(response.headers.get("Cache-Control"), sent);
+    }
+  });
+
   it("middleware: leaves a Cache-Control that already keeps shared caches out as it is", async () => {
     for (
       const cacheControl of [
@@ -434,6 +457,7 @@ describe("shared caches", () => {
         "no-store",
         "max-age=0, private",
         "NO-STORE,no-cache",
+        'max-age=60, private="x-debug, set-cookie"',
       ]
     ) {
       const response = await countingWith({ "Cache-Control": cacheControl })(
