@@ -158,6 +158,11 @@ export interface RecordStore {
  */
 export const MAX_SAVE_TRIES = 30;
 
+// destroySessions lists the user's sessions again while a listing ends some
+// or finds moved ones; sessions that keep logging in meanwhile cannot hold
+// it longer than this many listings.
+const MAX_DESTROY_ROUNDS = 5;
+
 // The longest wait between two tries, in milliseconds.
 const MAX_BACKOFF_MS = 50;
 
@@ -450,10 +455,10 @@ export function createServerSessionStorage(
   }
 
   /**
-   * The live sessions indexed under `key`, each checked against its record;
-   * the stale entries are removed.
+   * The live sessions indexed under `key`, each checked against its record,
+   * and the ids of the stale entries, which are removed.
    */
-  async function liveSessions(index: RecordIndex, key: string) {
+  async function listLive(index: RecordIndex, key: string) {
     const live: { handle: string; id: string; record: SessionRecord }[] = [];
     const stale: string[] = [];
     for (const id of await index.entries(key)) {
@@ -470,25 +475,41 @@ export function createServerSessionStorage(
       const record = (await loadLive(id))?.record;
       if (record && userOf(record.data[0]) === key) {
         live.push({ handle, id, record });
-      } else stale.push(handle);
+      } else stale.push(id);
     }
-    if (stale.length > 0) await index.remove(key, stale);
-    return live;
+    if (stale.length > 0) await index.remove(key, stale.map(handleOf));
+    return { live, stale };
   }
 
-  /** Ends the sessions of `user` that `select` picks; how many it ended. */
+  /**
+   * Ends the sessions of `user` that `select` picks, listing them up to
+   * `rounds` times; how many it ended.
+   */
   async function destroyWhere(
     method: string,
     user: unknown,
     select: (handle: string) => boolean,
+    rounds: number,
   ): Promise<number> {
     const { index, key } = indexFor(method, user);
-    const ended = (await liveSessions(index, key)).filter((s) =>
-      select(s.handle)
-    );
-    for (const { id } of ended) await store.delete([id]);
-    if (ended.length > 0) await index.remove(key, ended.map((s) => s.handle));
-    return ended.length;
+    let count = 0;
+    // A save that moves a listed session to a new id (regenerateId(true))
+    // can land between the listing and the deletes: its old id then reads
+    // as gone, and the new one shows in the next listing, once that save,
+    // in this process, has indexed it. A save of an id deleted here finds
+    // it gone and writes nothing.
+    for (let round = 0; round < rounds; round++) {
+      const { live, stale } = await listLive(index, key);
+      const ended = live.filter((s) => select(s.handle));
+      for (const { id } of ended) await store.delete([id]);
+      if (ended.length > 0) {
+        await index.remove(key, ended.map((s) => s.handle));
+      }
+      count += ended.length;
+      if (ended.length === 0 && stale.length === 0) break;
+      for (const id of stale) await inTurn(saves, id, async () => {});
+    }
+    return count;
   }
 
   return {
@@ -496,7 +517,7 @@ export function createServerSessionStorage(
 
     async listSessions(user): Promise<ListedSession[]> {
       const { index, key } = indexFor("listSessions", user);
-      const live = await liveSessions(index, key);
+      const { live } = await listLive(index, key);
       return live.map(({ handle, record }) => ({
         handle,
         createdAt: record.created,
@@ -514,12 +535,23 @@ export function createServerSessionStorage(
         : except === undefined
         ? []
         : [except.id, expiry.readOf(except)?.id ?? except.id].map(handleOf);
-      return destroyWhere("destroySessions", user, (h) => !kept.includes(h));
+      return destroyWhere(
+        "destroySessions",
+        user,
+        (h) => !kept.includes(h),
+        MAX_DESTROY_ROUNDS,
+      );
     },
 
     async destroySession(user, handle) {
-      return await destroyWhere("destroySession", user, (h) => h === handle) >
-        0;
+      // One listing: a session moved meanwhile has another handle, which
+      // the caller never saw.
+      return await destroyWhere(
+        "destroySession",
+        user,
+        (h) => h === handle,
+        1,
+      ) > 0;
     },
 
     async read(cookie) {

@@ -180,3 +180,98 @@ test("server storage: regenerateId(true) deletes the record the request read eve
   // The record written in between moved to the new id.
   assert.notEqual((await storage.read(between)).id, between);
 });
+
+// A store on Maps whose index can run `between` after it gives a listing
+// and before destroySessions goes on: the moment another request's save
+// lands in.
+function storeWithPausingIndex() {
+  const records = new Map<string, { text: string; version: number }>();
+  const users = new Map<string, Map<string, string>>();
+  let versions = 0;
+  const hooks: {
+    between?: () => Promise<void>;
+    beforeAdd?: () => Promise<void>;
+  } = {};
+  const store: RecordStore = {
+    load: (id) => records.get(id),
+    write({ id, text, expected, oldId, oldExpected }) {
+      if (records.get(id)?.version !== expected) return false;
+      if (oldId !== undefined) {
+        if (records.get(oldId)?.version !== oldExpected) return false;
+        records.delete(oldId);
+      }
+      records.set(id, { text, version: ++versions });
+      return true;
+    },
+    delete(ids) {
+      for (const id of ids) records.delete(id);
+    },
+    index: {
+      async add(user, handle, id) {
+        const beforeAdd = hooks.beforeAdd;
+        hooks.beforeAdd = undefined;
+        await beforeAdd?.();
+        users.set(user, (users.get(user) ?? new Map()).set(handle, id));
+      },
+      async entries(user) {
+        const ids = [...users.get(user)?.values() ?? []];
+        const between = hooks.between;
+        hooks.between = undefined;
+        await between?.();
+        return ids;
+      },
+      remove(user, handles) {
+        for (const handle of handles) users.get(user)?.delete(handle);
+      },
+    },
+  };
+  const storage = createServerSessionStorage(store, {
+    useUnknownIds: false,
+    expiry: new Expiry(undefined),
+    indexBy: "userId",
+  });
+  return { storage, hooks };
+}
+
+test("server storage: destroySessions also ends a session that another request moved to a new id while it listed them", async () => {
+  const { storage, hooks } = storeWithPausingIndex();
+  const login = await storage.read(null);
+  login.set("userId", "mj");
+  const phone = (await storage.save(login))!;
+  // The phone's request, a password change, read its session before the
+  // laptop's "log out everywhere", and saves it under a new id once the
+  // listing named only the old one.
+  const renewing = await storage.read(phone);
+  renewing.regenerateId(true);
+  let renewed: string | "" | null = null;
+  hooks.between = async () => {
+    renewed = await storage.save(renewing);
+  };
+  assert.equal(await storage.destroySessions("mj"), 1);
+  assert.ok(renewed, "the phone's save landed under a new id meanwhile");
+  assert.equal((await storage.read(renewed)).get("userId"), undefined);
+  assert.deepEqual(await storage.listSessions("mj"), []);
+});
+
+test("server storage: destroySessions waits for a save in this process that moved a session but has not indexed its new id yet", async () => {
+  const { storage, hooks } = storeWithPausingIndex();
+  const login = await storage.read(null);
+  login.set("userId", "mj");
+  const phone = (await storage.save(login))!;
+  const renewing = await storage.read(phone);
+  renewing.regenerateId(true);
+  let indexed!: () => void;
+  hooks.beforeAdd = () => new Promise((resolve) => indexed = resolve);
+  // The save wrote the session under its new id and deleted the old one;
+  // its index entry is still on its way when "log out everywhere" lists.
+  const saving = storage.save(renewing);
+  const destroying = storage.destroySessions("mj");
+  // A turn of the event loop: everything destroySessions does without
+  // waiting for the save has happened by then.
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  indexed();
+  const renewed = await saving;
+  assert.ok(renewed, "the phone's save went through");
+  assert.equal(await destroying, 1);
+  assert.equal((await storage.read(renewed)).get("userId"), undefined);
+});
