@@ -233,16 +233,20 @@ function storeWithPausingIndex() {
   return { storage, hooks };
 }
 
-test("server storage: destroySessions also ends a session that another request moved to a new id while it listed them", async () => {
+// A user logged in on a phone, whose request (a password change) read its
+// session before the laptop's "log out everywhere" and moves it to a new id.
+async function phoneMovingToNewId() {
   const { storage, hooks } = storeWithPausingIndex();
   const login = await storage.read(null);
   login.set("userId", "mj");
-  const phone = (await storage.save(login))!;
-  // The phone's request, a password change, read its session before the
-  // laptop's "log out everywhere", and saves it under a new id once the
-  // listing named only the old one.
-  const renewing = await storage.read(phone);
+  const renewing = await storage.read((await storage.save(login))!);
   renewing.regenerateId(true);
+  return { storage, hooks, renewing };
+}
+
+test("server storage: destroySessions also ends a session that another request moved to a new id while it listed them", async () => {
+  const { storage, hooks, renewing } = await phoneMovingToNewId();
+  // Its save lands once the listing named only the old id.
   let renewed: string | "" | null = null;
   hooks.between = async () => {
     renewed = await storage.save(renewing);
@@ -254,12 +258,7 @@ test("server storage: destroySessions also ends a session that another request m
 });
 
 test("server storage: destroySessions waits for a save in this process that moved a session but has not indexed its new id yet", async () => {
-  const { storage, hooks } = storeWithPausingIndex();
-  const login = await storage.read(null);
-  login.set("userId", "mj");
-  const phone = (await storage.save(login))!;
-  const renewing = await storage.read(phone);
-  renewing.regenerateId(true);
+  const { storage, hooks, renewing } = await phoneMovingToNewId();
   let indexed!: () => void;
   hooks.beforeAdd = () => new Promise((resolve) => indexed = resolve);
   // The save wrote the session under its new id and deleted the old one;
