@@ -31,13 +31,14 @@ const MAX_FORM_BYTES = 4096;
  *   the previous request, and a login form or who is logged in.
  * - `POST /login` logs in under any name, with a new session id.
  * - `POST /logout` destroys the session.
- * - `GET /sessions` lists the sessions of the user logged in, and
+ * - `GET /sessions` lists the sessions of the user logged in,
+ *   `POST /sessions/logout` ends one of them by its handle, and
  *   `POST /sessions/logout-others` ends all of them but this one.
  * - `HEAD` of either page gets the status and headers of its `GET`, but
  *   its session is read and never saved: no visit counted, no flash used
  *   up, no session started, no `Set-Cookie`.
  *
- * Both POSTs need the page's CSRF token and a same-origin request, and a
+ * Every POST needs the page's CSRF token and a same-origin request, and a
  * body of at most 4096 bytes. A same-origin form whose token is stale
  * leads home with a note; any other refusal is a 403.
  */
@@ -54,6 +55,9 @@ export function createDemoApp(
       if (pathname === "/login") return await login(request, session);
       if (pathname === "/sessions") {
         return await sessionList(options, session, csrf);
+      }
+      if (pathname === "/sessions/logout") {
+        return await logOutOne(request, options, session);
       }
       if (pathname === "/sessions/logout-others") {
         return await logOutOthers(options, session);
@@ -144,6 +148,7 @@ const ROUTES = new Map([
   ["/login", ["POST"]],
   ["/logout", ["POST"]],
   ["/sessions", ["GET", "HEAD"]],
+  ["/sessions/logout", ["POST"]],
   ["/sessions/logout-others", ["POST"]],
 ]);
 
@@ -238,12 +243,18 @@ async function sessionList(
   <p><a href="/">Back</a></p>`);
   }
   const current = index.handleOf(session);
+  const token = tokenField(session, csrf);
   const rows = (await index.listSessions(user)).map((listed) => {
     const mine = listed.handle === current;
+    // A handle names a session without giving away its id: it can sit in
+    // the page.
+    const end = `<form method="post" action="/sessions/logout">${token}
+        <input type="hidden" name="handle" value="${listed.handle}">
+        <button>Log out</button></form>`;
     return `<tr${mine ? ' class="current"' : ""}>
       <td>${timeOf(listed.createdAt)}</td>
       <td>${timeOf(listed.lastSeenAt)}</td>
-      <td>${mine ? "this session" : ""}</td>
+      <td>${mine ? "this session" : end}</td>
     </tr>`;
   });
   return htmlPage(`${flashOf(session)}
@@ -252,10 +263,31 @@ async function sessionList(
     <thead><tr><th>Created</th><th>Last seen</th><th></th></tr></thead>
     <tbody>${rows.join("")}</tbody>
   </table>
-  <form method="post" action="/sessions/logout-others">${
-    tokenField(session, csrf)
-  }<button>Log out other sessions</button></form>
+  <form method="post" action="/sessions/logout-others">${token}<button>Log out other sessions</button></form>
   <p><a href="/">Back</a></p>`);
+}
+
+async function logOutOne(
+  request: Request,
+  { index }: DemoOptions,
+  session: Session,
+): Promise<Response> {
+  const user = session.get("user");
+  if (typeof user !== "string" || index === undefined) return redirectHome();
+  const handle = await readField(request, "handle") ?? "";
+  // This session logs out through the home page's form, which also starts
+  // a new one. destroySession ends a session of this user only: a handle
+  // of another user's session, posted by hand, ends nothing.
+  const message = handle === index.handleOf(session)
+    ? "This is the session you are using: log out from the home page."
+    : await index.destroySession(user, handle)
+    ? "Logged out that session."
+    : "That session had ended already.";
+  session.flash("message", message);
+  return new Response(null, {
+    status: 303,
+    headers: { Location: "/sessions" },
+  });
 }
 
 async function logOutOthers(

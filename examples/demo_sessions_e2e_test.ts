@@ -117,4 +117,29 @@ describe("the demo's session list in Chromium", { timeout: 180_000 }, () => {
     assert.equal(await userOn(other), "Grace", "another user is untouched");
     assert.equal((await listed(phone)).length, 0, "no list when logged out");
   });
+
+  it("logs out one other session from its row, and the rest stay logged in", async () => {
+    const laptop = await device();
+    const phone = await device();
+    const tablet = await device();
+    for (const page of [laptop, phone, tablet]) await logIn(page, "Lin");
+
+    // Oldest first: the laptop's own row, then the phone's, then the
+    // tablet's; the first button in the table is the phone's.
+    const rows = await listed(laptop);
+    assert.deepEqual(rows.map(([, , marker]) => marker), [
+      "this session",
+      "Log out",
+      "Log out",
+    ]);
+    await submitForm(laptop, "Log out");
+    assert.equal(
+      await laptop.locator("#flash").innerText(),
+      "Logged out that session.",
+    );
+    assert.equal((await listed(laptop)).length, 2);
+    assert.equal(await userOn(phone), undefined, "the phone is logged out");
+    assert.equal(await userOn(tablet), "Lin", "the tablet stays logged in");
+    assert.equal(await userOn(laptop), "Lin", "the laptop stays logged in");
+  });
 });

@@ -376,3 +376,72 @@ async function withDemoClient(
   });
   return client!;
 }
+
+describe("the demo's session list", () => {
+  /** A client logged in as `name`, and its sessions page. */
+  async function loggedIn(base: string, name: string) {
+    const client = new Client(base);
+    await client.home();
+    await client.post("/login", { username: name });
+    return client;
+  }
+  async function listing(client: Client) {
+    const html = await (await client.request("/sessions")).text();
+    client.token = readPage(html).token!;
+    return {
+      flash: readPage(html).flash,
+      rows: html.match(/<tr[ >]/g)!.length - 1,
+      handles: [...html.matchAll(/name="handle" value="([^"]+)"/g)].map((
+        match,
+      ) => match[1]),
+    };
+  }
+  async function logOut(client: Client, handle: string) {
+    const response = await client.request("/sessions/logout", {
+      method: "POST",
+      body: new URLSearchParams({ _csrf: client.token, handle }),
+    });
+    assert.equal(response.status, 303);
+    assert.equal(response.headers.get("Location"), "/sessions");
+    return (await listing(client)).flash;
+  }
+
+  it("node: a session is logged out by its row's handle, never by another user's handle or the current one's", async () => {
+    await withDemoClient({ SESSION_STORE: "memory" }, async (_, demo) => {
+      const laptop = await loggedIn(demo.url, "ada");
+      const phone = await loggedIn(demo.url, "ada");
+      const grace = await loggedIn(demo.url, "grace");
+      const graceTablet = await loggedIn(demo.url, "grace");
+
+      const ada = await listing(laptop);
+      assert.equal(ada.rows, 2);
+      assert.equal(ada.handles.length, 1, "no button on the current row");
+      const [graceTabletHandle] = (await listing(grace)).handles;
+      assert.equal(
+        await logOut(laptop, graceTabletHandle),
+        "That session had ended already.",
+      );
+      assert.equal((await graceTablet.home()).user, "grace");
+
+      // The phone's page lists the laptop's session, with its handle.
+      const [laptopHandle] = (await listing(phone)).handles;
+      assert.equal(
+        await logOut(laptop, laptopHandle),
+        "This is the session you are using: log out from the home page.",
+      );
+      assert.equal((await laptop.home()).user, "ada");
+      const [phoneHandle] = (await listing(laptop)).handles;
+      assert.equal(
+        await logOut(laptop, phoneHandle),
+        "Logged out that session.",
+      );
+      assert.equal((await phone.home()).user, undefined, "the phone is out");
+      assert.equal((await laptop.home()).user, "ada");
+      assert.equal(
+        await logOut(laptop, phoneHandle),
+        "That session had ended already.",
+      );
+      assert.deepEqual((await listing(laptop)).handles, []);
+    });
+  });
+});
