@@ -29,6 +29,10 @@
  */
 
 import { describeValue } from "./_describe.ts";
+import {
+  type CommittedCookie,
+  committedCookies,
+} from "./_committed_cookies.ts";
 import type { Cookie } from "./cookie.ts";
 import type { Session, SessionStorage } from "./session.ts";
 
@@ -349,9 +353,30 @@ export async function commitSession(
   const value = await storage.save(session);
   if (value === null) return target;
   const commit = commits.get(session);
-  const added = commit?.added;
   const headers = response ? response.headers : target as Headers;
-  if (setsCookie(headers, cookie.name, added)) return target;
+  // The Set-Cookie headers this commit replaces: those its session's last
+  // commit added.
+  let replaced = commit?.added;
+  if (setsCookie(headers, cookie.name, replaced)) {
+    // Checked after the save, as only the value it returns tells whether the
+    // two sessions' cookies differ.
+    const other = committedBy(headers, cookie.name, replaced);
+    if (other === undefined) return target;
+    if (other.session === session || replacesEnded(session, other)) {
+      replaced = other.setCookies;
+    } else if (conflicts(session, value, other)) {
+      throw new Error(
+        "commitSession: another Session object already put the session " +
+          `cookie "${cookie.name}" on these headers, and this session's ` +
+          "cookie would differ from it. A response carries one session " +
+          "cookie: the client would keep one session and lose the other's " +
+          "changes. This session was saved to the storage, but its cookie " +
+          "was not added. Read the session once per request and pass that " +
+          "Session to the code that needs it (under withSession or an " +
+          "adapter, the session it gives the handler).",
+      );
+    } else return target;
+  }
 
   const overrides = value === ""
     ? { maxAge: 0, expires: new Date(0) }
@@ -369,14 +394,22 @@ export async function commitSession(
       added: setCookies,
     });
   } else commit.added = setCookies;
+  const committed = committedCookies.get(headers);
+  const placed: CommittedCookie[] = [
+    { name: cookie.name, session, value, setCookies },
+  ];
+  if (committed !== undefined) {
+    placed.unshift(...committed.filter(({ name }) => name !== cookie.name));
+  }
 
   if (response === undefined) {
     try {
-      removeAdded(headers, added);
+      removeAdded(headers, replaced);
       for (const setCookie of setCookies) {
         headers.append("Set-Cookie", setCookie);
       }
       keepFromSharedCaches(headers);
+      committedCookies.set(headers, placed);
     } catch (error) {
       throw new TypeError(
         "commitSession: cannot add the session cookie to these headers: " +
@@ -401,12 +434,64 @@ export async function commitSession(
       // client's cookie.
       headers: new Headers(response.headers),
     });
-  removeAdded(out.headers, added);
+  removeAdded(out.headers, replaced);
   for (const setCookie of setCookies) {
     out.headers.append("Set-Cookie", setCookie);
   }
   keepFromSharedCaches(out.headers);
+  committedCookies.set(out.headers, placed);
   return out;
+}
+
+/**
+ * The commit of another session whose cookie `name` `headers` carry, when
+ * every Set-Cookie of that name there, but those of `replaced`, is its;
+ * `undefined` when the handler set one.
+ */
+function committedBy(
+  headers: Headers,
+  name: string,
+  replaced: string[] | undefined,
+): CommittedCookie | undefined {
+  const committed = committedCookies.get(headers);
+  if (committed === undefined) return undefined;
+  const other = committed.find((entry) => entry.name === name);
+  if (other === undefined) return undefined;
+  const prefix = `${name}=`;
+  for (const header of headers.getSetCookie()) {
+    if (
+      header.trimStart().startsWith(prefix) && !replaced?.includes(header) &&
+      !other.setCookies.includes(header)
+    ) return undefined;
+  }
+  return other;
+}
+
+/**
+ * Whether `session` is a new session that takes the place of `other`, a
+ * destroyed one: the cookie that would end `other` has nothing to keep.
+ */
+function replacesEnded(session: Session, other: CommittedCookie): boolean {
+  return other.value === "" && other.session.id !== session.id;
+}
+
+/**
+ * Whether sending `value`, the cookie value of `session`, instead of the
+ * cookie `other` sends would lose anything either session holds. A
+ * destroyed session gives way to a new one (another id): its data is gone.
+ * Two sessions with the same id and data carry the same: a cookie store's
+ * values then differ only in the times they hold.
+ */
+function conflicts(
+  session: Session,
+  value: string,
+  other: CommittedCookie,
+): boolean {
+  if (value === other.value) return false;
+  if (value === "" && other.session.id !== session.id) return false;
+  return session.destroyed || other.session.destroyed ||
+    session.id !== other.session.id ||
+    JSON.stringify(session.data) !== JSON.stringify(other.session.data);
 }
 
 // A shared cache (a CDN, a proxy, Hono's cache()) that stored a response
