@@ -244,9 +244,16 @@ export async function readSession(
  * response, or to the headers of a response being built.
  *
  * No header is added when the cookie can stay as it is, nor when the
- * response already sets the session cookie, unless an earlier commit of
- * this session set it: a second commit replaces what the first one added,
- * so the cookie sent is the last save's. A chunked cookie (option
+ * handler set the session cookie itself (other than by commitSession on
+ * these headers). A second commit of this session replaces what the first
+ * one added, so the cookie sent is the last save's. A response carries one
+ * session cookie, so read the session once per request. When commitSession
+ * already put another `Session`'s cookie on these headers (or on the
+ * `Response` it returned), this one adds nothing when its cookie would be
+ * the same (the same id on a server-side store, which merges the changes of
+ * both; the same id and data on the cookie store); a destroyed session gives
+ * way to a new one (another id), whose cookie is sent; any other case
+ * throws, after the save. A chunked cookie (option
  * `chunked` of `createCookie`) gets a header per chunk, and one that
  * expires each chunk the request read by {@linkcode readSession} carried
  * and the session no longer needs. When `target` is a `Response`
@@ -295,6 +302,8 @@ export async function readSession(
  * @returns The response to send instead of `target`, or `target` itself.
  * @throws {TypeError} When the cookie is not signed, the storage is not a
  * session storage, or `target` is `Headers` that cannot change.
+ * @throws {Error} When another `Session` committed onto `target` sent a
+ * different session cookie; this one is saved but its cookie not added.
  */
 export function commitSession(
   session: Session,
