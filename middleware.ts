@@ -105,11 +105,13 @@ export type SessionHandler<Info = unknown, Context = unknown> = (
  * cookie must change (one with `Max-Age=0` when the session was destroyed;
  * several for a chunked cookie, see {@linkcode commitSession}).
  * The `Set-Cookie` headers the handler set are kept; when the handler set
- * the session cookie itself, its header is the one sent. A response with
- * immutable headers, such as `Response.redirect()` or a `fetch()` result,
- * is copied. When the handler throws, the session is not saved and the
- * error propagates. A response that gets the session cookie is kept from
- * shared caches as {@linkcode commitSession} describes.
+ * the session cookie itself, its header is the one sent (one it committed
+ * from another `Session` follows {@linkcode commitSession}'s rule for two
+ * sessions). A response with immutable headers, such as
+ * `Response.redirect()` or a `fetch()` result, is copied. When the handler
+ * throws, the session is not saved and the error propagates. A response
+ * that gets the session cookie is kept from shared caches as
+ * {@linkcode commitSession} describes.
  *
  * It warns once, with `console.warn`, when the session cookie is sent
  * without `Secure` on a request to a host other than localhost.
