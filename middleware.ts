@@ -255,14 +255,15 @@ export async function readSession(
  * the same (the same id on a server-side store, which merges the changes of
  * both; the same id and data on the cookie store); a destroyed session gives
  * way to a new one (another id), whose cookie is sent; any other case
- * throws, after the save. A chunked cookie (option
- * `chunked` of `createCookie`) gets a header per chunk, and one that
- * expires each chunk the request read by {@linkcode readSession} carried
- * and the session no longer needs. When `target` is a `Response`
- * and a header is needed, the result is a copy of it with the header added,
- * so a response with immutable headers works, and a response object that a
- * handler reuses never carries one client's cookie to another. `Headers` are
- * changed in place.
+ * throws, after the save.
+ *
+ * A chunked cookie (option `chunked` of `createCookie`) gets a header per
+ * chunk, and one that expires each chunk the request read by
+ * {@linkcode readSession} carried and the session no longer needs. When
+ * `target` is a `Response` and a header is needed, the result is a copy of
+ * it with the header added, so a response with immutable headers works, and
+ * a response object that a handler reuses never carries one client's cookie
+ * to another. `Headers` are changed in place.
  *
  * When it adds the cookie, it also keeps shared caches (CDNs, proxies,
  * Hono's `cache()`) from handing it to other clients: a response with no
