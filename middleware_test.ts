@@ -651,6 +651,18 @@ describe("two sessions of one request", () => {
     };
   }
 
+  /** Commits `list` in turn onto one Headers; answers its one cookie pair. */
+  async function oneCookie(
+    sessions: ReturnType<typeof options>,
+    list: Session[],
+  ): Promise<string> {
+    const headers = new Headers();
+    for (const session of list) await commitSession(session, headers, sessions);
+    const [only, ...rest] = headers.getSetCookie();
+    assert.deepEqual(rest, [], "one session cookie");
+    return pairOf(only);
+  }
+
   for (const [store, storage] of Object.entries(stores)) {
     it(`middleware: on the ${store} store, committing a second session whose cookie differs onto the same headers throws and names no value`, async () => {
       const { sessions, cookie, page, helper } = await twoSessions(storage());
@@ -712,12 +724,8 @@ describe("two sessions of one request", () => {
     it(`middleware: on the ${store} store, a second session with nothing to save adds nothing`, async () => {
       const { sessions, page, helper } = await twoSessions(storage());
       page.set("theme", "dark");
-      const headers = new Headers();
-      await commitSession(page, headers, sessions);
-      await commitSession(helper, headers, sessions);
-      const [only, ...rest] = headers.getSetCookie();
-      assert.deepEqual(rest, []);
-      const next = await readSession(get("/", pairOf(only)), sessions);
+      const sent = await oneCookie(sessions, [page, helper]);
+      const next = await readSession(get("/", sent), sessions);
       assert.equal(next.get("theme"), "dark");
     });
 
@@ -737,16 +745,14 @@ describe("two sessions of one request", () => {
         page.destroy();
         const fresh = await readSession(get("/"), sessions);
         fresh.flash("message", "Logged out");
-        const headers = new Headers();
-        for (const session of newFirst ? [fresh, page] : [page, fresh]) {
-          await commitSession(session, headers, sessions);
-        }
-        const [only, ...rest] = headers.getSetCookie();
-        assert.deepEqual(rest, []);
-        const next = await readSession(get("/", pairOf(only)), sessions);
+        const sent = await oneCookie(
+          sessions,
+          newFirst ? [fresh, page] : [page, fresh],
+        );
+        const next = await readSession(get("/", sent), sessions);
         assert.equal(next.get("message"), "Logged out");
         assert.equal(next.get("visits"), undefined);
-        assert.notEqual(pairOf(only), cookie);
+        assert.notEqual(sent, cookie);
       }
       const { sessions, page, helper } = await twoSessions(storage());
       helper.set("theme", "dark");
@@ -763,12 +769,7 @@ describe("two sessions of one request", () => {
     );
     page.set("theme", "dark");
     helper.set("userId", "mj");
-    const headers = new Headers();
-    await commitSession(page, headers, sessions);
-    await commitSession(helper, headers, sessions);
-    const [only, ...rest] = headers.getSetCookie();
-    assert.deepEqual(rest, []);
-    assert.equal(pairOf(only), cookie);
+    assert.equal(await oneCookie(sessions, [page, helper]), cookie);
     const next = await readSession(get("/", cookie), sessions);
     assert.deepEqual([next.get("theme"), next.get("userId")], ["dark", "mj"]);
   });
