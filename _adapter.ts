@@ -13,6 +13,7 @@ import {
 } from "./middleware.ts";
 import type { Session } from "./session.ts";
 import { describeValue } from "./_describe.ts";
+import { copyHeaders } from "./_committed_cookies.ts";
 
 /**
  * Throws the TypeError `withSession` would, naming `caller` instead: an
@@ -57,28 +58,35 @@ export async function openSession(
 
 /** What an adapter sends after the handler, from {@linkcode closeSession}. */
 export interface SessionHeaders {
-  /** The Set-Cookie headers to add to the response's. */
-  cookies: string[];
+  /** The response's new Set-Cookie headers, all of them, when they changed. */
+  setCookies: string[] | undefined;
   /** The response's new Cache-Control, when it changed. */
   cacheControl: string | undefined;
 }
 
 /**
- * Commits `session` onto `headers`, a mutable copy of at least the
- * response's Set-Cookie and Cache-Control headers, and answers what the
- * adapter must add to its framework's response.
+ * Commits `session` onto a copy of `headers`, at least the response's
+ * Set-Cookie and Cache-Control headers, and answers what the adapter must
+ * change in its framework's response. A copy, because the response's own
+ * headers may be immutable (a Response.redirect() the handler returned).
  */
 export async function closeSession(
   session: Session,
   headers: Headers,
   options: SessionMiddlewareOptions,
 ): Promise<SessionHeaders> {
-  const before = headers.getSetCookie().length;
-  const cacheControl = headers.get("Cache-Control");
-  await commitSession(session, headers, options);
-  const after = headers.get("Cache-Control");
+  const copy = copyHeaders(headers);
+  await commitSession(session, copy, options);
+  const setCookies = copy.getSetCookie();
+  const before = headers.getSetCookie();
+  const cacheControl = copy.get("Cache-Control");
   return {
-    cookies: headers.getSetCookie().slice(before),
-    cacheControl: after === cacheControl ? undefined : after ?? undefined,
+    setCookies: setCookies.length === before.length &&
+        setCookies.every((header, i) => header === before[i])
+      ? undefined
+      : setCookies,
+    cacheControl: cacheControl === headers.get("Cache-Control")
+      ? undefined
+      : cacheControl ?? undefined,
   };
 }

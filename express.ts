@@ -321,15 +321,13 @@ function deferHeaders(
           headers.append(name, String(value));
         }
       }
-      const { cookies, cacheControl } = await closeSession(
+      const { setCookies, cacheControl } = await closeSession(
         session,
         headers,
         options,
       );
       restore();
-      if (cookies.length > 0) {
-        res.setHeader("Set-Cookie", headers.getSetCookie());
-      }
+      if (setCookies !== undefined) res.setHeader("Set-Cookie", setCookies);
       if (cacheControl !== undefined) {
         res.setHeader("Cache-Control", cacheControl);
       }

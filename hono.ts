@@ -209,18 +209,19 @@ export function sessionMiddleware(
     c.set("session", session);
     await next();
     if (c.error !== undefined) return;
-    // A copy, because the response's own headers may be immutable (a
-    // Response.redirect() the handler returned). Hono's `c.header` then
-    // makes the response mutable; replacing `c.res` would not do, as Hono
-    // puts back the Set-Cookie headers of the response it replaces.
-    const { cookies, cacheControl } = await closeSession(
+    // Hono's `c.header` makes the response mutable; replacing `c.res` would
+    // not do, as Hono puts back the Set-Cookie headers of the response it
+    // replaces.
+    const { setCookies, cacheControl } = await closeSession(
       session,
-      new Headers(c.res.headers),
+      c.res.headers,
       options,
     );
-    for (const cookie of cookies) {
-      c.header("Set-Cookie", cookie, { append: true });
-    }
+    // All of them, the first one replacing the response's: a commit may
+    // replace a cookie another commit put there.
+    setCookies?.forEach((setCookie, i) => {
+      c.header("Set-Cookie", setCookie, { append: i > 0 });
+    });
     if (cacheControl !== undefined) {
       c.header("Cache-Control", cacheControl, { append: false });
     }

@@ -10,6 +10,7 @@ import {
   type SessionMiddlewareOptions,
 } from "./hono.ts";
 import { createCookie } from "./cookie.ts";
+import { commitSession, readSession } from "./middleware.ts";
 import { createMemorySessionStorage } from "./memory_storage.ts";
 import { createCookieSessionStorage } from "./cookie_storage.ts";
 import { nextCookieHeader } from "./testing/cookie_jar.ts";
@@ -171,6 +172,73 @@ describe("hono", () => {
     assert.deepEqual(own.headers.getSetCookie(), [
       "sid=handler-chosen; Path=/",
     ]);
+  });
+
+  it("hono: a handler that commits a second session of the request onto its response fails where the two cookies differ, instead of dropping one", async () => {
+    for (
+      const storage of [
+        createMemorySessionStorage(),
+        createCookieSessionStorage(),
+      ]
+    ) {
+      const options = {
+        cookie: createCookie("sid", { secrets: [SECRET] }),
+        storage,
+      };
+      const app = new Hono<SessionEnv>();
+      const errors: Error[] = [];
+      app.onError((error, c) => {
+        errors.push(error);
+        return c.text("failed", 500);
+      });
+      app.use(sessionMiddleware(options));
+      app.post("/login", async (c) => {
+        c.var.session.regenerateId(true);
+        c.var.session.set("user", "mj");
+        // An auth helper that reads the session again and commits it.
+        const again = await readSession(c.req.raw, options);
+        again.set("seen", true);
+        return await commitSession(again, c.text("ok"), options);
+      });
+      app.post("/visit", (c) => {
+        c.var.session.set("visits", 1);
+        return c.text("ok");
+      });
+      const visit = await app.request("/visit", { method: "POST" });
+      const login = await app.request("/login", {
+        method: "POST",
+        headers: { Cookie: pairOf(sessionCookie(visit)) },
+      });
+      assert.equal(login.status, 500);
+      assert.match(errors[0]?.message, /another Session object/);
+    }
+  });
+
+  it("hono: a session the handler committed by hand and changed afterwards sends the cookie of its last save", async () => {
+    const options = {
+      cookie: createCookie("sid", { secrets: [SECRET] }),
+      storage: createCookieSessionStorage(),
+    };
+    const app = new Hono<SessionEnv>();
+    app.use(sessionMiddleware(options));
+    app.get("/", async (c) => {
+      c.var.session.set("step", 1);
+      const response = await commitSession(
+        c.var.session,
+        c.text("ok"),
+        options,
+      );
+      c.var.session.set("step", 2);
+      return response;
+    });
+    const response = await app.request("/");
+    const [only, ...rest] = response.headers.getSetCookie();
+    assert.deepEqual(rest, []);
+    const next = await readSession(
+      new Request("http://localhost/", { headers: { Cookie: pairOf(only) } }),
+      options,
+    );
+    assert.equal(next.get("step"), 2);
   });
 
   it("hono: a destroyed session clears the cookie", async () => {

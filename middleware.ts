@@ -29,6 +29,10 @@
  */
 
 import { describeValue } from "./_describe.ts";
+import {
+  type CommittedCookie,
+  committedCookies,
+} from "./_committed_cookies.ts";
 import type { Cookie } from "./cookie.ts";
 import type { Session, SessionStorage } from "./session.ts";
 
@@ -101,11 +105,13 @@ export type SessionHandler<Info = unknown, Context = unknown> = (
  * cookie must change (one with `Max-Age=0` when the session was destroyed;
  * several for a chunked cookie, see {@linkcode commitSession}).
  * The `Set-Cookie` headers the handler set are kept; when the handler set
- * the session cookie itself, its header is the one sent. A response with
- * immutable headers, such as `Response.redirect()` or a `fetch()` result,
- * is copied. When the handler throws, the session is not saved and the
- * error propagates. A response that gets the session cookie is kept from
- * shared caches as {@linkcode commitSession} describes.
+ * the session cookie itself, its header is the one sent (one it committed
+ * from another `Session` follows {@linkcode commitSession}'s rule for two
+ * sessions). A response with immutable headers, such as
+ * `Response.redirect()` or a `fetch()` result, is copied. When the handler
+ * throws, the session is not saved and the error propagates. A response
+ * that gets the session cookie is kept from shared caches as
+ * {@linkcode commitSession} describes.
  *
  * It warns once, with `console.warn`, when the session cookie is sent
  * without `Secure` on a request to a host other than localhost.
@@ -240,16 +246,24 @@ export async function readSession(
  * response, or to the headers of a response being built.
  *
  * No header is added when the cookie can stay as it is, nor when the
- * response already sets the session cookie, unless an earlier commit of
- * this session set it: a second commit replaces what the first one added,
- * so the cookie sent is the last save's. A chunked cookie (option
- * `chunked` of `createCookie`) gets a header per chunk, and one that
- * expires each chunk the request read by {@linkcode readSession} carried
- * and the session no longer needs. When `target` is a `Response`
- * and a header is needed, the result is a copy of it with the header added,
- * so a response with immutable headers works, and a response object that a
- * handler reuses never carries one client's cookie to another. `Headers` are
- * changed in place.
+ * handler set the session cookie itself (other than by commitSession on
+ * these headers). A second commit of this session replaces what the first
+ * one added, so the cookie sent is the last save's. A response carries one
+ * session cookie, so read the session once per request. When commitSession
+ * already put another `Session`'s cookie on these headers (or on the
+ * `Response` it returned), this one adds nothing when its cookie would be
+ * the same (the same id on a server-side store, which merges the changes of
+ * both; the same id and data on the cookie store); a destroyed session gives
+ * way to a new one (another id), whose cookie is sent; any other case
+ * throws, after the save.
+ *
+ * A chunked cookie (option `chunked` of `createCookie`) gets a header per
+ * chunk, and one that expires each chunk the request read by
+ * {@linkcode readSession} carried and the session no longer needs. When
+ * `target` is a `Response` and a header is needed, the result is a copy of
+ * it with the header added, so a response with immutable headers works, and
+ * a response object that a handler reuses never carries one client's cookie
+ * to another. `Headers` are changed in place.
  *
  * When it adds the cookie, it also keeps shared caches (CDNs, proxies,
  * Hono's `cache()`) from handing it to other clients: a response with no
@@ -291,6 +305,8 @@ export async function readSession(
  * @returns The response to send instead of `target`, or `target` itself.
  * @throws {TypeError} When the cookie is not signed, the storage is not a
  * session storage, or `target` is `Headers` that cannot change.
+ * @throws {Error} When another `Session` committed onto `target` sent a
+ * different session cookie; this one is saved but its cookie not added.
  */
 export function commitSession(
   session: Session,
@@ -349,9 +365,30 @@ export async function commitSession(
   const value = await storage.save(session);
   if (value === null) return target;
   const commit = commits.get(session);
-  const added = commit?.added;
   const headers = response ? response.headers : target as Headers;
-  if (setsCookie(headers, cookie.name, added)) return target;
+  // The Set-Cookie headers this commit replaces: those its session's last
+  // commit added.
+  let replaced = commit?.added;
+  if (setsCookie(headers, cookie.name, replaced)) {
+    // Checked after the save, as only the value it returns tells whether the
+    // two sessions' cookies differ.
+    const other = committedBy(headers, cookie.name, replaced);
+    if (other === undefined) return target;
+    if (other.session === session || replacesEnded(session, other)) {
+      replaced = other.setCookies;
+    } else if (conflicts(session, value, other)) {
+      throw new Error(
+        "commitSession: another Session object already put the session " +
+          `cookie "${cookie.name}" on these headers, and this session's ` +
+          "cookie would differ from it. A response carries one session " +
+          "cookie: the client would keep one session and lose the other's " +
+          "changes. This session was saved to the storage, but its cookie " +
+          "was not added. Read the session once per request and pass that " +
+          "Session to the code that needs it (under withSession or an " +
+          "adapter, the session it gives the handler).",
+      );
+    } else return target;
+  }
 
   const overrides = value === ""
     ? { maxAge: 0, expires: new Date(0) }
@@ -369,14 +406,22 @@ export async function commitSession(
       added: setCookies,
     });
   } else commit.added = setCookies;
+  const committed = committedCookies.get(headers);
+  const placed: CommittedCookie[] = [
+    { name: cookie.name, session, value, setCookies },
+  ];
+  if (committed !== undefined) {
+    placed.unshift(...committed.filter(({ name }) => name !== cookie.name));
+  }
 
   if (response === undefined) {
     try {
-      removeAdded(headers, added);
+      removeAdded(headers, replaced);
       for (const setCookie of setCookies) {
         headers.append("Set-Cookie", setCookie);
       }
       keepFromSharedCaches(headers);
+      committedCookies.set(headers, placed);
     } catch (error) {
       throw new TypeError(
         "commitSession: cannot add the session cookie to these headers: " +
@@ -401,12 +446,64 @@ export async function commitSession(
       // client's cookie.
       headers: new Headers(response.headers),
     });
-  removeAdded(out.headers, added);
+  removeAdded(out.headers, replaced);
   for (const setCookie of setCookies) {
     out.headers.append("Set-Cookie", setCookie);
   }
   keepFromSharedCaches(out.headers);
+  committedCookies.set(out.headers, placed);
   return out;
+}
+
+/**
+ * The commit of another session whose cookie `name` `headers` carry, when
+ * every Set-Cookie of that name there, but those of `replaced`, is its;
+ * `undefined` when the handler set one.
+ */
+function committedBy(
+  headers: Headers,
+  name: string,
+  replaced: string[] | undefined,
+): CommittedCookie | undefined {
+  const committed = committedCookies.get(headers);
+  if (committed === undefined) return undefined;
+  const other = committed.find((entry) => entry.name === name);
+  if (other === undefined) return undefined;
+  const prefix = `${name}=`;
+  for (const header of headers.getSetCookie()) {
+    if (
+      header.trimStart().startsWith(prefix) && !replaced?.includes(header) &&
+      !other.setCookies.includes(header)
+    ) return undefined;
+  }
+  return other;
+}
+
+/**
+ * Whether `session` is a new session that takes the place of `other`, a
+ * destroyed one: the cookie that would end `other` has nothing to keep.
+ */
+function replacesEnded(session: Session, other: CommittedCookie): boolean {
+  return other.value === "" && other.session.id !== session.id;
+}
+
+/**
+ * Whether sending `value`, the cookie value of `session`, instead of the
+ * cookie `other` sends would lose anything either session holds. A
+ * destroyed session gives way to a new one (another id): its data is gone.
+ * Two sessions with the same id and data carry the same: a cookie store's
+ * values then differ only in the times they hold.
+ */
+function conflicts(
+  session: Session,
+  value: string,
+  other: CommittedCookie,
+): boolean {
+  if (value === other.value) return false;
+  if (value === "" && other.session.id !== session.id) return false;
+  return session.destroyed || other.session.destroyed ||
+    session.id !== other.session.id ||
+    JSON.stringify(session.data) !== JSON.stringify(other.session.data);
 }
 
 // A shared cache (a CDN, a proxy, Hono's cache()) that stored a response

@@ -626,6 +626,196 @@ describe("readSession and commitSession", () => {
   });
 });
 
+describe("two sessions of one request", () => {
+  const stores = {
+    memory: () => createMemorySessionStorage(),
+    cookie: () => createCookieSessionStorage(),
+  };
+  const conflict =
+    /another Session object .*"sid".*was saved.*once per request/s;
+
+  /** Two Session objects read from one request that carries a session. */
+  async function twoSessions(storage: SessionStorage) {
+    const sessions = options(storage);
+    const first = await readSession(get("/"), sessions);
+    first.set("visits", 1);
+    const cookie = pairOf(
+      (await commitSession(first, new Headers(), sessions))
+        .getSetCookie()[0],
+    );
+    return {
+      sessions,
+      cookie,
+      page: await readSession(get("/", cookie), sessions),
+      helper: await readSession(get("/", cookie), sessions),
+    };
+  }
+
+  /** Commits `list` in turn onto one Headers; answers its one cookie pair. */
+  async function oneCookie(
+    sessions: ReturnType<typeof options>,
+    list: Session[],
+  ): Promise<string> {
+    const headers = new Headers();
+    for (const session of list) await commitSession(session, headers, sessions);
+    const [only, ...rest] = headers.getSetCookie();
+    assert.deepEqual(rest, [], "one session cookie");
+    return pairOf(only);
+  }
+
+  for (const [store, storage] of Object.entries(stores)) {
+    it(`middleware: on the ${store} store, committing a second session whose cookie differs onto the same headers throws and names no value`, async () => {
+      const { sessions, cookie, page, helper } = await twoSessions(storage());
+      page.set("theme", "dark");
+      helper.set("userId", "mj");
+      helper.regenerateId(true);
+      const headers = new Headers({ "Set-Cookie": "a=1" });
+      await commitSession(page, headers, sessions);
+      const error = await commitSession(helper, headers, sessions).then(
+        () => assert.fail("the second commit must throw"),
+        (error: Error) => error,
+      );
+      assert.match(error.message, conflict);
+      for (const secret of [cookie.slice(4), page.id, helper.id]) {
+        assert.ok(!error.message.includes(secret), "no value in the error");
+      }
+      assert.equal(headers.getSetCookie().length, 2, "nothing added");
+    });
+
+    it(`middleware: on the ${store} store, the conflict is found on the Response the first commit returned`, async () => {
+      const { sessions, page, helper } = await twoSessions(storage());
+      page.set("theme", "dark");
+      helper.regenerateId(true);
+      const response = await commitSession(page, new Response("ok"), sessions);
+      await assert.rejects(commitSession(helper, response, sessions), conflict);
+    });
+
+    it(`middleware: on the ${store} store, two nested withSession on one cookie that both change the session throw`, async () => {
+      const { sessions, cookie } = await twoSessions(storage());
+      const inner = withSession(sessions, (_request, session) => {
+        session.set("inner", true);
+        return new Response("ok");
+      });
+      const outer = withSession(sessions, async (request, session) => {
+        const response = await inner(request);
+        session.regenerateId(true);
+        return response;
+      });
+      await assert.rejects(outer(get("/", cookie)), conflict);
+    });
+
+    it(`middleware: on the ${store} store, a second session that holds the same id and data as the first adds nothing and does not throw`, () =>
+      withClock(async (clock) => {
+        const { sessions, page, helper } = await twoSessions(storage());
+        page.set("theme", "dark");
+        helper.set("theme", "dark");
+        const headers = new Headers();
+        await commitSession(page, headers, sessions);
+        // The cookie store's value carries the time of the save.
+        clock.now += 1_000;
+        await commitSession(helper, headers, sessions);
+        const [only, ...rest] = headers.getSetCookie();
+        assert.deepEqual(rest, []);
+        const next = await readSession(get("/", pairOf(only)), sessions);
+        assert.equal(next.get("theme"), "dark");
+        assert.equal(next.get("visits"), 1);
+      }));
+
+    it(`middleware: on the ${store} store, a second session with nothing to save adds nothing`, async () => {
+      const { sessions, page, helper } = await twoSessions(storage());
+      page.set("theme", "dark");
+      const sent = await oneCookie(sessions, [page, helper]);
+      const next = await readSession(get("/", sent), sessions);
+      assert.equal(next.get("theme"), "dark");
+    });
+
+    it(`middleware: on the ${store} store, a session cookie the handler set itself wins over a second session's without a word`, async () => {
+      const { sessions, page, helper } = await twoSessions(storage());
+      page.set("theme", "dark");
+      helper.set("theme", "light");
+      const headers = new Headers({ "Set-Cookie": "sid=handler-chosen" });
+      await commitSession(page, headers, sessions);
+      await commitSession(helper, headers, sessions);
+      assert.deepEqual(headers.getSetCookie(), ["sid=handler-chosen"]);
+    });
+
+    it(`middleware: on the ${store} store, a destroyed session gives way to a new one in either order, but not to one of its own id`, async () => {
+      for (const newFirst of [true, false]) {
+        const { sessions, cookie, page } = await twoSessions(storage());
+        page.destroy();
+        const fresh = await readSession(get("/"), sessions);
+        fresh.flash("message", "Logged out");
+        const sent = await oneCookie(
+          sessions,
+          newFirst ? [fresh, page] : [page, fresh],
+        );
+        const next = await readSession(get("/", sent), sessions);
+        assert.equal(next.get("message"), "Logged out");
+        assert.equal(next.get("visits"), undefined);
+        assert.notEqual(sent, cookie);
+      }
+      const { sessions, page, helper } = await twoSessions(storage());
+      helper.set("theme", "dark");
+      page.destroy();
+      const headers = new Headers();
+      await commitSession(helper, headers, sessions);
+      await assert.rejects(commitSession(page, headers, sessions), conflict);
+    });
+  }
+
+  it("middleware: on the memory store, two sessions of one id that change different values send one cookie and keep both changes", async () => {
+    const { sessions, cookie, page, helper } = await twoSessions(
+      createMemorySessionStorage(),
+    );
+    page.set("theme", "dark");
+    helper.set("userId", "mj");
+    assert.equal(await oneCookie(sessions, [page, helper]), cookie);
+    const next = await readSession(get("/", cookie), sessions);
+    assert.deepEqual([next.get("theme"), next.get("userId")], ["dark", "mj"]);
+  });
+
+  it("middleware: on the cookie store, two sessions that change different values throw", async () => {
+    const { sessions, page, helper } = await twoSessions(
+      createCookieSessionStorage(),
+    );
+    page.set("theme", "dark");
+    helper.set("userId", "mj");
+    const headers = new Headers();
+    await commitSession(page, headers, sessions);
+    await assert.rejects(commitSession(helper, headers, sessions), conflict);
+  });
+
+  it("middleware: on a chunked cookie, a second session's differing chunks throw and equal ones add nothing", async () => {
+    const sessions = options(createCookieSessionStorage(), {
+      chunked: { maxBytes: 16 * 1024 },
+    });
+    const first = await readSession(get("/"), sessions);
+    first.set("data", "d".repeat(6000));
+    const jar = nextCookieHeader(
+      null,
+      (await commitSession(first, new Headers(), sessions)).getSetCookie(),
+    )!;
+    const page = await readSession(get("/", jar), sessions);
+    const helper = await readSession(get("/", jar), sessions);
+    page.set("data", "p".repeat(6000));
+    helper.set("data", "h".repeat(6000));
+    const headers = new Headers();
+    await commitSession(page, headers, sessions);
+    assert.equal(headers.getSetCookie().length, 3);
+    await assert.rejects(commitSession(helper, headers, sessions), conflict);
+
+    helper.set("data", "p".repeat(6000));
+    await commitSession(helper, headers, sessions);
+    const chunks = headers.getSetCookie();
+    assert.equal(chunks.length, 3);
+    const next = await readSession(
+      get("/", nextCookieHeader(jar, chunks)!),
+      sessions,
+    );
+    assert.equal(next.get("data"), "p".repeat(6000));
+  });
+});
+
 describe("chunked session cookies", () => {
   const chunked = { chunked: { maxBytes: 16 * 1024 } };
 
