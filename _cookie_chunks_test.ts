@@ -152,7 +152,7 @@ describe("chunked cookie", () => {
 
   it("chunked cookie: stale chunks after a shrink whose expiry got lost do not spoil the set", async () => {
     const { encrypted } = chunked();
-    const big = await encrypted.serializeAll(valueOfSize(11_000), null);
+    const big = await encrypted.serializeAll(valueOfSize(14_000), null);
     const small = await encrypted.serializeAll(valueOfSize(5_000, "b"), null);
     const jar = new Map<string, string>();
     for (const setCookie of [...big, ...small]) {
