@@ -6,6 +6,7 @@
 import {
   allocBytes,
   decodeBase64url,
+  decodeBase64urlAfter,
   encodeAllocated,
   encodeBase64url,
 } from "./_base64url.ts";
@@ -291,14 +292,11 @@ function packed(
   head: string,
 ): Uint8Array<ArrayBuffer> | null {
   if (head.length > MAX_HEAD_CHARS) return null;
-  const bytes = decodeBase64url(encoded);
-  if (bytes === null) return null;
-  const start = 2 + head.length;
-  const plain = allocBytes(start + bytes.length);
+  const plain = decodeBase64urlAfter(encoded, 2 + head.length);
+  if (plain === null) return null;
   plain[0] = PACKED;
   plain[1] = head.length;
   for (let i = 0; i < head.length; i++) plain[2 + i] = head.charCodeAt(i);
-  plain.set(bytes, start);
   return plain;
 }
 
