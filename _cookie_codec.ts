@@ -24,8 +24,8 @@ export interface CookieCodec {
   /** Whether the client cannot read the value. */
   readonly encrypted: boolean;
   /**
-   * The cookie value that carries `head + encoded`, where `head` is a
-   * short prefix (the chunk count) kept apart from `encoded` so that
+   * The cookie value that carries `head + encoded`, where `head`, a few
+   * ASCII characters (the chunk count), is kept apart from `encoded` so that
    * encryption can seal `encoded` as the bytes it decodes to from base64url.
    * A promise only where encryption has to go through Web Crypto.
    */
@@ -49,7 +49,6 @@ const TAG_BYTES = 16;
 // cookie value is percent-encoded into cookie-octets (0x21 and up) and a
 // chunk count starts with a digit. It is authenticated with the rest.
 const PACKED = 0x00;
-const MAX_HEAD_CHARS = 255;
 
 /**
  * What this file uses of `node:crypto`, typed here so that no Node types
@@ -284,14 +283,12 @@ function webEncryptingCodec(
 /**
  * The {@linkcode PACKED} plaintext of `head + encoded`, or `null` when
  * `encoded` is not canonical base64url (decoding and encoding it again would
- * not give it back), or the head is too long: then the value is sealed as
- * ASCII.
+ * not give it back): then the value is sealed as ASCII.
  */
 function packed(
   encoded: string,
   head: string,
 ): Uint8Array<ArrayBuffer> | null {
-  if (head.length > MAX_HEAD_CHARS) return null;
   const plain = decodeBase64urlAfter(encoded, 2 + head.length);
   if (plain === null) return null;
   plain[0] = PACKED;
