@@ -20,7 +20,8 @@ interface BufferClass {
 }
 
 interface NodeBuffer extends Uint8Array<ArrayBuffer> {
-  toString(encoding?: "base64url"): string;
+  toString(encoding?: "base64url", start?: number): string;
+  write(text: string, offset: number, encoding: "base64url"): number;
 }
 
 // Node's Buffer where the runtime offers it without a static import (Deno,
@@ -105,17 +106,17 @@ export function decodeBase64url(
   text: string,
   into?: Uint8Array<ArrayBuffer>,
 ): Uint8Array<ArrayBuffer> | null {
-  const length = text.length;
-  const tail = length % 4;
-  if (tail === 1) return null;
+  const size = decodedLength(text);
+  if (size < 0) return null;
   if (NodeBuffer !== undefined && into === undefined) {
     // Buffer's native decoder skips characters outside the alphabet and
     // ignores stray bits: refuse any text it would not write back.
     const bytes = NodeBuffer.from(text, "base64url");
     return (bytes as NodeBuffer).toString("base64url") === text ? bytes : null;
   }
-  const size = (length >> 2) * 3 + (tail === 0 ? 0 : tail - 1);
   const bytes = into?.length === size ? into : new Uint8Array(size);
+  const length = text.length;
+  const tail = length % 4;
   const whole = length - tail;
   let seen = 0;
   let at = 0;
@@ -141,6 +142,35 @@ export function decodeBase64url(
     if (tail === 3) bytes[at] = (b << 4) | (c >> 2);
   }
   return seen < 0 ? null : bytes;
+}
+
+/**
+ * {@linkcode decodeBase64url} into bytes from {@linkcode allocBytes} whose
+ * first `room` bytes are left for the caller to fill: one allocation, and
+ * no copy, where decoding and then copying would take two.
+ */
+export function decodeBase64urlAfter(
+  text: string,
+  room: number,
+): Uint8Array<ArrayBuffer> | null {
+  const size = decodedLength(text);
+  if (size < 0) return null;
+  const bytes = allocBytes(room + size);
+  if (NodeBuffer === undefined) {
+    return decodeBase64url(text, bytes.subarray(room)) === null ? null : bytes;
+  }
+  // As in decodeBase64url: refuse any text Buffer would not write back.
+  (bytes as NodeBuffer).write(text, room, "base64url");
+  return (bytes as NodeBuffer).toString("base64url", room) === text
+    ? bytes
+    : null;
+}
+
+/** How many bytes `text` decodes to, or -1 for a length base64url lacks. */
+function decodedLength(text: string): number {
+  const tail = text.length % 4;
+  if (tail === 1) return -1;
+  return (text.length >> 2) * 3 + (tail === 0 ? 0 : tail - 1);
 }
 
 function valueOf(text: string, at: number): number {

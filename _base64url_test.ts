@@ -5,6 +5,7 @@ import fc from "fast-check";
 import {
   allocBytes,
   decodeBase64url,
+  decodeBase64urlAfter,
   encodeAllocated,
   encodeBase64url,
   encodeUtf8Base64url,
@@ -19,6 +20,9 @@ test("base64url: encodes as Buffer does, and decodes back", () => {
       const into = new Uint8Array(bytes.length);
       assert.equal(decodeBase64url(text, into), into);
       assert.deepEqual(into, bytes);
+      const after = decodeBase64urlAfter(text, 2)!;
+      assert.deepEqual(new Uint8Array(after.subarray(2)), bytes);
+      assert.equal(after.length, 2 + bytes.length);
       const allocated = allocBytes(bytes.length);
       allocated.set(bytes);
       assert.equal(encodeAllocated(allocated), text);
@@ -47,6 +51,7 @@ test("base64url: refuses any text it would not have written", () => {
     assert.equal(decodeBase64url(text), null, text);
     // The loop that decodes into a given buffer refuses the same texts.
     assert.equal(decodeBase64url(text, new Uint8Array(3)), null, text);
+    assert.equal(decodeBase64urlAfter(text, 2), null, text);
   }
   // The same bytes have one spelling only: stray bits are refused.
   const bytesOf = (text: string) => Array.from(decodeBase64url(text) ?? []);

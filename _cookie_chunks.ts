@@ -133,19 +133,20 @@ async function write(
   attributes: string,
 ): Promise<string[]> {
   // A first guess from below, so that most values are sealed once: sealing
-  // adds at least the `<count>~`, and encryption writes base64url.
-  const least = encoded.length + 2;
+  // adds at least the `<count>~`. Encryption writes the base64url of the
+  // bytes a base64url value decodes to, which is no shorter; of another
+  // value, a third more, and the loop below seals it a second time. A value
+  // too large is sealed too, so that the error tells its size.
   let count = Math.max(
     2,
     Math.ceil(
-      (codec.encrypted ? Math.ceil(least * 4 / 3) : least) /
+      (encoded.length + 2) /
         (MAX_HEADER_BYTES - name.length - 3 - attributes.length),
     ),
   );
-  if (count > maxChunks) throw tooLarge(name, least, maxBytes, attributes);
   let sealed: string;
   for (;;) {
-    sealed = await codec.wrap(`${count}~${encoded}`);
+    sealed = await codec.wrap(encoded, `${count}~`);
     // The head's `=<count>~` and a chunk's `.<index>=` are the same length.
     const room = MAX_HEADER_BYTES - name.length - 2 - String(count).length -
       attributes.length;

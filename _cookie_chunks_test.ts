@@ -152,7 +152,7 @@ describe("chunked cookie", () => {
 
   it("chunked cookie: stale chunks after a shrink whose expiry got lost do not spoil the set", async () => {
     const { encrypted } = chunked();
-    const big = await encrypted.serializeAll(valueOfSize(11_000), null);
+    const big = await encrypted.serializeAll(valueOfSize(14_000), null);
     const small = await encrypted.serializeAll(valueOfSize(5_000, "b"), null);
     const jar = new Map<string, string>();
     for (const setCookie of [...big, ...small]) {
@@ -261,6 +261,43 @@ describe("chunked cookie", () => {
     assert.equal(await fresh.parse(header(setCookies)), null);
   });
 
+  it("chunked cookie: an encrypted set of a base64url value takes as many cookies and bytes as a signed one", async () => {
+    const value = valueOfSize(12_000); // base64url of 9,000 bytes
+    const { signed, encrypted } = chunked();
+    const signedSet = await signed.serializeAll(value, null);
+    const encryptedSet = await encrypted.serializeAll(value, null);
+    const valueBytes = (set: string[]) =>
+      set.reduce((sum, h) => sum + h.slice(h.indexOf("=") + 1).indexOf(";"), 0);
+    const head = `${signedSet.length}~`;
+    assert.equal(encryptedSet.length, signedSet.length);
+    // Beside the head cookie's own `<count>~`, signed: the head, the value,
+    // "." and 43 characters of signature; encrypted: a nonce of 12 bytes,
+    // the marker, the head's length, the head, 9,000 bytes and a tag of 16,
+    // in base64url.
+    assert.equal(valueBytes(signedSet), 2 * head.length + value.length + 44);
+    assert.equal(
+      valueBytes(encryptedSet),
+      head.length + Math.ceil((12 + 2 + head.length + 9_000 + 16) * 4 / 3),
+    );
+    assert.equal(await encrypted.parse(header(encryptedSet)), value);
+  });
+
+  it("chunked cookie: reads an encrypted set the release before packing sealed", async () => {
+    // Sealed as ASCII by commit a013471, under SECRET.
+    const cookie = createCookie("sid", {
+      secrets: [OLD_SECRET, SECRET],
+      encrypt: true,
+      chunked: true,
+    });
+    assert.equal(
+      await cookie.parse(
+        "sid=2~8x2LdvgMoIZxekwWAvKN_JNMDTVWvrOzUkQcgf; " +
+          "sid.1=hl-8Cd6MQaBhDkI4Hq5WIGhx9OfOPEVpjGRa39",
+      ),
+      "eyJ1c2VyIjoiYWRhIiwibiI6MX0",
+    );
+  });
+
   it("chunked cookie: refuses a value over maxBytes, naming the option and the size", async () => {
     const cookie = createCookie("sid", { secrets: [SECRET], chunked: true });
     await assert.rejects(
@@ -277,6 +314,22 @@ describe("chunked cookie", () => {
     await assert.rejects(
       cookie.serializeAll("x".repeat(1_000_000), null),
       /over the 10240 bytes of option "chunked" \(maxBytes\)/,
+    );
+    // Encrypted as ASCII, not base64url: a third more than its length.
+    const encrypted = createCookie("sid", {
+      secrets: [SECRET],
+      encrypt: true,
+      chunked: true,
+    });
+    const sealedLength = Math.ceil((12 + "13~".length + 50_000 + 16) * 4 / 3);
+    await assert.rejects(
+      encrypted.serializeAll("+".repeat(50_000), null),
+      (error: Error) => {
+        const bytes = Number(
+          /would take about (\d+) bytes/.exec(error.message)?.[1],
+        );
+        return bytes >= sealedLength && bytes < sealedLength + 200;
+      },
     );
     const noRoom = createCookie("sid", {
       secrets: [SECRET],

@@ -6,6 +6,7 @@
 import {
   allocBytes,
   decodeBase64url,
+  decodeBase64urlAfter,
   encodeAllocated,
   encodeBase64url,
 } from "./_base64url.ts";
@@ -23,13 +24,15 @@ export interface CookieCodec {
   /** Whether the client cannot read the value. */
   readonly encrypted: boolean;
   /**
-   * The cookie value that carries `encoded`. A promise only where
-   * encryption has to go through Web Crypto.
+   * The cookie value that carries `head + encoded`, where `head`, a few
+   * ASCII characters (the chunk count), is kept apart from `encoded` so that
+   * encryption can seal `encoded` as the bytes it decodes to from base64url.
+   * A promise only where encryption has to go through Web Crypto.
    */
-  wrap(encoded: string): string | Promise<string>;
+  wrap(encoded: string, head?: string): string | Promise<string>;
   /**
-   * The value `wrap` was given, or `null` when `raw` is not authentic. A
-   * promise only where decryption has to go through Web Crypto.
+   * The `head + encoded` that `wrap` was given, or `null` when `raw` is not
+   * authentic. A promise only where decryption has to go through Web Crypto.
    */
   unwrap(raw: string): string | null | Promise<string | null>;
 }
@@ -38,6 +41,14 @@ const MIN_SECRET_BYTES = 32;
 const SIGNATURE_CHARS = 43; // base64url of a 32-byte HMAC-SHA256, unpadded
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
+// What encryption seals is either the value as ASCII, or this byte, the
+// length of the head in one byte, the head as ASCII, and the bytes the rest
+// decodes to from base64url: three quarters of its length, which is what
+// stores write (the cookie store's base64url JSON, ids). The ASCII form,
+// all that releases before this one wrote, cannot start with this byte: a
+// cookie value is percent-encoded into cookie-octets (0x21 and up) and a
+// chunk count starts with a digit. It is authenticated with the rest.
+const PACKED = 0x00;
 
 /**
  * What this file uses of `node:crypto`, typed here so that no Node types
@@ -59,6 +70,7 @@ export interface NodeCrypto {
   ): {
     setAAD(aad: Uint8Array): unknown;
     update(data: string, inputEncoding: "latin1"): Uint8Array;
+    update(data: Uint8Array): Uint8Array;
     final(): Uint8Array;
     getAuthTag(): Uint8Array;
   };
@@ -70,8 +82,8 @@ export interface NodeCrypto {
   ): {
     setAAD(aad: Uint8Array): unknown;
     setAuthTag(tag: Uint8Array): unknown;
-    update(data: Uint8Array, inputEncoding: undefined, out: "latin1"): string;
-    final(out: "latin1"): string;
+    update(data: Uint8Array): Uint8Array;
+    final(): Uint8Array;
   };
 }
 
@@ -87,7 +99,7 @@ const nodeCrypto = (globalThis as {
 const PLAIN: CookieCodec = {
   signed: false,
   encrypted: false,
-  wrap: (encoded) => encoded,
+  wrap: (encoded, head) => head === undefined ? encoded : head + encoded,
   unwrap: (raw) => raw,
 };
 
@@ -129,7 +141,8 @@ function signingCodec(keys: CookieKeys[], macPrefix: string): CookieCodec {
   return {
     signed: true,
     encrypted: false,
-    wrap(encoded) {
+    wrap(encoded, head) {
+      if (head !== undefined) encoded = head + encoded;
       return encoded + "." + keys[0].sign(macPrefix + encoded);
     },
     unwrap(raw) {
@@ -156,8 +169,12 @@ function nodeEncryptingCodec(
   return {
     signed: true,
     encrypted: true,
-    wrap(encoded) {
-      const out = allocBytes(IV_BYTES + encoded.length + TAG_BYTES);
+    wrap(encoded, head = "") {
+      const plain = packed(encoded, head);
+      const length = plain === null
+        ? head.length + encoded.length
+        : plain.length;
+      const out = allocBytes(IV_BYTES + length + TAG_BYTES);
       const iv = takeRandomBytes(out);
       const cipher = node.createCipheriv(
         "aes-256-gcm",
@@ -168,10 +185,12 @@ function nodeEncryptingCodec(
         },
       );
       cipher.setAAD(aad);
-      const head = cipher.update(encoded, "latin1");
-      out.set(head, IV_BYTES);
-      out.set(cipher.final(), IV_BYTES + head.length);
-      out.set(cipher.getAuthTag(), IV_BYTES + encoded.length);
+      const start = plain === null
+        ? cipher.update(head + encoded, "latin1")
+        : cipher.update(plain);
+      out.set(start, IV_BYTES);
+      out.set(cipher.final(), IV_BYTES + start.length);
+      out.set(cipher.getAuthTag(), IV_BYTES + length);
       return encodeAllocated(out);
     },
     unwrap(raw) {
@@ -190,8 +209,13 @@ function nodeEncryptingCodec(
           );
           decipher.setAAD(aad);
           decipher.setAuthTag(tag);
-          return decipher.update(body, undefined, "latin1") +
-            decipher.final("latin1");
+          const plain = decipher.update(body);
+          // Throws unless the tag matches. GCM gives every byte from
+          // update, but nothing promises it.
+          const rest = decipher.final();
+          return unpacked(
+            rest.length === 0 ? plain : concatBytes(plain, rest),
+          );
         } catch {
           // Wrong key or tampered value: try the next secret.
         }
@@ -225,13 +249,13 @@ function webEncryptingCodec(
   return {
     signed: true,
     encrypted: true,
-    async wrap(encoded) {
+    async wrap(encoded, head = "") {
       const [key] = await cryptoKeys();
       const iv = takeRandomBytes(new Uint8Array(IV_BYTES));
       const sealed = await crypto.subtle.encrypt(
         algorithm(iv),
         key,
-        new TextEncoder().encode(encoded),
+        packed(encoded, head) ?? new TextEncoder().encode(head + encoded),
       );
       const out = new Uint8Array(IV_BYTES + sealed.byteLength);
       out.set(iv);
@@ -246,8 +270,7 @@ function webEncryptingCodec(
       for (const key of await cryptoKeys()) {
         try {
           const plain = await crypto.subtle.decrypt(algorithm(iv), key, body);
-          // What wrap encrypted is ASCII, so any byte decoding gives it back.
-          return new TextDecoder().decode(plain);
+          return unpacked(new Uint8Array(plain));
         } catch {
           // Wrong key or tampered value: try the next secret.
         }
@@ -255,6 +278,43 @@ function webEncryptingCodec(
       return null;
     },
   };
+}
+
+/**
+ * The {@linkcode PACKED} plaintext of `head + encoded`, or `null` when
+ * `encoded` is not canonical base64url (decoding and encoding it again would
+ * not give it back): then the value is sealed as ASCII.
+ */
+function packed(
+  encoded: string,
+  head: string,
+): Uint8Array<ArrayBuffer> | null {
+  const plain = decodeBase64urlAfter(encoded, 2 + head.length);
+  if (plain === null) return null;
+  plain[0] = PACKED;
+  plain[1] = head.length;
+  for (let i = 0; i < head.length; i++) plain[2 + i] = head.charCodeAt(i);
+  return plain;
+}
+
+// Plaintexts are ASCII where they are text, so any byte decoding will do.
+const asciiDecoder = new TextDecoder();
+
+/** The `head + encoded` that `plain`, a decrypted plaintext, carries. */
+function unpacked(plain: Uint8Array): string {
+  if (plain[0] !== PACKED) return asciiDecoder.decode(plain);
+  const start = 2 + plain[1];
+  const encoded = encodeBase64url(plain.subarray(start));
+  return start === 2
+    ? encoded
+    : asciiDecoder.decode(plain.subarray(2, start)) + encoded;
+}
+
+function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const joined = new Uint8Array(a.length + b.length);
+  joined.set(a);
+  joined.set(b, a.length);
+  return joined;
 }
 
 /** HMAC-SHA256 under one secret's signing key, of ASCII messages. */

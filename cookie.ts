@@ -152,6 +152,9 @@ export interface CookieOptions extends CookieAttributes {
    * keys derived from `secrets`, so the client can neither read nor change
    * it. Needs `secrets`. Each cookie gets a random 96-bit nonce, which
    * stays safe for about 4 billion cookies per secret: rotate well before.
+   * A base64url value (what the stores write) is sealed as the bytes it
+   * decodes to, so its cookie is no longer than a signed one; any other
+   * value makes a cookie a third longer than the value.
    *
    * @default {false}
    */
