@@ -494,10 +494,11 @@ export function createServerSessionStorage(
     const { index, key } = indexFor(method, user);
     let count = 0;
     // A save that moves a listed session to a new id (regenerateId(true))
-    // can land between the listing and the deletes: its old id then reads
-    // as gone, and the new one shows in the next listing, once that save,
-    // in this process, has indexed it. A save of an id deleted here finds
-    // it gone and writes nothing.
+    // or copies it (regenerateId()) can land between the listing and the
+    // deletes: the new id shows in the next listing, once the saves of the
+    // old ids under way in this process, which take their turns by the old
+    // id, have indexed it. A save that finds its old id deleted writes
+    // nothing.
     for (let round = 0; round < rounds; round++) {
       const { live, stale } = await listLive(index, key);
       const ended = live.filter((s) => select(s.handle));
@@ -507,7 +508,9 @@ export function createServerSessionStorage(
       }
       count += ended.length;
       if (ended.length === 0 && stale.length === 0) break;
-      for (const id of stale) await inTurn(saves, id, async () => {});
+      for (const id of [...ended.map((s) => s.id), ...stale]) {
+        await inTurn(saves, id, async () => {});
+      }
     }
     return count;
   }
@@ -603,7 +606,8 @@ export function createServerSessionStorage(
       const baseId = moves ? read.id : id;
       let expected = inPlace ? read.version : undefined;
       let oldExpected = read?.version;
-      return inTurn(saves, baseId, async () => {
+      // A copy takes its turn by the id it copies, for destroySessions.
+      return inTurn(saves, copies ? read.id : baseId, async () => {
         let data = session.data;
         /**
          * Applies this request's changes onto what `baseId` holds now and

@@ -191,9 +191,16 @@ function storeWithPausingIndex() {
   const hooks: {
     between?: () => Promise<void>;
     beforeAdd?: () => Promise<void>;
+    afterLoad?: () => Promise<void>;
   } = {};
   const store: RecordStore = {
-    load: (id) => records.get(id),
+    async load(id) {
+      const record = records.get(id);
+      const afterLoad = hooks.afterLoad;
+      hooks.afterLoad = undefined;
+      await afterLoad?.();
+      return record;
+    },
     write({ id, text, expected, oldId, oldExpected }) {
       if (records.get(id)?.version !== expected) return false;
       if (oldId !== undefined) {
@@ -273,4 +280,25 @@ test("server storage: destroySessions waits for a save in this process that move
   assert.ok(renewed, "the phone's save went through");
   assert.equal(await destroying, 1);
   assert.equal((await storage.read(renewed)).get("userId"), undefined);
+});
+
+test("server storage: destroySessions ends a session that a save in this process copies to a new id while it runs", async () => {
+  const { storage, hooks } = storeWithPausingIndex();
+  const login = await storage.read(null);
+  login.set("userId", "mj");
+  const copying = await storage.read((await storage.save(login))!);
+  // regenerateId() keeps the old record: the save copies it to the new id,
+  // once it has found the old one still there.
+  copying.regenerateId();
+  copying.set("theme", "dark");
+  let loaded!: () => void;
+  hooks.afterLoad = () => new Promise((resolve) => loaded = resolve);
+  const saving = storage.save(copying);
+  const destroying = storage.destroySessions("mj");
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  loaded();
+  const copied = await saving;
+  assert.ok(copied, "the copy was written");
+  assert.equal(await destroying, 2, "the old session and its copy");
+  assert.equal((await storage.read(copied)).get("userId"), undefined);
 });
