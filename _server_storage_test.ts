@@ -240,23 +240,40 @@ function storeWithPausingIndex() {
   return { storage, hooks };
 }
 
-// A user logged in on a phone, whose request (a password change) read its
-// session before the laptop's "log out everywhere" and moves it to a new id.
-async function phoneMovingToNewId() {
+// A user logged in on a phone, whose request read its session before the
+// laptop's "log out everywhere" and gives it a new id: moved there by a
+// password change (regenerateId(true)), or copied (regenerateId()).
+async function phoneGettingNewId(deleteOld: boolean) {
   const { storage, hooks } = storeWithPausingIndex();
   const login = await storage.read(null);
   login.set("userId", "mj");
-  const renewing = await storage.read((await storage.save(login))!);
-  renewing.regenerateId(true);
-  return { storage, hooks, renewing };
+  const session = await storage.read((await storage.save(login))!);
+  session.regenerateId(deleteOld);
+  return { storage, hooks, session };
+}
+
+// Saves the phone's session while destroySessions runs: the save stops at
+// the store call `pause` names, destroySessions goes as far as it goes
+// without it (a turn of the event loop), then the save goes on.
+async function saveDuringDestroy(
+  { storage, hooks, session }: Awaited<ReturnType<typeof phoneGettingNewId>>,
+  pause: "beforeAdd" | "afterLoad",
+) {
+  let resume!: () => void;
+  hooks[pause] = () => new Promise((resolve) => resume = resolve);
+  const saving = storage.save(session);
+  const destroying = storage.destroySessions("mj");
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  resume();
+  return { saved: await saving, ended: await destroying };
 }
 
 test("server storage: destroySessions also ends a session that another request moved to a new id while it listed them", async () => {
-  const { storage, hooks, renewing } = await phoneMovingToNewId();
+  const { storage, hooks, session } = await phoneGettingNewId(true);
   // Its save lands once the listing named only the old id.
   let renewed: string | "" | null = null;
   hooks.between = async () => {
-    renewed = await storage.save(renewing);
+    renewed = await storage.save(session);
   };
   assert.equal(await storage.destroySessions("mj"), 1);
   assert.ok(renewed, "the phone's save landed under a new id meanwhile");
@@ -265,40 +282,22 @@ test("server storage: destroySessions also ends a session that another request m
 });
 
 test("server storage: destroySessions waits for a save in this process that moved a session but has not indexed its new id yet", async () => {
-  const { storage, hooks, renewing } = await phoneMovingToNewId();
-  let indexed!: () => void;
-  hooks.beforeAdd = () => new Promise((resolve) => indexed = resolve);
+  const phone = await phoneGettingNewId(true);
   // The save wrote the session under its new id and deleted the old one;
   // its index entry is still on its way when "log out everywhere" lists.
-  const saving = storage.save(renewing);
-  const destroying = storage.destroySessions("mj");
-  // A turn of the event loop: everything destroySessions does without
-  // waiting for the save has happened by then.
-  await new Promise((resolve) => setTimeout(resolve, 0));
-  indexed();
-  const renewed = await saving;
-  assert.ok(renewed, "the phone's save went through");
-  assert.equal(await destroying, 1);
-  assert.equal((await storage.read(renewed)).get("userId"), undefined);
+  const { saved, ended } = await saveDuringDestroy(phone, "beforeAdd");
+  assert.ok(saved, "the phone's save went through");
+  assert.equal(ended, 1);
+  assert.equal((await phone.storage.read(saved)).get("userId"), undefined);
 });
 
 test("server storage: destroySessions ends a session that a save in this process copies to a new id while it runs", async () => {
-  const { storage, hooks } = storeWithPausingIndex();
-  const login = await storage.read(null);
-  login.set("userId", "mj");
-  const copying = await storage.read((await storage.save(login))!);
   // regenerateId() keeps the old record: the save copies it to the new id,
   // once it has found the old one still there.
-  copying.regenerateId();
-  copying.set("theme", "dark");
-  let loaded!: () => void;
-  hooks.afterLoad = () => new Promise((resolve) => loaded = resolve);
-  const saving = storage.save(copying);
-  const destroying = storage.destroySessions("mj");
-  await new Promise((resolve) => setTimeout(resolve, 0));
-  loaded();
-  const copied = await saving;
-  assert.ok(copied, "the copy was written");
-  assert.equal(await destroying, 2, "the old session and its copy");
-  assert.equal((await storage.read(copied)).get("userId"), undefined);
+  const phone = await phoneGettingNewId(false);
+  phone.session.set("theme", "dark");
+  const { saved, ended } = await saveDuringDestroy(phone, "afterLoad");
+  assert.ok(saved, "the copy was written");
+  assert.equal(ended, 2, "the old session and its copy");
+  assert.equal((await phone.storage.read(saved)).get("userId"), undefined);
 });
