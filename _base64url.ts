@@ -154,7 +154,9 @@ export function decodeBase64urlAfter(
   room: number,
 ): Uint8Array<ArrayBuffer> | null {
   const size = decodedLength(text);
-  if (size < 0) return null;
+  // Encryption asks this of every value, and many are no base64url: Deno's
+  // Buffer takes 11 µs to write a 200-character one, this test 15 ns.
+  if (size < 0 || !BASE64URL_TEXT.test(text)) return null;
   const bytes = allocBytes(room + size);
   if (NodeBuffer === undefined) {
     return decodeBase64url(text, bytes.subarray(room)) === null ? null : bytes;
@@ -165,6 +167,8 @@ export function decodeBase64urlAfter(
     ? bytes
     : null;
 }
+
+const BASE64URL_TEXT = /^[\w-]*$/;
 
 /** How many bytes `text` decodes to, or -1 for a length base64url lacks. */
 function decodedLength(text: string): number {
