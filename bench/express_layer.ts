@@ -17,7 +17,11 @@ function fakeRes(done: () => void) {
   const headers = new Map<string, unknown>();
   return {
     statusCode: 200,
-    headersSent: false,
+    // As in Node's ServerResponse: the head counts as sent once it is set.
+    _header: null as string | null,
+    get headersSent() {
+      return this._header !== null;
+    },
     getHeader: (n: string) => headers.get(n.toLowerCase()),
     setHeader(n: string, v: unknown) {
       headers.set(n.toLowerCase(), v);
@@ -27,7 +31,7 @@ function fakeRes(done: () => void) {
     writeHead() {},
     write: () => true,
     end() {
-      this.headersSent = true;
+      this._header = "HTTP/1.1 200 OK\r\n\r\n";
       done();
     },
   };
