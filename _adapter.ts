@@ -13,7 +13,6 @@ import {
 } from "./middleware.ts";
 import type { Session } from "./session.ts";
 import { describeValue } from "./_describe.ts";
-import { copyHeaders } from "./_committed_cookies.ts";
 
 /**
  * Throws the TypeError `withSession` would, naming `caller` instead: an
@@ -65,27 +64,28 @@ export interface SessionHeaders {
 }
 
 /**
- * Commits `session` onto a copy of `headers`, at least the response's
- * Set-Cookie and Cache-Control headers, and answers what the adapter must
- * change in its framework's response. A copy, because the response's own
- * headers may be immutable (a Response.redirect() the handler returned).
+ * Commits `session` onto `headers`, the adapter's own mutable copy of at
+ * least the response's Set-Cookie and Cache-Control headers (a copy of a
+ * Response's headers made with `copyHeaders`, which keeps the record of the
+ * session cookies commits put there), and answers what the adapter must
+ * change in its framework's response.
  */
 export async function closeSession(
   session: Session,
   headers: Headers,
   options: SessionMiddlewareOptions,
 ): Promise<SessionHeaders> {
-  const copy = copyHeaders(headers);
-  await commitSession(session, copy, options);
-  const setCookies = copy.getSetCookie();
   const before = headers.getSetCookie();
-  const cacheControl = copy.get("Cache-Control");
+  const cacheControlBefore = headers.get("Cache-Control");
+  await commitSession(session, headers, options);
+  const setCookies = headers.getSetCookie();
+  const cacheControl = headers.get("Cache-Control");
   return {
     setCookies: setCookies.length === before.length &&
         setCookies.every((header, i) => header === before[i])
       ? undefined
       : setCookies,
-    cacheControl: cacheControl === headers.get("Cache-Control")
+    cacheControl: cacheControl === cacheControlBefore
       ? undefined
       : cacheControl ?? undefined,
   };

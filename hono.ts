@@ -37,6 +37,7 @@
 import type { SessionMiddlewareOptions } from "./middleware.ts";
 import type { Session, SessionValues } from "./session.ts";
 import { checkSessionOptions, closeSession, openSession } from "./_adapter.ts";
+import { copyHeaders } from "./_committed_cookies.ts";
 
 export type { SessionMiddlewareOptions } from "./middleware.ts";
 
@@ -209,12 +210,13 @@ export function sessionMiddleware(
     c.set("session", session);
     await next();
     if (c.error !== undefined) return;
-    // Hono's `c.header` makes the response mutable; replacing `c.res` would
-    // not do, as Hono puts back the Set-Cookie headers of the response it
-    // replaces.
+    // A copy, because the response's own headers may be immutable (a
+    // Response.redirect() the handler returned). Hono's `c.header` then
+    // makes the response mutable; replacing `c.res` would not do, as Hono
+    // puts back the Set-Cookie headers of the response it replaces.
     const { setCookies, cacheControl } = await closeSession(
       session,
-      c.res.headers,
+      copyHeaders(c.res.headers),
       options,
     );
     // All of them, the first one replacing the response's: a commit may
